@@ -1,0 +1,28 @@
+# Two entry points: `make run` (set up, then start the bot) and `make test` (set up, then every check).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+.PHONY: setup run chat test lint bench
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/bot
+
+chat: $(STAMP)
+	$(BIN)/bot chat
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot adapters memory tests
+	$(BIN)/ruff format --check bot adapters memory tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q

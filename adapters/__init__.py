@@ -1,0 +1,1 @@
+"""Platform adapters: normalize platform payloads into the core's types and render results back."""

@@ -1,0 +1,1 @@
+"""Process wiring: settings, storage, the adapters and the command line."""

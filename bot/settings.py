@@ -1,0 +1,105 @@
+"""Settings from the environment (or `.env`), read once and validated with clear messages."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from memory.errors import ConfigurationError
+
+# The provider packages read these themselves; we only check they exist for the chosen MODEL.
+PROVIDER_KEYS = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "google_genai": "GOOGLE_API_KEY",
+    "groq": "GROQ_API_KEY",
+    "mistralai": "MISTRAL_API_KEY",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    model: str = Field(default="", description="init_chat_model string, e.g. openai:gpt-4o-mini")
+    extraction_model: str = ""
+    database_url: str = ""
+    data_dir: Path = Path("data")
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str | None = None
+    discord_token: SecretStr | None = None
+    discord_api_url: str | None = None
+    discord_guild_id: int | None = None
+    discord_shard_count: int | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    port: int = 3000
+    learn_after_seconds: float = 20.0
+    learn_every_messages: int = 6
+    react_when_learned: bool = True
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("DATABASE_URL must start with postgresql:// (or be unset for SQLite)")
+        return value
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
+
+    @property
+    def discord_enabled(self) -> bool:
+        return self.discord_token is not None
+
+    def check_model(self) -> None:
+        if not self.model:
+            raise ConfigurationError(
+                "MODEL is not set. Set MODEL to a LangChain model string, "
+                "e.g. MODEL=openai:gpt-4o-mini (with OPENAI_API_KEY) or MODEL=ollama:llama3.1."
+            )
+        provider = self.model.split(":", 1)[0] if ":" in self.model else ""
+        key = PROVIDER_KEYS.get(provider)
+        if key and not os.environ.get(key) and not _dotenv_has(key):
+            raise ConfigurationError(f"MODEL={self.model} needs {key}: set {key}.")
+
+    def check_slack(self) -> None:
+        if self.slack_bot_token is None:
+            return
+        if not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+            raise ConfigurationError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-.")
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ConfigurationError(
+                "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor "
+                "SLACK_SIGNING_SECRET (HTTP Events) is: set one of them."
+            )
+
+
+def _dotenv_has(key: str) -> bool:
+    env = Path(".env")
+    if not env.exists():
+        return False
+    return any(line.split("=", 1)[0].strip() == key for line in env.read_text().splitlines())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the settings once per process."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None

@@ -1,0 +1,97 @@
+"""Opening storage: Postgres with DATABASE_URL, otherwise SQLite files under the data dir."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.store.base import BaseStore
+from langgraph.store.postgres.aio import AsyncPostgresStore
+from langgraph.store.sqlite.aio import AsyncSqliteStore
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from memory.locks import LocalUserLocks, PostgresUserLocks, UserLocks
+
+
+@dataclass
+class Storage:
+    checkpointer: BaseCheckpointSaver[Any]
+    store: BaseStore
+    locks: UserLocks
+    kind: str
+    pool: AsyncConnectionPool[Any] | None = None
+
+    async def ping(self) -> bool:
+        """Is the database reachable (for /healthz)?"""
+        try:
+            if self.pool is not None:
+                async with self.pool.connection() as conn:
+                    await conn.execute("SELECT 1")
+            else:
+                await self.store.aget(("health",), "ping")
+            return True
+        except Exception:
+            return False
+
+
+@asynccontextmanager
+async def open_storage(
+    database_url: str, data_dir: Path, pool_size: int = 10
+) -> AsyncIterator[Storage]:
+    if database_url:
+        async with _postgres(database_url, pool_size) as storage:
+            yield storage
+    else:
+        async with _sqlite(data_dir) as storage:
+            yield storage
+
+
+@asynccontextmanager
+async def _postgres(url: str, pool_size: int) -> AsyncIterator[Storage]:
+    # autocommit is required by setup(); prepare_threshold=0 keeps poolers like pgbouncer happy.
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=pool_size,
+        open=False,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+    )
+    await pool.open(wait=True)
+    try:
+        checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
+        await checkpointer.setup()
+        await store.setup()
+        yield Storage(checkpointer, store, PostgresUserLocks(pool), "postgres", pool)
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def _sqlite(data_dir: Path) -> AsyncIterator[Storage]:
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    # Two files: one shared file fails under concurrency with "database is locked".
+    checkpoints = await aiosqlite.connect(data_dir / "checkpoints.sqlite")
+    # The store manages its own transactions (BEGIN/COMMIT), so autocommit mode.
+    memory = await aiosqlite.connect(data_dir / "memory.sqlite", isolation_level=None)
+    try:
+        for conn in (checkpoints, memory):
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA busy_timeout=5000")
+        checkpointer = AsyncSqliteSaver(checkpoints)
+        store = AsyncSqliteStore(memory)
+        await checkpointer.setup()
+        await store.setup()
+        yield Storage(checkpointer, store, LocalUserLocks(), "sqlite")
+    finally:
+        await checkpoints.close()
+        await memory.close()

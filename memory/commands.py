@@ -1,0 +1,108 @@
+"""The /memory command language: parsing free text into a MemoryCommand, with clear refusals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from memory.errors import CommandError
+
+Action = Literal[
+    "show", "forget", "forget_all", "correct", "export", "pause", "resume", "help", "history"
+]
+ShowScope = Literal["all", "profile", "facts", "todos"]
+
+MAX_COMMAND_CHARS = 2000
+ITEM_ID = re.compile(r"^[a-z0-9]{2,24}$")
+
+USAGE = """\
+/memory show [profile|facts|todos]  what I remember about you, with ids
+/memory forget <id>                 forget one thing (ids are shown by `show`)
+/memory forget all                  forget everything about you
+/memory correct <text>              correct what I remember, e.g. `correct I moved to Lisbon`
+/memory export                      everything I remember about you, as JSON
+/memory pause                       stop learning from your messages (recall still works)
+/memory resume                      start learning again
+/memory help                        this help"""
+
+
+@dataclass(frozen=True)
+class MemoryCommand:
+    action: Action
+    scope: ShowScope = "all"
+    item_id: str | None = None
+    text: str | None = None
+    confirmed: bool = False
+
+
+def parse_command(raw: str | None) -> MemoryCommand:
+    """Parse the text after `/memory`. Raises CommandError with the usage on bad input."""
+    text = (raw or "").strip()
+    if len(text) > MAX_COMMAND_CHARS:
+        raise CommandError(
+            f"That command is {len(text):,} characters long; the limit is "
+            f"{MAX_COMMAND_CHARS:,}. Nothing was changed."
+        )
+    if text.lower().startswith("/memory"):
+        text = text[len("/memory") :].strip()
+    if not text:
+        return MemoryCommand("show")
+    verb, _, rest = text.partition(" ")
+    verb = verb.lower()
+    rest = rest.strip()
+    if verb in ("show", "list", "ls"):
+        return MemoryCommand("show", scope=_scope(rest))
+    if verb in ("forget", "delete", "rm"):
+        return _forget(rest)
+    if verb == "forget-all":
+        return _forget("all " + rest)
+    if verb in ("correct", "fix"):
+        if not rest:
+            raise CommandError("Tell me what to correct, e.g. `/memory correct I live in Lisbon`.")
+        return MemoryCommand("correct", text=rest)
+    if verb in ("export", "pause", "resume", "help", "history") and not rest:
+        return MemoryCommand(verb)  # type: ignore[arg-type]
+    raise CommandError(f"I don't know `{_clip(text)}`.\n\nUsage:\n{USAGE}")
+
+
+def _scope(rest: str) -> ShowScope:
+    value = rest.lower() or "all"
+    aliases: dict[str, ShowScope] = {
+        "all": "all",
+        "profile": "profile",
+        "facts": "facts",
+        "fact": "facts",
+        "memories": "facts",
+        "todos": "todos",
+        "todo": "todos",
+    }
+    if value not in aliases:
+        raise CommandError(f"`show` takes profile, facts or todos, not `{_clip(rest)}`.")
+    return aliases[value]
+
+
+def _forget(rest: str) -> MemoryCommand:
+    words = rest.lower().split()
+    if not words:
+        raise CommandError(
+            "Which memory? Use `/memory forget <id>` with an id from `/memory show`, "
+            "or `/memory forget all`."
+        )
+    if words[0] in ("all", "everything"):
+        if len(words) == 1:
+            return MemoryCommand("forget_all")
+        if words[1:] == ["confirm"]:
+            return MemoryCommand("forget_all", confirmed=True)
+        raise CommandError("Use `/memory forget all` (then confirm) to forget everything.")
+    if len(words) != 1 or not ITEM_ID.match(words[0]):
+        raise CommandError(
+            f"`{_clip(rest)}` is not a memory id. Ids look like `f3k9q`; `/memory show` lists them."
+        )
+    return MemoryCommand("forget", item_id=words[0])
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    flat = flat.replace("`", "'")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

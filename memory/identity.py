@@ -1,0 +1,69 @@
+"""Who is speaking and where: value objects whose keys namespace every stored row."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from memory.errors import IdentityError
+
+Audience = Literal["dm", "channel"]
+
+# Ids end up inside store namespaces (joined with ".") and thread ids (joined with ":"),
+# so they must not contain either separator or whitespace.
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_\-@+]{1,128}$")
+
+
+def _check(kind: str, value: str | None) -> str:
+    if not value or not _SAFE_ID.match(value):
+        raise IdentityError(f"invalid {kind}: {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """A person on one platform. `workspace` is the Slack team (or enterprise) id."""
+
+    platform: str
+    id: str
+    workspace: str | None = None
+    display_name: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        _check("platform", self.platform)
+        _check("user id", self.id)
+        if self.workspace is not None:
+            _check("workspace id", self.workspace)
+
+    @property
+    def key(self) -> str:
+        parts = [self.platform, self.workspace, self.id]
+        return ":".join(p for p in parts if p)
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.id
+
+
+@dataclass(frozen=True)
+class ConversationRef:
+    """A conversation (a LangGraph thread). `key` is the thread id; `audience` drives privacy."""
+
+    key: str
+    audience: Audience
+    platform: str
+
+    def __post_init__(self) -> None:
+        if not self.key or len(self.key) > 300 or any(c.isspace() for c in self.key):
+            raise IdentityError(f"invalid conversation key: {self.key!r}")
+        if self.audience not in ("dm", "channel"):
+            raise IdentityError(f"invalid audience: {self.audience!r}")
+        _check("platform", self.platform)
+
+
+def conversation_key(platform: str, *parts: str) -> str:
+    """The single place that joins a platform's ids into a thread id."""
+    for part in parts:
+        _check("conversation id part", part)
+    return ":".join((platform, *parts))

@@ -1,0 +1,17 @@
+"""Short, stable item ids a person can type (`/memory forget k3x9p`)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Container
+
+# No 0/o, 1/l/i: easy to read back from a chat window and type again.
+ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+LENGTH = 5
+
+
+def new_item_id(taken: Container[str] = ()) -> str:
+    while True:
+        candidate = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+        if candidate not in taken:
+            return candidate

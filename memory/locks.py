@@ -1,0 +1,56 @@
+"""Per-user write serialization: within a process (asyncio) and across processes (Postgres)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+
+class UserLocks(Protocol):
+    def hold(self, user_key: str) -> Any:
+        """An async context manager held while one user's memory is rewritten."""
+
+
+class LocalUserLocks:
+    """One asyncio lock per user, dropped when nobody waits on it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiters: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, user_key: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(user_key, asyncio.Lock())
+        self._waiters[user_key] = self._waiters.get(user_key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiters[user_key] -= 1
+            if not self._waiters[user_key]:
+                del self._waiters[user_key]
+                del self._locks[user_key]
+
+
+class PostgresUserLocks:
+    """A session advisory lock per user, so two bot processes never interleave one user's writes.
+
+    The local lock comes first so a process holds at most one pool connection per user.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._local = LocalUserLocks()
+
+    @asynccontextmanager
+    async def hold(self, user_key: str) -> AsyncIterator[None]:
+        async with self._local.hold(user_key), self._pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 7419))", (user_key,))
+            try:
+                yield
+            finally:
+                await conn.execute(
+                    "SELECT pg_advisory_unlock(hashtextextended(%s, 7419))", (user_key,)
+                )

@@ -1,0 +1,45 @@
+"""Messages as the core sees them, after an adapter has normalized a platform payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from memory.identity import ConversationRef, UserRef
+
+MAX_MESSAGE_CHARS = 8000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PriorTurn:
+    """A message said before the bot joined (for example earlier replies in a Slack thread)."""
+
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One human message addressed to the bot."""
+
+    user: UserRef
+    conversation: ConversationRef
+    text: str
+    message_id: str
+    permalink: str | None = None
+    sent_at: datetime = field(default_factory=_now)
+    prior_turns: tuple[PriorTurn, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The bot's answer to one ChatMessage."""
+
+    text: str
+    conversation: ConversationRef
+    in_reply_to: str
+    failed: bool = False

@@ -1,0 +1,38 @@
+"""A message waiting to be learned from: recorded durably so a restart does not drop it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from memory.messages import ChatMessage
+
+MAX_REPLY_CHARS = 600
+
+
+class PendingMessage(BaseModel):
+    text: str
+    reply: str = ""
+    author: str
+    message_id: str
+    permalink: str | None = None
+    conversation: str
+    platform: str
+    audience: Literal["dm", "channel"]
+    sent_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def from_message(cls, message: ChatMessage, reply: str) -> PendingMessage:
+        return cls(
+            text=message.text,
+            reply=reply[:MAX_REPLY_CHARS],
+            author=message.user.name,
+            message_id=message.message_id,
+            permalink=message.permalink,
+            conversation=message.conversation.key,
+            platform=message.conversation.platform,
+            audience=message.conversation.audience,
+            sent_at=message.sent_at,
+        )

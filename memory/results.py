@@ -1,0 +1,174 @@
+"""Platform-neutral results of /memory commands; adapters render them (Block Kit, embeds, text)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from memory.commands import USAGE
+from memory.schemas import Kind, StoredItem
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One remembered item as a person sees it."""
+
+    id: str
+    kind: Kind
+    text: str
+    audience: str
+    platform: str
+    conversation: str
+    learned_at: datetime
+    permalink: str | None = None
+
+    @classmethod
+    def of(cls, key: str, item: StoredItem) -> ItemView:
+        where = item.provenance
+        return cls(
+            id=key,
+            kind=item.kind,
+            text=item.text(),
+            audience=where.audience,
+            platform=where.platform,
+            conversation=where.conversation,
+            learned_at=where.learned_at,
+            permalink=where.permalink,
+        )
+
+    def source(self) -> str:
+        where = "a DM" if self.audience == "dm" else "a channel"
+        return f"learned in {where} on {self.platform}, {self.learned_at:%Y-%m-%d %H:%M} UTC"
+
+
+@dataclass(frozen=True)
+class ShowResult:
+    scope: str
+    profiles: list[ItemView] = field(default_factory=list)
+    facts: list[ItemView] = field(default_factory=list)
+    todos: list[ItemView] = field(default_factory=list)
+    paused: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.profiles or self.facts or self.todos)
+
+    def as_text(self) -> str:
+        if self.empty:
+            return "I don't remember anything about you yet." + (
+                " (Learning is paused.)" if self.paused else ""
+            )
+        lines: list[str] = []
+        for title, views in (
+            ("Profile", self.profiles),
+            ("Facts", self.facts),
+            ("Todos", self.todos),
+        ):
+            if not views:
+                continue
+            lines.append(f"{title}:")
+            for view in views:
+                label = "" if view.kind == "profile" else f"[{view.id}] "
+                lines.append(f"  {label}{view.text}  ({view.source()})")
+        if self.paused:
+            lines.append("Learning is paused: `/memory resume` starts it again.")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    item: ItemView
+
+    def as_text(self) -> str:
+        return f"Forgotten: {self.item.text}"
+
+
+@dataclass(frozen=True)
+class ConfirmForgetAll:
+    """Asked before anything is deleted; adapters show a confirm button."""
+
+    counts: dict[str, int]
+
+    def as_text(self) -> str:
+        total = sum(self.counts.values())
+        return (
+            f"This deletes everything I remember about you ({total} items) and your DM history "
+            "with me. It cannot be undone. Send `/memory forget all confirm` to go ahead."
+        )
+
+
+@dataclass(frozen=True)
+class ForgetAllReceipt:
+    deleted: dict[str, int]
+    conversations: int
+    paused: bool
+
+    def as_text(self) -> str:
+        parts = [f"{n} {section}" for section, n in sorted(self.deleted.items()) if n]
+        parts.append(f"{self.conversations} DM conversation(s)")
+        text = "Deleted everything I remembered about you: " + ", ".join(parts) + "."
+        if self.paused:
+            text += " Learning stays paused."
+        return text
+
+
+@dataclass(frozen=True)
+class CorrectResult:
+    added: list[ItemView]
+    changed: list[ItemView]
+    removed: int
+    profile_changed: bool
+
+    def as_text(self) -> str:
+        if not (self.added or self.changed or self.removed or self.profile_changed):
+            return "I found nothing to change. `/memory show` lists what I remember."
+        lines = ["Corrected."]
+        if self.profile_changed:
+            lines.append("  profile updated")
+        lines.extend(f"  changed [{v.id}] {v.text}" for v in self.changed)
+        lines.extend(f"  added [{v.id}] {v.text}" for v in self.added)
+        if self.removed:
+            lines.append(f"  removed {self.removed} item(s)")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    document: dict[str, Any]
+    json_text: str
+    filename: str
+
+    def as_text(self) -> str:
+        return self.json_text
+
+
+@dataclass(frozen=True)
+class LearningResult:
+    paused: bool
+
+    def as_text(self) -> str:
+        if self.paused:
+            return (
+                "Learning paused: I won't learn from your messages (I still use what I know). "
+                "`/memory resume` starts it again."
+            )
+        return "Learning resumed."
+
+
+@dataclass(frozen=True)
+class HelpResult:
+    def as_text(self) -> str:
+        return "Usage:\n" + USAGE
+
+
+CommandResult = (
+    ShowResult
+    | ForgetResult
+    | ConfirmForgetAll
+    | ForgetAllReceipt
+    | CorrectResult
+    | ExportResult
+    | LearningResult
+    | HelpResult
+)

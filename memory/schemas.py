@@ -1,0 +1,123 @@
+"""What is remembered: the pydantic schemas the model fills through trustcall, and provenance.
+
+The schemas are what the model sees and patches. Provenance and bookkeeping live beside
+them in the stored value, so a model can never rewrite where a memory came from.
+Fields are optional with defaults so that documents written by older versions still load.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+MAX_TEXT = 500
+
+Kind = Literal["profile", "fact", "todo"]
+
+
+class Profile(BaseModel):
+    """What the person has said about themselves: who they are and how they like to work."""
+
+    name: str | None = Field(default=None, description="Full name", max_length=120)
+    preferred_name: str | None = Field(default=None, description="What to call them", max_length=80)
+    role: str | None = Field(default=None, description="Job or role", max_length=200)
+    team: str | None = Field(default=None, description="Team or organization", max_length=200)
+    location: str | None = Field(default=None, description="City or region", max_length=200)
+    timezone: str | None = Field(default=None, description="IANA time zone", max_length=64)
+    languages: list[str] = Field(default_factory=list, description="Languages they speak")
+    interests: list[str] = Field(default_factory=list, description="Topics they care about")
+    preferences: list[str] = Field(
+        default_factory=list, description="How they like answers, e.g. 'short replies'"
+    )
+
+
+class Fact(BaseModel):
+    """One durable fact the person shared about themselves (not about other people)."""
+
+    content: str = Field(
+        description="The fact, as a short sentence", min_length=1, max_length=MAX_TEXT
+    )
+    category: str | None = Field(
+        default=None, description="e.g. work, family, health", max_length=60
+    )
+
+
+class Todo(BaseModel):
+    """Something the person asked to be reminded of or plans to do."""
+
+    task: str = Field(description="What to do", min_length=1, max_length=MAX_TEXT)
+    due: str | None = Field(default=None, description="When, as they said it", max_length=100)
+    status: Literal["open", "done"] = Field(default="open", description="open or done")
+
+
+SCHEMA_BY_KIND: dict[Kind, type[BaseModel]] = {"profile": Profile, "fact": Fact, "todo": Todo}
+KIND_BY_TOOL: dict[str, Kind] = {"Profile": "profile", "Fact": "fact", "Todo": "todo"}
+
+
+class Provenance(BaseModel):
+    """Where and when a memory was learned, so `/memory show` can say why it is there."""
+
+    platform: str
+    conversation: str
+    message_id: str | None = None
+    permalink: str | None = None
+    audience: Literal["dm", "channel"]
+    learned_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class StoredItem(BaseModel):
+    """The value kept in the store for one memory item."""
+
+    kind: Kind
+    data: dict[str, Any]
+    provenance: Provenance
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def audience(self) -> str:
+        return self.provenance.audience
+
+    def text(self) -> str:
+        """One line a person can read."""
+        if self.kind == "fact":
+            return str(self.data.get("content", ""))
+        if self.kind == "todo":
+            due = self.data.get("due")
+            state = self.data.get("status", "open")
+            return (
+                f"{self.data.get('task', '')}"
+                + (f" (due {due})" if due else "")
+                + (" [done]" if state == "done" else "")
+            )
+        return profile_text(self.data)
+
+
+def profile_text(data: dict[str, Any]) -> str:
+    parts = []
+    for field_name, value in data.items():
+        if value in (None, [], ""):
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        parts.append(f"{field_name.replace('_', ' ')}: {shown}")
+    return "; ".join(parts)
+
+
+def upgrade(value: dict[str, Any]) -> StoredItem:
+    """Load a stored value written by this or an older version of the bot."""
+    version = int(value.get("schema_version", 0))
+    if version < 1 and "data" not in value:
+        # Version 0 stored the schema fields at the top level with no provenance block.
+        kind = value.get("kind", "fact")
+        data = {k: v for k, v in value.items() if k not in ("kind", "schema_version")}
+        value = {
+            "kind": kind,
+            "data": data,
+            "provenance": {"platform": "unknown", "conversation": "unknown", "audience": "dm"},
+        }
+    item = StoredItem.model_validate(value)
+    item.schema_version = SCHEMA_VERSION
+    return item

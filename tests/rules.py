@@ -1,0 +1,101 @@
+"""A rule-following stand-in for the LLM: replies echo the recalled memory; extraction follows
+a few phrasings ("my name is", "remember that", "remind me to", "I did"), as a careful model would,
+so the whole engine (graph, trustcall, store) runs for real in tests."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from langchain_core.messages import AIMessage
+
+from tests.scripted_model import ScriptedCall, call
+
+INSTANCE = re.compile(r'<instance id=(\S+) schema_type="(\w+)">\n(.*?)\n</instance>', re.S)
+MEMORY = re.compile(r"<memory>\n(.*?)\n</memory>", re.S)
+
+
+def existing_docs(text: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The documents trustcall showed the model: id -> (schema name, fields)."""
+    return {m[0]: (m[1], ast.literal_eval(m[2])) for m in INSTANCE.findall(text)}
+
+
+def said_lines(prompt: str) -> list[str]:
+    """The person's lines in an extraction prompt (a transcript or a correction)."""
+    correction = re.search(r"<correction>\n(.*?)\n</correction>", prompt, re.S)
+    if correction:
+        return [correction.group(1).strip()]
+    lines = []
+    for line in prompt.splitlines():
+        speaker, sep, text = line.partition(": ")
+        if sep and speaker != "assistant" and speaker != "Conversation":
+            lines.append(text.strip())
+    return lines
+
+
+def _find(
+    docs: dict[str, tuple[str, dict[str, Any]]], schema: str, field: str, needle: str
+) -> str | None:
+    for doc_id, (name, data) in docs.items():
+        if name == schema and needle.lower() in str(data.get(field, "")).lower():
+            return doc_id
+    return None
+
+
+def _patch(doc_id: str, *ops: dict[str, Any]) -> dict[str, Any]:
+    return call(
+        "PatchDoc", json_doc_id=doc_id, planned_edits="apply what was said", patches=list(ops)
+    )
+
+
+def extraction_calls(prompt: str, system: str) -> list[dict[str, Any]]:
+    docs = existing_docs(system)
+    calls: list[dict[str, Any]] = []
+    profile: dict[str, Any] = {}
+    for text in said_lines(prompt):
+        if m := re.search(r"my name is (\w+)", text, re.I):
+            profile["name"] = m.group(1)
+        if m := re.search(r"i (?:live|moved) (?:in|to) ([A-Z][\w ]*?)(?:[.!,]|$)", text):
+            profile["location"] = m.group(1)
+        if m := re.search(r"remember that (.+?)[.!]?$", text, re.I):
+            fact = m.group(1)
+            if _find(docs, "Fact", "content", fact) is None and not any(
+                c["args"].get("content") == fact for c in calls
+            ):
+                calls.append(call("Fact", content=fact))
+        if m := re.search(r"remind me to (.+?)[.!]?$", text, re.I):
+            calls.append(call("Todo", task=m.group(1)))
+        if m := re.search(r"i (?:did|finished|have done) (.+?)[.!]?$", text, re.I):
+            todo = _find(docs, "Todo", "task", m.group(1))
+            if todo:
+                calls.append(_patch(todo, {"op": "replace", "path": "/status", "value": "done"}))
+        if m := re.search(r"not (.+?) but (.+?)[.!]?$", text, re.I):
+            old, new = m.group(1), m.group(2)
+            fact_id = _find(docs, "Fact", "content", old)
+            if fact_id:
+                content = str(docs[fact_id][1]["content"]).replace(old, new)
+                calls.append(
+                    _patch(fact_id, {"op": "replace", "path": "/content", "value": content})
+                )
+        if m := re.search(r"forget (?:that )?(.+?)[.!]?$", text, re.I):
+            fact_id = _find(docs, "Fact", "content", m.group(1))
+            if fact_id:
+                calls.append(call("RemoveDoc", json_doc_id=fact_id))
+    if profile:
+        if "profile" in docs:
+            ops = [{"op": "add", "path": f"/{k}", "value": v} for k, v in profile.items()]
+            calls.append(_patch("profile", *ops))
+        else:
+            calls.append(call("Profile", **profile))
+    return calls
+
+
+def memory_script(request: ScriptedCall) -> AIMessage:
+    """Chat turns echo the memory block; extraction turns emit tool calls by the rules above."""
+    if "Fact" in request.tools or "PatchDoc" in request.tools:
+        prompt = request.last_text
+        return AIMessage(content="", tool_calls=extraction_calls(prompt, request.system))
+    block = MEMORY.search(request.system)
+    remembered = block.group(1) if block else ""
+    return AIMessage(content=f"Noted. What I remember:\n{remembered}")
