@@ -27,6 +27,7 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
             store=storage.store,
             checkpointer=storage.checkpointer,
             locks=storage.locks,
+            seen=storage.seen,
             config=config,
         )
         await engine.start()

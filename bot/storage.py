@@ -19,6 +19,7 @@ from langgraph.store.sqlite.aio import AsyncSqliteStore
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from memory.dedupe import PostgresSeenEvents, SeenEvents, SqliteSeenEvents
 from memory.locks import LocalUserLocks, PostgresUserLocks, UserLocks
 
 
@@ -27,6 +28,7 @@ class Storage:
     checkpointer: BaseCheckpointSaver[Any]
     store: BaseStore
     locks: UserLocks
+    seen: SeenEvents
     kind: str
     pool: AsyncConnectionPool[Any] | None = None
 
@@ -71,7 +73,9 @@ async def _postgres(url: str, pool_size: int) -> AsyncIterator[Storage]:
         store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
         await checkpointer.setup()
         await store.setup()
-        yield Storage(checkpointer, store, PostgresUserLocks(pool), "postgres", pool)
+        seen = PostgresSeenEvents(pool)
+        await seen.setup()
+        yield Storage(checkpointer, store, PostgresUserLocks(pool), seen, "postgres", pool)
     finally:
         await pool.close()
 
@@ -91,7 +95,9 @@ async def _sqlite(data_dir: Path) -> AsyncIterator[Storage]:
         store = AsyncSqliteStore(memory)
         await checkpointer.setup()
         await store.setup()
-        yield Storage(checkpointer, store, LocalUserLocks(), "sqlite")
+        seen = SqliteSeenEvents(memory)
+        await seen.setup()
+        yield Storage(checkpointer, store, LocalUserLocks(), seen, "sqlite")
     finally:
         await checkpoints.close()
         await memory.close()

@@ -21,6 +21,7 @@ from langgraph.store.base import BaseStore
 from memory.checkpoints import prune_thread
 from memory.commands import MemoryCommand
 from memory.context import TurnContext
+from memory.dedupe import MemorySeenEvents, SeenEvents
 from memory.extraction import MemoryExtractor
 from memory.graph import build_graph
 from memory.identity import ConversationRef, UserRef
@@ -55,11 +56,13 @@ class MemoryEngine:
         locks: UserLocks | None = None,
         config: EngineConfig | None = None,
         extraction_model: BaseChatModel | None = None,
+        seen: SeenEvents | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.store = store
         self.checkpointer = checkpointer
         self.locks: UserLocks = locks or LocalUserLocks()
+        self.seen: SeenEvents = seen or MemorySeenEvents()
         self.repository = MemoryRepository(store)
         self.extractor = MemoryExtractor(
             extraction_model or model, max_attempts=self.config.max_attempts
@@ -78,6 +81,10 @@ class MemoryEngine:
         self._noted: set[tuple[str, str]] = set()
         self._turns: Counter[str] = Counter()
         self._background: set[asyncio.Task[None]] = set()
+
+    async def first_time(self, event_key: str) -> bool:
+        """False when this platform event was already handled (by any process)."""
+        return await self.seen.first_time(event_key)
 
     def on_learned(self, listener: LearnedListener) -> None:
         self.learner.listeners.append(listener)

@@ -67,6 +67,7 @@ async def engine(storage: Storage, model: ScriptedChatModel) -> AsyncIterator[Me
         store=storage.store,
         checkpointer=storage.checkpointer,
         locks=storage.locks,
+        seen=storage.seen,
         config=MANUAL,
     )
     yield built
