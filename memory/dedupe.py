@@ -54,7 +54,7 @@ class PostgresSeenEvents:
                 " ON CONFLICT (event_key) DO NOTHING",
                 (event_key, now),
             )
-            fresh = cursor.rowcount == 1
+            fresh = int(cursor.rowcount) == 1
             self._inserts += 1
             if self._inserts % 1000 == 0:
                 await conn.execute(
