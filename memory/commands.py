@@ -47,7 +47,7 @@ def parse_command(raw: str | None) -> MemoryCommand:
     if text.lower().startswith("/memory"):
         text = text[len("/memory") :].strip()
     if not text:
-        return MemoryCommand("show")
+        return MemoryCommand("help")
     verb, _, rest = text.partition(" ")
     verb = verb.lower()
     rest = rest.strip()

@@ -58,6 +58,8 @@ def extraction_calls(prompt: str, system: str) -> list[dict[str, Any]]:
             profile["name"] = m.group(1)
         if m := re.search(r"i (?:live|moved) (?:in|to) ([A-Z][\w ]*?)(?:[.!,]|$)", text):
             profile["location"] = m.group(1)
+        if m := re.search(r"\bi like (\w+)", text, re.I):
+            profile.setdefault("interests", []).append(m.group(1))
         if m := re.search(r"remember that (.+?)[.!]?$", text, re.I):
             fact = m.group(1)
             if _find(docs, "Fact", "content", fact) is None and not any(
@@ -84,7 +86,12 @@ def extraction_calls(prompt: str, system: str) -> list[dict[str, Any]]:
                 calls.append(call("RemoveDoc", json_doc_id=fact_id))
     if profile:
         if "profile" in docs:
-            ops = [{"op": "add", "path": f"/{k}", "value": v} for k, v in profile.items()]
+            ops = []
+            for key, value in profile.items():
+                if isinstance(value, list):  # append to a list field, keeping what is there
+                    ops.extend({"op": "add", "path": f"/{key}/-", "value": v} for v in value)
+                else:
+                    ops.append({"op": "add", "path": f"/{key}", "value": value})
             calls.append(_patch("profile", *ops))
         else:
             calls.append(call("Profile", **profile))
@@ -96,6 +103,11 @@ def memory_script(request: ScriptedCall) -> AIMessage:
     if "Fact" in request.tools or "PatchDoc" in request.tools:
         prompt = request.last_text
         return AIMessage(content="", tool_calls=extraction_calls(prompt, request.system))
-    block = MEMORY.search(request.system)
+    return AIMessage(content=chat_reply(request.system))
+
+
+def chat_reply(system: str) -> str:
+    """What the stand-in says in a chat turn: the memory it was shown, so tests can see recall."""
+    block = MEMORY.search(system)
     remembered = block.group(1) if block else ""
-    return AIMessage(content=f"Noted. What I remember:\n{remembered}")
+    return f"Noted. What I remember:\n{remembered}"

@@ -593,7 +593,9 @@ class FakeDiscord:
         return "\n".join(lines)
 
     async def wait_for(
-        self, predicate: Callable[[list[Request]], T], timeout: float = 5.0  # noqa: ASYNC109
+        self,
+        predicate: Callable[[list[Request]], T],
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> T:
         """Wait until predicate(requests) is truthy and return its value."""
         return await self._wait(lambda: predicate(self.requests) or None, timeout, "predicate")
@@ -618,7 +620,11 @@ class FakeDiscord:
         return await self._wait(find, timeout, f"{method} {path_regex}")
 
     async def wait_for_gateway(
-        self, op: int, *, count: int = 1, timeout: float = 5.0  # noqa: ASYNC109
+        self,
+        op: int,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> Json:
         """The count-th gateway frame with this op from the client (2 IDENTIFY, 6 RESUME).
 
@@ -634,7 +640,11 @@ class FakeDiscord:
     # -- gateway -----------------------------------------------------------------------------
 
     async def dispatch(
-        self, event: str, data: Json, *, timeout: float = 5.0  # noqa: ASYNC109
+        self,
+        event: str,
+        data: Json,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> int:
         """Send an op 0 event to the connected, identified client; returns its sequence."""
         ws = await self._wait(lambda: self._live, timeout, "a live gateway session")

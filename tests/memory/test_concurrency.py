@@ -1,0 +1,63 @@
+"""Concurrent learning for one user loses no update: one engine, and two on one database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.storage import open_storage
+from memory.engine import MemoryEngine
+from tests.conftest import MANUAL, unique
+from tests.memory.helpers import dm, person, say
+from tests.rules import memory_script
+from tests.scripted_model import ScriptedChatModel
+
+HOBBIES = [f"hobby{n}" for n in range(50)]
+
+
+async def _tell_and_learn(engine: MemoryEngine, alice_name: str, hobby: str) -> None:
+    alice = person(alice_name)
+    await engine.reply(say(alice, dm(alice, hobby), f"I like {hobby}"))
+    # Straight to the learner, past the scheduler's own one-at-a-time rule: only the user
+    # lock stands between these read-patch-write cycles.
+    await engine.learner.learn_pending(alice.key)
+
+
+async def test_fifty_concurrent_profile_updates_in_one_engine(
+    engine: MemoryEngine, model: ScriptedChatModel
+) -> None:
+    model.latency = 0.005  # a model that takes time widens any race window
+    name = unique("alice")
+    await asyncio.gather(*(_tell_and_learn(engine, name, h) for h in HOBBIES))
+
+    memory = await engine.repository.load(person(name).key)
+    assert sorted(memory.profiles["dm"].data["interests"]) == sorted(HOBBIES)
+    assert await engine.repository.list_pending(person(name).key) == {}
+
+
+async def test_fifty_concurrent_updates_across_two_engines_on_one_postgres(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    name = unique("alice")
+    async with (
+        open_storage(postgres_url, tmp_path / "a", pool_size=20) as first,
+        open_storage(postgres_url, tmp_path / "b", pool_size=20) as second,
+    ):
+        engines = [
+            MemoryEngine(
+                model=ScriptedChatModel(script=memory_script, latency=0.005),
+                store=s.store,
+                checkpointer=s.checkpointer,
+                locks=s.locks,
+                config=MANUAL,
+            )
+            for s in (first, second)
+        ]
+        await asyncio.gather(
+            *(_tell_and_learn(engines[i % 2], name, h) for i, h in enumerate(HOBBIES))
+        )
+        memory = await engines[0].repository.load(person(name).key)
+        for engine in engines:
+            await engine.scheduler.close()
+
+    assert sorted(memory.profiles["dm"].data["interests"]) == sorted(HOBBIES)
