@@ -1,0 +1,97 @@
+"""The console as a user starts it: `bot chat`, MODEL=openai:..., an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
+from tests.rules import chat_reply, extraction_calls
+
+
+def responder(request: ChatRequest) -> FakeResponse:
+    """The rule-following stand-in, spoken over the OpenAI wire format."""
+    tools = request.tool_names()
+    if "Fact" in tools or "PatchDoc" in tools:
+        calls = extraction_calls(request.last_user_text(), request.system_text())
+        if not calls:
+            return FakeResponse.text("")
+        return FakeResponse.calls([(c["name"], c["args"]) for c in calls])
+    return FakeResponse.text(chat_reply(request.system_text()))
+
+
+async def run_bot(fake: FakeOpenAI, data: Path, lines: list[str], *args: str) -> tuple[int, str]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGSMITH"))},
+        "MODEL": "openai:gpt-test",
+        "OPENAI_BASE_URL": fake.base_url,
+        "OPENAI_API_KEY": "test",
+        "DATA_DIR": str(data),
+        "DATABASE_URL": "",
+        "LOG_LEVEL": "INFO",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "chat",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=data.parent,
+        env=env,
+    )
+    output, _ = await asyncio.wait_for(
+        process.communicate("\n".join(lines).encode() + b"\n"), timeout=60
+    )
+    return process.returncode or 0, output.decode()
+
+
+async def test_console_remembers_across_sessions(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        code, first = await run_bot(
+            fake, data, ["Hi, my name is Alice.", "Remember that I keep bees."], "--user", "alice"
+        )
+        assert code == 0, first
+        assert first.count("bot> ") == 2
+
+        code, second = await run_bot(
+            fake, data, ["What do you know about me?", "/memory show facts"], "--user", "alice"
+        )
+        assert code == 0, second
+        assert "name: Alice" in second and "I keep bees" in second
+        assert "learned in a DM on console" in second
+
+        code, other = await run_bot(fake, data, ["What do you know about me?"], "--user", "bob")
+        assert code == 0, other
+        assert "bees" not in other and "Alice" not in other
+
+    assert any(r.get("tools") for r in fake.requests), "learning went through tool calls"
+    assert (data / "memory.sqlite").exists() and (data / "checkpoints.sqlite").exists()
+
+
+async def test_console_answers_bad_memory_commands_and_missing_model(tmp_path: Path) -> None:
+    async with FakeOpenAI(responder) as fake:
+        code, output = await run_bot(fake, tmp_path / "data", ["/memory dance"], "--user", "al")
+    assert code == 0
+    assert "I don't know `dance`" in output and "/memory forget <id>" in output
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MODEL", "OPENAI_API_KEY")}
+    env["MODEL"] = "openai:gpt-test"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "chat",
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+    )
+    _, err = await process.communicate()
+    assert process.returncode == 2
+    assert b"needs OPENAI_API_KEY" in err
