@@ -33,6 +33,8 @@ def _secrets(settings: Settings) -> list[str]:
         settings.slack_app_token,
         settings.slack_signing_secret,
         settings.discord_token,
+        settings.memory_encryption_key,
+        settings.memory_encryption_old_keys,
     ]
     return [v.get_secret_value() for v in values if v is not None]
 

@@ -5,10 +5,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+
 from bot.models import load_model
 from bot.settings import Settings
 from bot.storage import Storage, open_storage
 from memory.engine import EngineConfig, MemoryEngine
+from memory.policy import MemoryPolicy
+from memory.sealing import AesGcmSealer
+
+
+def _sealer(settings: Settings) -> AesGcmSealer | None:
+    if settings.memory_encryption_key is None:
+        return None
+    old = settings.memory_encryption_old_keys
+    old_keys = (
+        tuple(k.strip() for k in old.get_secret_value().split(",") if k.strip()) if old else ()
+    )
+    return AesGcmSealer(settings.memory_encryption_key.get_secret_value(), old_keys)
 
 
 @asynccontextmanager
@@ -16,11 +30,21 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
     settings.check_model()
     model = load_model(settings.model)
     extraction = load_model(settings.extraction_model) if settings.extraction_model else None
+    policy = MemoryPolicy(
+        max_facts=settings.max_facts,
+        max_todos=settings.max_todos,
+        open_todo_days=settings.open_todo_days,
+        finished_todo_days=settings.finished_todo_days,
+        summary_days=settings.summary_days,
+    )
     config = EngineConfig(
         quiet_seconds=settings.learn_after_seconds,
         every_messages=settings.learn_every_messages,
+        policy=policy,
     )
-    async with open_storage(settings.database_url, settings.data_dir) as storage:
+    sealer = _sealer(settings)
+    serde = EncryptedSerializer(sealer) if sealer else None
+    async with open_storage(settings.database_url, settings.data_dir, serde=serde) as storage:
         engine = MemoryEngine(
             model=model,
             extraction_model=extraction,
@@ -29,6 +53,7 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
             locks=storage.locks,
             seen=storage.seen,
             config=config,
+            sealer=sealer,
         )
         await engine.start()
         try:

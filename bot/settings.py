@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     learn_after_seconds: float = 20.0
     learn_every_messages: int = 6
     react_when_learned: bool = True
+    memory_encryption_key: SecretStr | None = None
+    # Comma-separated keys used before the current one, still accepted for reading.
+    memory_encryption_old_keys: SecretStr | None = None
+    max_facts: int = 500
+    max_todos: int = 200
+    open_todo_days: int = 60
+    finished_todo_days: int = 90
+    summary_days: int = 30
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any
 import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.store.base import BaseStore
 from langgraph.store.postgres.aio import AsyncPostgresStore
@@ -47,18 +48,24 @@ class Storage:
 
 @asynccontextmanager
 async def open_storage(
-    database_url: str, data_dir: Path, pool_size: int = 10
+    database_url: str,
+    data_dir: Path,
+    pool_size: int = 10,
+    serde: SerializerProtocol | None = None,
 ) -> AsyncIterator[Storage]:
+    """`serde` replaces the checkpoint serializer (an EncryptedSerializer, for encryption)."""
     if database_url:
-        async with _postgres(database_url, pool_size) as storage:
+        async with _postgres(database_url, pool_size, serde) as storage:
             yield storage
     else:
-        async with _sqlite(data_dir) as storage:
+        async with _sqlite(data_dir, serde) as storage:
             yield storage
 
 
 @asynccontextmanager
-async def _postgres(url: str, pool_size: int) -> AsyncIterator[Storage]:
+async def _postgres(
+    url: str, pool_size: int, serde: SerializerProtocol | None
+) -> AsyncIterator[Storage]:
     # autocommit is required by setup(); prepare_threshold=0 keeps poolers like pgbouncer happy.
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         url,
@@ -69,7 +76,7 @@ async def _postgres(url: str, pool_size: int) -> AsyncIterator[Storage]:
     )
     await pool.open(wait=True)
     try:
-        checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        checkpointer = AsyncPostgresSaver(pool, serde=serde)  # type: ignore[arg-type]
         store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
         await checkpointer.setup()
         await store.setup()
@@ -81,7 +88,7 @@ async def _postgres(url: str, pool_size: int) -> AsyncIterator[Storage]:
 
 
 @asynccontextmanager
-async def _sqlite(data_dir: Path) -> AsyncIterator[Storage]:
+async def _sqlite(data_dir: Path, serde: SerializerProtocol | None) -> AsyncIterator[Storage]:
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     # Two files: one shared file fails under concurrency with "database is locked".
     checkpoints = await aiosqlite.connect(data_dir / "checkpoints.sqlite")
@@ -91,7 +98,7 @@ async def _sqlite(data_dir: Path) -> AsyncIterator[Storage]:
         for conn in (checkpoints, memory):
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA busy_timeout=5000")
-        checkpointer = AsyncSqliteSaver(checkpoints)
+        checkpointer = AsyncSqliteSaver(checkpoints, serde=serde)
         store = AsyncSqliteStore(memory)
         await checkpointer.setup()
         await store.setup()

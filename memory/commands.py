@@ -21,6 +21,7 @@ USAGE = """\
 /memory forget <id>                 forget one thing (ids are shown by `show`)
 /memory forget all                  forget everything about you
 /memory correct <text>              correct what I remember, e.g. `correct I moved to Lisbon`
+/memory history                     what changed in your memory, and why
 /memory export                      everything I remember about you, as JSON
 /memory pause                       stop learning from your messages (recall still works)
 /memory resume                      start learning again

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -23,15 +23,18 @@ from memory.commands import MemoryCommand
 from memory.context import TurnContext
 from memory.dedupe import MemorySeenEvents, SeenEvents
 from memory.extraction import MemoryExtractor
-from memory.graph import build_graph
+from memory.graph import SUMMARIZE_AFTER, build_graph
 from memory.identity import ConversationRef, UserRef
 from memory.learning import LearnedListener, Learner
 from memory.locks import LocalUserLocks, UserLocks
 from memory.messages import MAX_MESSAGE_CHARS, ChatMessage, Reply
 from memory.operations import MemoryOperations
+from memory.policy import MemoryPolicy
 from memory.repository import MemoryRepository
 from memory.results import CommandResult
 from memory.scheduler import ExtractionScheduler
+from memory.sealing import Sealer
+from memory.summaries import summarize_if_long
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,8 @@ class EngineConfig:
     every_messages: int = 6
     max_attempts: int = 3
     prune_every: int = 8
+    sweep_every_seconds: float = 3600.0
+    policy: MemoryPolicy = field(default_factory=MemoryPolicy)
 
 
 class MemoryEngine:
@@ -57,17 +62,19 @@ class MemoryEngine:
         config: EngineConfig | None = None,
         extraction_model: BaseChatModel | None = None,
         seen: SeenEvents | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.store = store
         self.checkpointer = checkpointer
         self.locks: UserLocks = locks or LocalUserLocks()
         self.seen: SeenEvents = seen or MemorySeenEvents()
-        self.repository = MemoryRepository(store)
+        self.model = model
+        self.repository = MemoryRepository(store, sealer)
         self.extractor = MemoryExtractor(
             extraction_model or model, max_attempts=self.config.max_attempts
         )
-        self.learner = Learner(self.repository, self.extractor, self.locks)
+        self.learner = Learner(self.repository, self.extractor, self.locks, self.config.policy)
         self.scheduler = ExtractionScheduler(
             self.learner.learn_pending,
             quiet_seconds=self.config.quiet_seconds,
@@ -76,11 +83,15 @@ class MemoryEngine:
         self.operations = MemoryOperations(
             self.repository, self.learner, checkpointer, self.scheduler, self.locks
         )
-        self.graph = build_graph(model).compile(checkpointer=checkpointer, store=store)
+        self.graph = build_graph(model, self.repository, self.config.policy).compile(
+            checkpointer=checkpointer, store=store
+        )
         self._conversation_locks: dict[str, asyncio.Lock] = {}
         self._noted: set[tuple[str, str]] = set()
         self._turns: Counter[str] = Counter()
         self._background: set[asyncio.Task[None]] = set()
+        self._summarizing: set[str] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def first_time(self, event_key: str) -> bool:
         """False when this platform event was already handled (by any process)."""
@@ -90,9 +101,25 @@ class MemoryEngine:
         self.learner.listeners.append(listener)
 
     async def start(self) -> None:
-        """Pick up extractions a previous run recorded but never finished."""
+        """Pick up extractions a previous run recorded but never finished; start sweeping."""
         for user_key in await self.repository.users_with_pending():
             self.scheduler.notify(user_key)
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def sweep(self) -> int:
+        """Delete what is past retention, for every user; returns how many items went."""
+        removed = 0
+        for user_key in await self.repository.users_with_todos():
+            removed += await self.learner.sweep(user_key)
+        return removed
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("retention sweep failed")
+            await asyncio.sleep(self.config.sweep_every_seconds)
 
     async def reply(self, message: ChatMessage) -> Reply:
         """Answer one message; never raises for a model or storage failure."""
@@ -139,10 +166,23 @@ class MemoryEngine:
             durability="exit",
         )
         await self._note_conversation(message)
+        if len(result.get("messages", [])) > SUMMARIZE_AFTER and thread not in self._summarizing:
+            self._summarizing.add(thread)
+            self._in_background(self._summarize(thread))
         self._turns[thread] += 1
         if self._turns[thread] % self.config.prune_every == 0:
             self._in_background(prune_thread(self.checkpointer, thread))
         return str(result.get("reply", ""))
+
+    async def _summarize(self, thread: str) -> None:
+        try:
+            lock = self._conversation_locks.setdefault(thread, asyncio.Lock())
+            await summarize_if_long(self.graph, self.model, thread, lock)
+        except Exception:
+            # The hard cap in the graph keeps the state bounded even without a summary.
+            log.warning("summary failed", exc_info=True, extra={"conversation": thread})
+        finally:
+            self._summarizing.discard(thread)
 
     async def _note_conversation(self, message: ChatMessage) -> None:
         """Remember which conversations a user had, so `forget all` can find their DMs."""
@@ -171,6 +211,8 @@ class MemoryEngine:
 
     async def aclose(self) -> None:
         """Learn what is pending, then stop background work. Storage is closed by its owner."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         try:
             await self.flush()
         finally:

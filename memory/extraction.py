@@ -54,6 +54,12 @@ Apply the correction by patching or removing the existing items it concerns. Ins
 item only if no existing item covers it."""
 
 
+CONSOLIDATE = """\
+{name} has {count} {what} stored; keep at most {cap}. Merge near-duplicates into one item
+(patch the one to keep, remove the others), resolve contradictions in favour of the newest,
+and remove the least useful items until at most {cap} remain. Insert nothing."""
+
+
 @dataclass
 class ExistingMemory:
     """The documents the model may patch, keyed by the ids the store uses."""
@@ -111,6 +117,12 @@ class MemoryExtractor:
 
     async def correct(self, name: str, existing: ExistingMemory, text: str) -> MemoryChanges:
         return await self._run(name, existing, CORRECTION.format(name=name, text=text))
+
+    async def consolidate(
+        self, name: str, existing: ExistingMemory, what: str, cap: int
+    ) -> MemoryChanges:
+        prompt = CONSOLIDATE.format(name=name, count=len(existing.items), what=what, cap=cap)
+        return await self._run(name, existing, prompt)
 
     async def _run(self, name: str, existing: ExistingMemory, prompt: str) -> MemoryChanges:
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,11 +1,14 @@
 """The agent graph, exported uncompiled: recall -> respond -> remember.
 
 It is compiled where the checkpointer and the store are opened (see memory.engine).
+State stays bounded: old turns are folded into a summary (memory.summaries) and a hard cap
+trims whatever a failed summary left behind.
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -22,13 +25,16 @@ from langgraph.runtime import Runtime
 
 from memory.context import TurnContext
 from memory.pending import PendingMessage
+from memory.policy import MemoryPolicy
 from memory.prompt import memory_block, system_prompt
 from memory.repository import MemoryRepository
 
-# The prompt sees at most this many recent messages, whatever the conversation's length.
-PROMPT_HISTORY = 12
-# The checkpointed state keeps a little more, so trimming is cheap and the prompt stays full.
-STATE_HISTORY = 16
+# Old turns are summarized once the state holds this many messages...
+SUMMARIZE_AFTER = 24
+# ...keeping this many recent ones verbatim.
+KEEP_AFTER_SUMMARY = 8
+# Whatever happens to summaries, the state (and so the prompt) never holds more than this.
+HARD_CAP = 40
 
 
 class ChatState(TypedDict, total=False):
@@ -36,17 +42,13 @@ class ChatState(TypedDict, total=False):
     memory: str
     paused: bool
     reply: str
+    summary: str
+    summary_at: str
 
 
 def pending_key(conversation: str, message_id: str) -> str:
     """Stable per message, so a redelivered message is recorded once."""
     return hashlib.sha256(f"{conversation}\n{message_id}".encode()).hexdigest()[:24]
-
-
-def _repository(runtime: Runtime[TurnContext]) -> MemoryRepository:
-    if runtime.store is None:
-        raise RuntimeError("the graph must be compiled with a store")
-    return MemoryRepository(runtime.store)
 
 
 def _last_human_text(messages: list[AnyMessage]) -> str:
@@ -56,13 +58,25 @@ def _last_human_text(messages: list[AnyMessage]) -> str:
     return ""
 
 
-def build_graph(model: BaseChatModel) -> StateGraph[ChatState, TurnContext, Any, Any]:
+def current_summary(state: ChatState, policy: MemoryPolicy) -> str:
+    """The conversation summary, unless it is past retention."""
+    summary, at = state.get("summary", ""), state.get("summary_at", "")
+    if not summary or not at:
+        return ""
+    if datetime.now(UTC) - datetime.fromisoformat(at) > timedelta(days=policy.summary_days):
+        return ""
+    return summary
+
+
+def build_graph(
+    model: BaseChatModel, repository: MemoryRepository, policy: MemoryPolicy
+) -> StateGraph[ChatState, TurnContext, Any, Any]:
     async def recall(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         ctx = runtime.context
-        memory = await _repository(runtime).load(ctx.user.key)
+        memory = await repository.load(ctx.user.key)
         query = _last_human_text(state.get("messages", []))
         return {
-            "memory": memory_block(memory, ctx.conversation.audience, query),
+            "memory": memory_block(memory, ctx.conversation.audience, query, policy),
             "paused": memory.paused,
         }
 
@@ -70,9 +84,14 @@ def build_graph(model: BaseChatModel) -> StateGraph[ChatState, TurnContext, Any,
         ctx = runtime.context
         # Built fresh each turn: nothing downstream may edit a shared system message.
         system = SystemMessage(
-            content=system_prompt(ctx.user.name, ctx.conversation.audience, state["memory"])
+            content=system_prompt(
+                ctx.user.name,
+                ctx.conversation.audience,
+                state["memory"],
+                current_summary(state, policy),
+            )
         )
-        history = state.get("messages", [])[-PROMPT_HISTORY:]
+        history = state.get("messages", [])[-HARD_CAP:]
         answer = await model.ainvoke([system, *history])
         text = answer.text if isinstance(answer, AIMessage) else str(answer.content)
         return {"messages": [AIMessage(content=text)], "reply": text}
@@ -81,12 +100,10 @@ def build_graph(model: BaseChatModel) -> StateGraph[ChatState, TurnContext, Any,
         ctx = runtime.context
         messages = state.get("messages", [])
         if not state.get("paused"):
-            repository = _repository(runtime)
             pending = PendingMessage.from_message(ctx.message, state.get("reply", ""))
             key = pending_key(ctx.conversation.key, ctx.message.message_id)
             await repository.add_pending(ctx.user.key, key, pending)
-        # Bound the checkpointed state: old turns leave the state (and the prompt).
-        stale = messages[:-STATE_HISTORY] if len(messages) > STATE_HISTORY else []
+        stale = messages[:-HARD_CAP] if len(messages) > HARD_CAP else []
         return {"messages": [RemoveMessage(id=m.id) for m in stale if m.id]}
 
     builder: StateGraph[ChatState, TurnContext, Any, Any] = StateGraph(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-Section = Literal["profile", "facts", "todos", "settings", "pending", "conversations"]
+Section = Literal["profile", "facts", "todos", "settings", "pending", "conversations", "history"]
 ROOT = "users"
 
 

@@ -25,6 +25,7 @@ from memory.results import (
     ForgetAllReceipt,
     ForgetResult,
     HelpResult,
+    HistoryResult,
     ItemView,
     LearningResult,
     ShowResult,
@@ -75,17 +76,26 @@ class MemoryOperations:
             return await self._correct(user, command.text, where)
         if command.action == "export":
             return self._export(user, await self.repository.load(key))
+        if command.action == "history":
+            history = await self.repository.history(key)
+            return HistoryResult(list(history.values()))
         if command.action in ("pause", "resume"):
             return await self._set_learning(key, paused=command.action == "pause")
         return HelpResult()
 
-    @staticmethod
-    def _show(memory: UserMemory, scope: str) -> ShowResult:
+    def _show(self, memory: UserMemory, scope: str) -> ShowResult:
+        now = datetime.now(UTC)
+        policy = self.learner.policy
+        todos = [
+            ItemView.of(k, v, policy.todo_state(v, now))
+            for k, v in memory.todos.items()
+            if not policy.todo_is_gone(v, now)
+        ]
         return ShowResult(
             scope=scope,
             profiles=_views(memory.profiles) if scope in ("all", "profile") else [],
             facts=_views(memory.facts) if scope in ("all", "facts") else [],
-            todos=_views(memory.todos) if scope in ("all", "todos") else [],
+            todos=sorted(todos, key=lambda v: v.learned_at) if scope in ("all", "todos") else [],
             paused=memory.paused,
         )
 
@@ -95,6 +105,7 @@ class MemoryOperations:
             for section, items in (("facts", memory.facts), ("todos", memory.todos)):
                 if item_id in items:
                     await self.repository.delete(user_key, section, item_id)  # type: ignore[arg-type]
+                    await self.repository.forget_history_of(user_key, item_id)
                     return ForgetResult(ItemView.of(item_id, items[item_id]))
         raise CommandError(
             f"I have no memory with id `{item_id}` for you. `/memory show` lists your ids."

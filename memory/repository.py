@@ -1,4 +1,7 @@
-"""The store repository: every read and write of a user's memory goes through here."""
+"""The store repository: every read and write of a user's memory goes through here.
+
+Values pass through a Sealer, so with an encryption key nothing readable reaches the store.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ from typing import Any
 
 from langgraph.store.base import BaseStore, GetOp, Item, SearchOp
 
+from memory.history import HistoryEntry, history_key
 from memory.identity import Audience
 from memory.namespaces import Section, user_namespace, user_prefix
 from memory.pending import PendingMessage
 from memory.schemas import StoredItem, upgrade
+from memory.sealing import PlainSealer, Sealer
 
 PROFILE_KEYS: tuple[Audience, ...] = ("channel", "dm")
 LEARNING_KEY = "learning"
@@ -45,16 +50,23 @@ class UserMemory:
                 merged.update({k: v for k, v in self.profiles[key].data.items() if v})
         return merged
 
-
-def _items(found: list[Item] | None) -> dict[str, StoredItem]:
-    return {item.key: upgrade(item.value) for item in found or []}
+    def item(self, key: str) -> StoredItem | None:
+        return self.facts.get(key) or self.todos.get(key)
 
 
 class MemoryRepository:
     """Reads and writes one user's memory; every method takes the user key explicitly."""
 
-    def __init__(self, store: BaseStore) -> None:
+    def __init__(self, store: BaseStore, sealer: Sealer | None = None) -> None:
         self.store = store
+        self.sealer: Sealer = sealer or PlainSealer()
+
+    def _items(self, found: list[Item] | None) -> dict[str, StoredItem]:
+        return {item.key: upgrade(self.sealer.open(item.value)) for item in found or []}
+
+    async def _put(self, user_key: str, section: Section, key: str, value: dict[str, Any]) -> None:
+        namespace = user_namespace(user_key, section)
+        await self.store.aput(namespace, key, self.sealer.seal(value), index=False)
 
     async def load(self, user_key: str) -> UserMemory:
         results = await self.store.abatch(
@@ -66,42 +78,39 @@ class MemoryRepository:
             ]
         )
         profiles, facts, todos, learning = results
-        paused = bool(learning and learning.value.get("paused"))  # type: ignore[union-attr]
+        paused = bool(learning and self.sealer.open(learning.value).get("paused"))  # type: ignore[union-attr]
         return UserMemory(
-            profiles=_items(profiles),  # type: ignore[arg-type]
-            facts=_items(facts),  # type: ignore[arg-type]
-            todos=_items(todos),  # type: ignore[arg-type]
+            profiles=self._items(profiles),  # type: ignore[arg-type]
+            facts=self._items(facts),  # type: ignore[arg-type]
+            todos=self._items(todos),  # type: ignore[arg-type]
             paused=paused,
         )
 
     async def put(self, user_key: str, section: Section, key: str, item: StoredItem) -> None:
         item.updated_at = datetime.now(UTC)
-        await self.store.aput(
-            user_namespace(user_key, section), key, item.model_dump(mode="json"), index=False
-        )
+        await self._put(user_key, section, key, item.model_dump(mode="json"))
 
     async def delete(self, user_key: str, section: Section, key: str) -> None:
         await self.store.adelete(user_namespace(user_key, section), key)
 
     async def is_paused(self, user_key: str) -> bool:
         found = await self.store.aget(user_namespace(user_key, "settings"), LEARNING_KEY)
-        return bool(found and found.value.get("paused"))
+        return bool(found and self.sealer.open(found.value).get("paused"))
 
     async def set_paused(self, user_key: str, paused: bool) -> None:
-        namespace = user_namespace(user_key, "settings")
         if paused:
-            await self.store.aput(namespace, LEARNING_KEY, {"paused": True}, index=False)
+            await self._put(user_key, "settings", LEARNING_KEY, {"paused": True})
         else:
-            await self.store.adelete(namespace, LEARNING_KEY)
+            await self.store.adelete(user_namespace(user_key, "settings"), LEARNING_KEY)
 
     async def add_pending(self, user_key: str, key: str, pending: PendingMessage) -> None:
-        await self.store.aput(
-            user_namespace(user_key, "pending"), key, pending.model_dump(mode="json"), index=False
-        )
+        await self._put(user_key, "pending", key, pending.model_dump(mode="json"))
 
     async def list_pending(self, user_key: str) -> dict[str, PendingMessage]:
         found = await self.store.asearch(user_namespace(user_key, "pending"), limit=SEARCH_LIMIT)
-        pending = {item.key: PendingMessage.model_validate(item.value) for item in found}
+        pending = {
+            item.key: PendingMessage.model_validate(self.sealer.open(item.value)) for item in found
+        }
         return dict(sorted(pending.items(), key=lambda kv: kv[1].sent_at))
 
     async def delete_pending(self, user_key: str, keys: list[str]) -> None:
@@ -110,22 +119,51 @@ class MemoryRepository:
             await self.store.adelete(namespace, key)
 
     async def users_with_pending(self) -> list[str]:
+        return await self._users_with("pending")
+
+    async def users_with_todos(self) -> list[str]:
+        return await self._users_with("todos")
+
+    async def _users_with(self, section: Section) -> list[str]:
         namespaces = await self.store.alist_namespaces(prefix=("users",), max_depth=3, limit=100000)
-        return sorted({ns[1] for ns in namespaces if len(ns) == 3 and ns[2] == "pending"})
+        return sorted({ns[1] for ns in namespaces if len(ns) == 3 and ns[2] == section})
 
     async def note_conversation(self, user_key: str, conversation: str, audience: str) -> None:
-        await self.store.aput(
-            user_namespace(user_key, "conversations"),
-            conversation,
-            {"audience": audience},
-            index=False,
-        )
+        await self._put(user_key, "conversations", conversation, {"audience": audience})
 
     async def conversations(self, user_key: str) -> dict[str, str]:
         found = await self.store.asearch(
             user_namespace(user_key, "conversations"), limit=SEARCH_LIMIT
         )
-        return {item.key: str(item.value.get("audience", "channel")) for item in found}
+        return {
+            item.key: str(self.sealer.open(item.value).get("audience", "channel")) for item in found
+        }
+
+    async def add_history(self, user_key: str, entries: list[HistoryEntry], cap: int) -> None:
+        for entry in entries:
+            await self._put(
+                user_key, "history", history_key(entry.at), entry.model_dump(mode="json")
+            )
+        if entries:
+            history = await self.history(user_key)
+            for key in list(history)[:-cap] if len(history) > cap else []:
+                await self.store.adelete(user_namespace(user_key, "history"), key)
+
+    async def history(self, user_key: str) -> dict[str, HistoryEntry]:
+        """Oldest first."""
+        found = await self.store.asearch(user_namespace(user_key, "history"), limit=SEARCH_LIMIT)
+        entries = {
+            item.key: HistoryEntry.model_validate(self.sealer.open(item.value)) for item in found
+        }
+        return dict(sorted(entries.items()))
+
+    async def forget_history_of(self, user_key: str, item_id: str) -> int:
+        """Forgotten text survives nowhere: drop every history entry about the item."""
+        history = await self.history(user_key)
+        doomed = [key for key, entry in history.items() if entry.item_id == item_id]
+        for key in doomed:
+            await self.store.adelete(user_namespace(user_key, "history"), key)
+        return len(doomed)
 
     async def delete_everything(self, user_key: str) -> dict[str, int]:
         """Delete every row under the user's prefix; returns counts by section."""

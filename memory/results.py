@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from memory.commands import USAGE
+from memory.history import HistoryEntry
 from memory.schemas import Kind, StoredItem
 
 
@@ -22,14 +23,21 @@ class ItemView:
     conversation: str
     learned_at: datetime
     permalink: str | None = None
+    state: str = ""
 
     @classmethod
-    def of(cls, key: str, item: StoredItem) -> ItemView:
+    def of(cls, key: str, item: StoredItem, state: str = "") -> ItemView:
         where = item.provenance
+        text = item.text()
+        if item.kind == "todo":
+            text = str(item.data.get("task", "")) + (
+                f" (due {item.data['due']})" if item.data.get("due") else ""
+            )
         return cls(
             id=key,
             kind=item.kind,
-            text=item.text(),
+            text=text,
+            state=state,
             audience=where.audience,
             platform=where.platform,
             conversation=where.conversation,
@@ -70,7 +78,8 @@ class ShowResult:
             lines.append(f"{title}:")
             for view in views:
                 label = "" if view.kind == "profile" else f"[{view.id}] "
-                lines.append(f"  {label}{view.text}  ({view.source()})")
+                state = f" [{view.state}]" if view.state else ""
+                lines.append(f"  {label}{view.text}{state}  ({view.source()})")
         if self.paused:
             lines.append("Learning is paused: `/memory resume` starts it again.")
         return "\n".join(lines)
@@ -157,6 +166,18 @@ class LearningResult:
 
 
 @dataclass(frozen=True)
+class HistoryResult:
+    entries: list[HistoryEntry]
+
+    def as_text(self) -> str:
+        if not self.entries:
+            return "No changes to your memory are recorded."
+        return "Changes to your memory, newest first:\n" + "\n".join(
+            "  " + entry.as_text() for entry in reversed(self.entries)
+        )
+
+
+@dataclass(frozen=True)
 class HelpResult:
     def as_text(self) -> str:
         return "Usage:\n" + USAGE
@@ -170,5 +191,6 @@ CommandResult = (
     | CorrectResult
     | ExportResult
     | LearningResult
+    | HistoryResult
     | HelpResult
 )

@@ -43,6 +43,12 @@ class Fact(BaseModel):
     category: str | None = Field(
         default=None, description="e.g. work, family, health", max_length=60
     )
+    subject: str = Field(
+        default="self",
+        description="Who the fact is about: 'self' when the person says it about themselves,"
+        " otherwise that other person's name (such facts are not kept)",
+        max_length=80,
+    )
 
 
 class Todo(BaseModel):

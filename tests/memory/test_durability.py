@@ -6,7 +6,7 @@ import asyncio
 
 from bot.storage import Storage
 from memory.engine import EngineConfig, MemoryEngine
-from memory.graph import PROMPT_HISTORY, STATE_HISTORY
+from memory.graph import SUMMARIZE_AFTER
 from tests.conftest import MANUAL, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import memory_script
@@ -86,10 +86,13 @@ async def test_a_long_conversation_keeps_state_prompt_and_checkpoints_bounded(
     await engine.aclose()
 
     state = await engine.graph.aget_state({"configurable": {"thread_id": where.key}})
-    assert len(state.values["messages"]) <= STATE_HISTORY
-    last_prompt = model.calls[-1].messages
-    assert len(last_prompt) <= PROMPT_HISTORY + 1  # history plus the system message
+    assert len(state.values["messages"]) <= SUMMARIZE_AFTER
+    assert state.values["summary"]  # the old turns live on as a summary
+    replies = [c for c in model.calls if "<memory>" in c.system]
+    last_prompt = replies[-1].messages
+    assert len(last_prompt) <= SUMMARIZE_AFTER + 2  # history, this message, the system message
     assert "message number 59" in last_prompt[-1].text
+    assert "<summary>" in last_prompt[0].text
     history = [
         c async for c in storage.checkpointer.alist({"configurable": {"thread_id": where.key}})
     ]

@@ -1,0 +1,28 @@
+"""The per-user change history behind `/memory history`: what changed, when, and why."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Change = Literal["added", "changed", "removed"]
+
+
+class HistoryEntry(BaseModel):
+    change: Change
+    item_id: str
+    kind: str
+    text: str
+    cause: str = Field(description="what caused it: a message id, 'correction', 'consolidation'")
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def as_text(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.change} [{self.item_id}] {self.text} ({self.cause})"
+
+
+def history_key(at: datetime) -> str:
+    """Sortable by time; the random tail keeps two entries in one microsecond apart."""
+    return f"{at:%Y%m%d%H%M%S%f}-{secrets.token_hex(3)}"
