@@ -19,6 +19,7 @@ from langchain_core.messages import (
     RemoveMessage,
     SystemMessage,
 )
+from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.runtime import Runtime
@@ -37,13 +38,20 @@ KEEP_AFTER_SUMMARY = 8
 HARD_CAP = 40
 
 
+class Summary(TypedDict):
+    text: str
+    at: str
+
+
 class ChatState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
-    memory: str
-    paused: bool
-    reply: str
-    summary: str
-    summary_at: str
+    # Per-turn values are never checkpointed: the Postgres saver would store plain strings
+    # inline in its JSON column, outside the (possibly encrypting) serializer.
+    memory: Annotated[str, UntrackedValue(str)]
+    paused: Annotated[bool, UntrackedValue(bool)]
+    reply: Annotated[str, UntrackedValue(str)]
+    # A dict, not a string, for the same reason: it goes through the serializer.
+    summary: Summary
 
 
 def pending_key(conversation: str, message_id: str) -> str:
@@ -60,12 +68,11 @@ def _last_human_text(messages: list[AnyMessage]) -> str:
 
 def current_summary(state: ChatState, policy: MemoryPolicy) -> str:
     """The conversation summary, unless it is past retention."""
-    summary, at = state.get("summary", ""), state.get("summary_at", "")
-    if not summary or not at:
+    summary = state.get("summary")
+    if not summary or not summary.get("text"):
         return ""
-    if datetime.now(UTC) - datetime.fromisoformat(at) > timedelta(days=policy.summary_days):
-        return ""
-    return summary
+    age = datetime.now(UTC) - datetime.fromisoformat(summary["at"])
+    return "" if age > timedelta(days=policy.summary_days) else summary["text"]
 
 
 def build_graph(

@@ -42,7 +42,7 @@ async def summarize_if_long(
     if len(messages) <= SUMMARIZE_AFTER:
         return False
     folded = messages[:-KEEP_AFTER_SUMMARY]
-    previous = state.values.get("summary", "")
+    previous = (state.values.get("summary") or {}).get("text", "")
     prompt = f"Previous summary:\n{previous or '(none)'}\n\nConversation:\n{_transcript(folded)}"
     # The model call runs outside the conversation lock, so it never holds up a reply.
     answer = await model.ainvoke([SystemMessage(content=INSTRUCTIONS), HumanMessage(prompt)])
@@ -57,8 +57,7 @@ async def summarize_if_long(
             config,
             {
                 "messages": removals,
-                "summary": summary,
-                "summary_at": datetime.now(UTC).isoformat(),
+                "summary": {"text": summary, "at": datetime.now(UTC).isoformat()},
             },
             as_node="remember",
         )

@@ -65,7 +65,10 @@ def extraction_calls(prompt: str, system: str) -> list[dict[str, Any]]:
             if _find(docs, "Fact", "content", fact) is None and not any(
                 c["args"].get("content") == fact for c in calls
             ):
-                calls.append(call("Fact", content=fact))
+                # A careful model names who a fact is about; "Bob hates meetings" is Bob's.
+                first = fact.split()[0]
+                subject = first if first[:1].isupper() and first not in ("I", "I'm") else "self"
+                calls.append(call("Fact", content=fact, subject=subject))
         if m := re.search(r"remind me to (.+?)[.!]?$", text, re.I):
             calls.append(call("Todo", task=m.group(1)))
         if m := re.search(r"i (?:did|finished|have done) (.+?)[.!]?$", text, re.I):
