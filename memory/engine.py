@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from memory.repository import MemoryRepository
 from memory.results import CommandResult
 from memory.scheduler import ExtractionScheduler
 from memory.sealing import Sealer
+from memory.stats import EngineStats
 from memory.summaries import summarize_if_long
 
 log = logging.getLogger(__name__)
@@ -75,8 +77,9 @@ class MemoryEngine:
             extraction_model or model, max_attempts=self.config.max_attempts
         )
         self.learner = Learner(self.repository, self.extractor, self.locks, self.config.policy)
+        self.stats = EngineStats()
         self.scheduler = ExtractionScheduler(
-            self.learner.learn_pending,
+            self._learn,
             quiet_seconds=self.config.quiet_seconds,
             every_messages=self.config.every_messages,
         )
@@ -96,6 +99,16 @@ class MemoryEngine:
     async def first_time(self, event_key: str) -> bool:
         """False when this platform event was already handled (by any process)."""
         return await self.seen.first_time(event_key)
+
+    async def _learn(self, user_key: str) -> int:
+        try:
+            used = await self.learner.learn_pending(user_key)
+        except Exception as exc:
+            self.stats.extraction_failures += 1
+            self.stats.errors[f"extraction:{type(exc).__name__}"] += 1
+            raise
+        self.stats.extractions += 1
+        return used
 
     def on_learned(self, listener: LearnedListener) -> None:
         self.learner.listeners.append(listener)
@@ -133,6 +146,7 @@ class MemoryEngine:
             )
         thread = message.conversation.key
         lock = self._conversation_locks.setdefault(thread, asyncio.Lock())
+        started = time.perf_counter()
         try:
             # One turn at a time per conversation, so turns never fork the thread's state.
             async with lock:
@@ -144,7 +158,10 @@ class MemoryEngine:
                 exc_info=True,
                 extra={"user": message.user.key, "conversation": thread},
             )
+            self.stats.errors[f"reply:{type(exc).__name__}"] += 1
             return Reply(APOLOGY, message.conversation, message.message_id, failed=True)
+        self.stats.messages[message.conversation.platform] += 1
+        self.stats.reply_seconds.observe(time.perf_counter() - started)
         self.scheduler.notify(message.user.key)
         return Reply(text, message.conversation, message.message_id)
 

@@ -5,6 +5,7 @@ MemoryBotError
  +-- IdentityError         a message or command arrived without a usable user or conversation id
  +-- CommandError          a /memory command could not be carried out; `message` is for the user
  +-- ExtractionFailed      the model never produced a valid memory update; nothing was written
+ +-- ModelUnavailable      the model kept failing (errors, timeouts); worth retrying later
 """
 
 
@@ -30,3 +31,7 @@ class CommandError(MemoryBotError):
 
 class ExtractionFailed(MemoryBotError):
     """The model never produced a valid update; the stored memory was left unchanged."""
+
+
+class ModelUnavailable(MemoryBotError):
+    """The model kept raising during an update; nothing was written and it may work later."""

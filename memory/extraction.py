@@ -5,7 +5,7 @@ Pitfalls handled here (trustcall 0.0.39):
 - when the model never fixes a validation error it returns fewer responses than tool calls,
   silently: that is detected and reported as ExtractionFailed, and nothing is written;
 - a model exception inside an update is retried until GraphRecursionError, so attempts and
-  the recursion limit are both capped.
+  the recursion limit are both capped, and that case is reported as ModelUnavailable.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel
 from trustcall import create_extractor
 
-from memory.errors import ExtractionFailed
+from memory.errors import ExtractionFailed, ModelUnavailable
 from memory.pending import PendingMessage
 from memory.schemas import KIND_BY_TOOL, Fact, Kind, Profile, Todo
 
@@ -142,7 +142,9 @@ class MemoryExtractor:
         try:
             result = await self._runnable.ainvoke(inputs, config)
         except GraphRecursionError as exc:
-            raise ExtractionFailed("the model kept failing; gave up") from exc
+            # trustcall loops on model exceptions until the recursion limit: a transient
+            # outage, not a bad answer, so the caller keeps the work for a retry.
+            raise ModelUnavailable("the model kept failing; gave up for now") from exc
         return _changes(result, existing)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage
 
-from memory.errors import ExtractionFailed
+from memory.errors import ExtractionFailed, ModelUnavailable
 from memory.extraction import ExistingMemory, MemoryExtractor
 from memory.pending import PendingMessage
 from tests.rules import existing_docs
@@ -140,7 +140,7 @@ async def test_a_model_that_keeps_raising_is_capped() -> None:
 
     model = ScriptedChatModel(script=explode)
     existing = ExistingMemory(profile={"name": "Alice"})
-    with pytest.raises(ExtractionFailed):
+    with pytest.raises(ModelUnavailable):
         await MemoryExtractor(model, recursion_limit=8).learn("Alice", existing, said("x"))
     assert len(model.calls) <= 8  # not the ~25 calls of an uncapped run
 

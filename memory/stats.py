@@ -1,0 +1,74 @@
+"""Counters the engine keeps about itself, rendered as Prometheus text by the bot's web server."""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from dataclasses import dataclass, field
+
+REPLY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass
+class Histogram:
+    buckets: tuple[float, ...] = REPLY_BUCKETS
+    counts: list[int] = field(default_factory=lambda: [0] * (len(REPLY_BUCKETS) + 1))
+    total: float = 0.0
+    observations: int = 0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.buckets, value)] += 1
+        self.total += value
+        self.observations += 1
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        running, rows = 0, []
+        for bound, count in zip((*map(str, self.buckets), "+Inf"), self.counts, strict=True):
+            running += count
+            rows.append((bound, running))
+        return rows
+
+
+@dataclass
+class EngineStats:
+    messages: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    reply_seconds: Histogram = field(default_factory=Histogram)
+    extractions: int = 0
+    extraction_failures: int = 0
+
+    def prometheus(self, backlog: int) -> str:
+        lines = [
+            "# HELP bot_messages_total Messages answered, by platform.",
+            "# TYPE bot_messages_total counter",
+        ]
+        lines += [
+            f'bot_messages_total{{platform="{p}"}} {n}' for p, n in sorted(self.messages.items())
+        ]
+        lines += [
+            "# HELP bot_errors_total Failures, by kind.",
+            "# TYPE bot_errors_total counter",
+        ]
+        lines += [f'bot_errors_total{{kind="{k}"}} {n}' for k, n in sorted(self.errors.items())]
+        lines += [
+            "# HELP bot_reply_seconds Time to produce a reply.",
+            "# TYPE bot_reply_seconds histogram",
+        ]
+        lines += [
+            f'bot_reply_seconds_bucket{{le="{bound}"}} {count}'
+            for bound, count in self.reply_seconds.cumulative()
+        ]
+        lines += [
+            f"bot_reply_seconds_sum {self.reply_seconds.total:.6f}",
+            f"bot_reply_seconds_count {self.reply_seconds.observations}",
+            "# HELP bot_extraction_backlog Users with learning scheduled or running.",
+            "# TYPE bot_extraction_backlog gauge",
+            f"bot_extraction_backlog {backlog}",
+            "# HELP bot_extractions_total Learning runs finished.",
+            "# TYPE bot_extractions_total counter",
+            f"bot_extractions_total {self.extractions}",
+            "# HELP bot_extraction_failures_total Learning runs that failed.",
+            "# TYPE bot_extraction_failures_total counter",
+            f"bot_extraction_failures_total {self.extraction_failures}",
+        ]
+        return "\n".join(lines) + "\n"
