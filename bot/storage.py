@@ -73,6 +73,9 @@ async def _postgres(
         max_size=pool_size,
         open=False,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        # Test each connection as it is handed out, so a database restart costs the bot
+        # nothing but a reconnect instead of failing every pooled connection once.
+        check=AsyncConnectionPool.check_connection,
     )
     await pool.open(wait=True)
     try:
