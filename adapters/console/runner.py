@@ -1,9 +1,15 @@
-"""The console runner: reads lines (a terminal or a pipe), answers, and learns before exit."""
+"""The console runner: reads lines (a terminal or a pipe), answers, and learns before exit.
+
+SIGTERM or SIGINT stops reading; the line being answered is finished and learned first.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
+import threading
 from typing import TextIO
 
 from adapters.console.normalize import (
@@ -19,6 +25,19 @@ from memory.errors import CommandError
 PROMPT = "you> "
 
 
+def _read_lines(stdin: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
+    """Lines from a daemon thread, so a blocked read never holds up shutdown."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        for line in iter(stdin.readline, ""):
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+    return queue
+
+
 async def run_console(
     engine: MemoryEngine,
     user_name: str,
@@ -29,19 +48,32 @@ async def run_console(
     user = console_user(user_name)
     conversation = console_conversation(user, session)
     interactive = stdin.isatty()
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stopping.set)
 
     def show(text: str) -> None:
         stdout.write(text + "\n")
         stdout.flush()
 
     show(f"Chatting as {user.name}. Type /memory help for your memory, Ctrl-D to quit.")
+    lines = _read_lines(stdin, loop)
     number = 0
-    while True:
+    while not stopping.is_set():
         if interactive:
             stdout.write(PROMPT)
             stdout.flush()
-        line = await asyncio.to_thread(stdin.readline)
-        if not line:
+        next_line = asyncio.ensure_future(lines.get())
+        stop = asyncio.ensure_future(stopping.wait())
+        await asyncio.wait({next_line, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not next_line.done():
+            next_line.cancel()
+            break
+        line = next_line.result()
+        if line is None:
             break
         if not line.strip():
             continue
@@ -55,5 +87,8 @@ async def run_console(
             continue
         reply = await engine.reply(to_chat_message(line, user, conversation, number))
         show(f"bot> {reply.text}")
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signum)
     show("Saving what I learned…")
     await engine.flush()

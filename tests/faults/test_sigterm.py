@@ -1,0 +1,58 @@
+"""SIGTERM while a message is being answered: the answer is given, learned, then a clean exit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
+from tests.test_console_e2e import responder, run_bot
+
+
+def slow_chat(request: ChatRequest) -> FakeResponse:
+    answer = responder(request)
+    return answer if request.tool_names() else answer.with_delay(1.0)
+
+
+async def test_sigterm_finishes_the_message_in_flight_then_exits_cleanly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(slow_chat) as fake:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGSMITH"))},
+            "MODEL": "openai:gpt-test",
+            "OPENAI_BASE_URL": fake.base_url,
+            "OPENAI_API_KEY": "test",
+            "DATA_DIR": str(data),
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "chat",
+            "--user",
+            "alice",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,
+            env=env,
+        )
+        assert process.stdin is not None
+        process.stdin.write(b"Remember that I keep bees\n")
+        await process.stdin.drain()
+        for _ in range(500):  # until the model has the question
+            if fake.requests:
+                break
+            await asyncio.sleep(0.01)
+        assert fake.requests, "the bot never asked the model"
+        process.send_signal(signal.SIGTERM)  # stdin stays open: only the signal ends it
+        output = (await asyncio.wait_for(process.communicate(), timeout=30))[0].decode()
+
+        assert process.returncode == 0, output
+        assert "bot> Noted." in output
+        assert "Saving what I learned" in output
+        _, shown = await run_bot(fake, data, ["/memory show facts"], "--user", "alice")
+    assert "I keep bees" in shown
