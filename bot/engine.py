@@ -7,12 +7,13 @@ from contextlib import asynccontextmanager
 
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
-from bot.models import load_model
+from bot.models import load_embeddings, load_model
 from bot.settings import Settings
 from bot.storage import Storage, open_storage
 from memory.engine import EngineConfig, MemoryEngine
 from memory.policy import MemoryPolicy
 from memory.sealing import AesGcmSealer
+from memory.semantic import SemanticIndex
 
 
 def _sealer(settings: Settings) -> AesGcmSealer | None:
@@ -43,6 +44,7 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
         policy=policy,
     )
     sealer = _sealer(settings)
+    semantic = SemanticIndex(load_embeddings(settings.embeddings)) if settings.embeddings else None
     serde = EncryptedSerializer(sealer) if sealer else None
     async with open_storage(settings.database_url, settings.data_dir, serde=serde) as storage:
         engine = MemoryEngine(
@@ -54,6 +56,7 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
             seen=storage.seen,
             config=config,
             sealer=sealer,
+            semantic=semantic,
         )
         await engine.start()
         try:

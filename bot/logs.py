@@ -6,6 +6,8 @@ import logging
 import re
 
 _TOKEN = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_\-]{8,})")
+# Discord interaction and webhook tokens travel in URL paths.
+_URL_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_\-.]{20,}")
 
 
 class RedactSecrets(logging.Filter):
@@ -18,7 +20,7 @@ class RedactSecrets(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "[secret]")
-        return _TOKEN.sub("[secret]", text)
+        return _URL_TOKEN.sub(r"\1[secret]", _TOKEN.sub("[secret]", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
 
     model: str = Field(default="", description="init_chat_model string, e.g. openai:gpt-4o-mini")
     extraction_model: str = ""
+    # Any init_embeddings string (e.g. openai:text-embedding-3-small): recall ranks by meaning.
+    embeddings: str = ""
     database_url: str = ""
     data_dir: Path = Path("data")
     slack_bot_token: SecretStr | None = None

@@ -35,6 +35,7 @@ from memory.repository import MemoryRepository
 from memory.results import CommandResult
 from memory.scheduler import ExtractionScheduler
 from memory.sealing import Sealer
+from memory.semantic import SemanticIndex
 from memory.stats import EngineStats
 from memory.summaries import summarize_if_long
 
@@ -65,6 +66,7 @@ class MemoryEngine:
         extraction_model: BaseChatModel | None = None,
         seen: SeenEvents | None = None,
         sealer: Sealer | None = None,
+        semantic: SemanticIndex | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.store = store
@@ -76,7 +78,9 @@ class MemoryEngine:
         self.extractor = MemoryExtractor(
             extraction_model or model, max_attempts=self.config.max_attempts
         )
-        self.learner = Learner(self.repository, self.extractor, self.locks, self.config.policy)
+        self.learner = Learner(
+            self.repository, self.extractor, self.locks, self.config.policy, semantic
+        )
         self.stats = EngineStats()
         self.scheduler = ExtractionScheduler(
             self._learn,
@@ -86,7 +90,7 @@ class MemoryEngine:
         self.operations = MemoryOperations(
             self.repository, self.learner, checkpointer, self.scheduler, self.locks
         )
-        self.graph = build_graph(model, self.repository, self.config.policy).compile(
+        self.graph = build_graph(model, self.repository, self.config.policy, semantic).compile(
             checkpointer=checkpointer, store=store
         )
         self._conversation_locks: dict[str, asyncio.Lock] = {}
@@ -94,6 +98,9 @@ class MemoryEngine:
         self._turns: Counter[str] = Counter()
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._sweeper: asyncio.Task[None] | None = None
 
     async def first_time(self, event_key: str) -> bool:
@@ -147,6 +154,8 @@ class MemoryEngine:
         thread = message.conversation.key
         lock = self._conversation_locks.setdefault(thread, asyncio.Lock())
         started = time.perf_counter()
+        self._in_flight += 1
+        self._idle.clear()
         try:
             # One turn at a time per conversation, so turns never fork the thread's state.
             async with lock:
@@ -160,6 +169,10 @@ class MemoryEngine:
             )
             self.stats.errors[f"reply:{type(exc).__name__}"] += 1
             return Reply(APOLOGY, message.conversation, message.message_id, failed=True)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
         self.stats.messages[message.conversation.platform] += 1
         self.stats.reply_seconds.observe(time.perf_counter() - started)
         self.scheduler.notify(message.user.key)
@@ -218,6 +231,18 @@ class MemoryEngine:
         if command.action == "forget_all" and command.confirmed:
             self._noted = {m for m in self._noted if m[0] != user.key}
         return result
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def drain(self, within_seconds: float = 30.0) -> bool:
+        """Wait until no reply is being made; False if some were still running at the timeout."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), within_seconds)
+            return True
+        except TimeoutError:
+            return False
 
     async def learn_now(self, user_key: str) -> None:
         """Run the user's pending extraction at once and wait for it (tests, shutdown)."""

@@ -29,6 +29,7 @@ from memory.pending import PendingMessage
 from memory.policy import MemoryPolicy
 from memory.prompt import memory_block, system_prompt
 from memory.repository import MemoryRepository
+from memory.semantic import SemanticIndex
 
 # Old turns are summarized once the state holds this many messages...
 SUMMARIZE_AFTER = 24
@@ -76,14 +77,21 @@ def current_summary(state: ChatState, policy: MemoryPolicy) -> str:
 
 
 def build_graph(
-    model: BaseChatModel, repository: MemoryRepository, policy: MemoryPolicy
+    model: BaseChatModel,
+    repository: MemoryRepository,
+    policy: MemoryPolicy,
+    semantic: SemanticIndex | None = None,
 ) -> StateGraph[ChatState, TurnContext, Any, Any]:
     async def recall(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         ctx = runtime.context
         memory = await repository.load(ctx.user.key)
         query = _last_human_text(state.get("messages", []))
+        similarity = None
+        if semantic is not None:
+            visible = memory.visible_to(ctx.conversation.audience)
+            similarity = await semantic.similarity(query, {**visible.facts, **visible.todos})
         return {
-            "memory": memory_block(memory, ctx.conversation.audience, query, policy),
+            "memory": memory_block(memory, ctx.conversation.audience, query, policy, similarity),
             "paused": memory.paused,
         }
 

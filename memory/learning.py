@@ -24,6 +24,7 @@ from memory.pending import PendingMessage
 from memory.policy import MemoryPolicy
 from memory.repository import MemoryRepository, UserMemory
 from memory.schemas import Kind, Provenance, StoredItem
+from memory.semantic import SemanticIndex
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ class Learner:
         extractor: MemoryExtractor,
         locks: UserLocks,
         policy: MemoryPolicy | None = None,
+        semantic: SemanticIndex | None = None,
     ) -> None:
+        self.semantic = semantic
         self.repository = repository
         self.extractor = extractor
         self.locks = locks
@@ -170,6 +173,7 @@ class Learner:
             key = new_item_id(taken)
             taken.add(key)
             item = StoredItem(kind=kind, data=data, provenance=where)
+            await self._embed(item)
             await self.repository.put(user_key, SECTION_BY_KIND[kind], key, item)
             note("added", key, item)
         for key, data in changes.updates.items():
@@ -180,6 +184,7 @@ class Learner:
             # Consolidation is housekeeping, not learning: items keep where they came from.
             source = current.provenance if cause == CONSOLIDATION else where
             updated = StoredItem(kind=current.kind, data=data, provenance=source)
+            await self._embed(updated)
             await self.repository.put(user_key, SECTION_BY_KIND[current.kind], key, updated)
             note("changed", key, updated)
         for key in changes.deletes:
@@ -189,6 +194,10 @@ class Learner:
                 note("removed", key, current)
         await self.repository.add_history(user_key, report.history, self.policy.max_history)
         return report
+
+    async def _embed(self, item: StoredItem) -> None:
+        if self.semantic is not None:
+            item.embedding = (await self.semantic.embed([item.text()]))[0]
 
     async def _keep_under_caps(
         self, user_key: str, name: str, memory: UserMemory, audience: Audience

@@ -95,11 +95,27 @@ def words(text: str) -> list[str]:
 
 
 def rank(
-    query: str, items: dict[str, StoredItem], *, limit: int, max_chars: int
+    query: str,
+    items: dict[str, StoredItem],
+    *,
+    limit: int,
+    max_chars: int,
+    similarity: dict[str, float] | None = None,
 ) -> list[tuple[str, StoredItem]]:
-    """Best matches first (ties: most recent), at most `limit` items and `max_chars` of text."""
+    """Best matches first (ties: most recent), at most `limit` items and `max_chars` of text.
+
+    With `similarity` (embedding scores by key) items are ordered by it; items without a score
+    (stored before embeddings were configured) fall back to the lexical score after them.
+    """
     if not items:
         return []
+    if similarity:
+        ordered = sorted(
+            items.items(),
+            key=lambda kv: (kv[0] in similarity, similarity.get(kv[0], 0.0), kv[1].updated_at),
+            reverse=True,
+        )
+        return list(_within_budget(ordered, limit, max_chars))
     query_words = set(words(query))
     documents = {key: set(words(item.text())) for key, item in items.items()}
     frequency: Counter[str] = Counter(w for doc in documents.values() for w in doc)

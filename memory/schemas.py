@@ -82,6 +82,8 @@ class StoredItem(BaseModel):
     provenance: Provenance
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     schema_version: int = SCHEMA_VERSION
+    # Set when an embeddings model is configured; used to rank recall by meaning.
+    embedding: list[float] | None = None
 
     @property
     def audience(self) -> str:

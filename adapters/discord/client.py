@@ -1,0 +1,188 @@
+"""The Discord client: answers DMs, mentions and replies; serves /memory; reacts when it learned."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import discord
+from discord import app_commands
+
+from adapters.discord.answers import Interaction, answer_error
+from adapters.discord.commands import MemoryCommands
+from adapters.discord.normalize import (
+    PLATFORM,
+    from_message,
+    parse_message_key,
+    split_reply,
+    to_chat_message,
+)
+from memory.engine import MemoryEngine
+from memory.learning import Learned
+
+log = logging.getLogger(__name__)
+
+LEARNED_REACTION = "\N{BRAIN}"
+NO_PINGS = discord.AllowedMentions.none()
+# The first part of an answer is a reply and may notify its author; nothing else ever pings.
+REPLY_PING = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
+
+
+# Exactly what the bot uses: read and answer in channels and threads, reply to a message
+# (needs message history), react when it learned. /memory answers are interaction responses,
+# which need no channel permission.
+PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    read_message_history=True,
+    add_reactions=True,
+)
+
+
+def invite_url(application_id: int) -> str:
+    """The link a server admin opens to add the bot with its slash commands."""
+    return discord.utils.oauth_url(
+        application_id, permissions=PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
+@dataclass(frozen=True)
+class DiscordOptions:
+    guild_id: int | None = None  # sync /memory to this server only (instant, for development)
+    # None: one plain connection. N > 0: an AutoShardedClient running N shards in this
+    # process. 0: an AutoShardedClient that asks Discord how many shards it needs.
+    shard_count: int | None = None
+    react_when_learned: bool = True
+    guild_ready_timeout: float = 2.0
+
+
+def bot_intents() -> discord.Intents:
+    intents = discord.Intents.default()
+    intents.message_content = True  # privileged: switch it on in the developer portal
+    return intents
+
+
+class MemoryBot(discord.Client):
+    def __init__(self, engine: MemoryEngine, options: DiscordOptions | None = None) -> None:
+        self.options = options or DiscordOptions()
+        super().__init__(
+            intents=bot_intents(),
+            allowed_mentions=NO_PINGS,
+            guild_ready_timeout=self.options.guild_ready_timeout,
+            shard_count=self.options.shard_count or None,
+        )
+        self.engine = engine
+        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self)
+        self.tree.error(self.on_tree_error)
+        self.tree.add_command(MemoryCommands(engine))
+        if self.options.react_when_learned:
+            engine.on_learned(self.react_learned)
+
+    async def setup_hook(self) -> None:
+        guild_id = self.options.guild_id
+        try:
+            if guild_id is None:
+                synced = await self.tree.sync()
+            else:
+                guild = discord.Object(guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            # Chat still works without slash commands; say so instead of refusing to start.
+            log.error("could not sync /memory commands: HTTP %s %s", exc.status, exc.text)
+            return
+        scope = "globally" if guild_id is None else f"to server {guild_id}"
+        log.info("synced %d application command(s) %s", len(synced), scope)
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info(
+            "connected to Discord as %s (%s) in %d server(s)",
+            self.user,
+            self.user.id,
+            len(self.guilds),
+        )
+        if self.application_id is not None:
+            log.info("invite link: %s", invite_url(self.application_id))
+
+    async def on_message(self, message: discord.Message) -> None:
+        if self.user is None:
+            return
+        chat = to_chat_message(from_message(message), self.user.id)
+        if chat is None:
+            return
+        if not await self._first_time(f"discord:message:{message.id}"):
+            return
+        log.debug("answering message %s in %s", message.id, chat.conversation.key)
+        async with _typing(message.channel):
+            reply = await self.engine.reply(chat)
+        await self._send(message, reply.text)
+
+    async def _first_time(self, event_key: str) -> bool:
+        try:
+            return await self.engine.first_time(event_key)
+        except Exception:
+            # Answering twice is better than never answering when the dedupe store is down.
+            log.warning("dedupe check failed for %s", event_key, exc_info=True)
+            return True
+
+    async def _send(self, message: discord.Message, text: str) -> None:
+        parts = split_reply(text) or ["…"]
+        reference = message.to_reference(fail_if_not_exists=False)
+        try:
+            await message.channel.send(parts[0], reference=reference, allowed_mentions=REPLY_PING)
+            for part in parts[1:]:
+                await message.channel.send(part, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            log.warning(
+                "could not send a reply in channel %s: HTTP %s", message.channel.id, exc.status
+            )
+
+    async def react_learned(self, learned: Learned) -> None:
+        """Mark the message the bot learned from; a missing message or permission is fine."""
+        if learned.platform != PLATFORM or self.is_closed():
+            return
+        ids = parse_message_key(learned.message_id)
+        if ids is None:
+            return
+        channel_id, message_id = ids
+        partial = self.get_partial_messageable(channel_id).get_partial_message(message_id)
+        try:
+            await partial.add_reaction(LEARNED_REACTION)
+        except discord.HTTPException as exc:
+            log.info("could not react to message %s: HTTP %s", message_id, exc.status)
+
+    async def on_tree_error(
+        self, interaction: Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        await answer_error(interaction, error)
+
+
+class ShardedMemoryBot(MemoryBot, discord.AutoShardedClient):
+    """The same bot on several gateway shards (for bots in many servers)."""
+
+
+def build_client(engine: MemoryEngine, options: DiscordOptions | None = None) -> MemoryBot:
+    options = options or DiscordOptions()
+    if options.shard_count is not None:
+        return ShardedMemoryBot(engine, options)
+    return MemoryBot(engine, options)
+
+
+@asynccontextmanager
+async def _typing(channel: discord.abc.Messageable) -> AsyncIterator[None]:
+    """Show "typing…" while the answer is made; never fail the answer because of it."""
+    indicator = channel.typing()
+    try:
+        await indicator.__aenter__()
+    except discord.HTTPException as exc:
+        log.debug("typing indicator failed: HTTP %s", exc.status)
+        yield
+        return
+    try:
+        yield
+    finally:
+        await indicator.__aexit__(None, None, None)

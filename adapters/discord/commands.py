@@ -1,0 +1,126 @@
+"""The /memory slash command group: every answer is private to the person who asked."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from discord import app_commands
+
+from adapters.discord.answers import Interaction, answer_privately
+from adapters.discord.normalize import conversation_ref, user_ref
+from adapters.discord.render import clip, render_export, render_help, render_result
+from adapters.discord.views import ConfirmForgetAllView, ShowView
+from memory.commands import ITEM_ID, MAX_COMMAND_CHARS, MemoryCommand, ShowScope
+from memory.engine import MemoryEngine
+from memory.identity import ConversationRef, UserRef
+from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowResult
+
+MAX_CHOICES = 25  # Discord's limit for autocomplete answers
+
+
+def caller(interaction: Interaction) -> UserRef:
+    return user_ref(interaction.user.id, interaction.user.display_name)
+
+
+def where(interaction: Interaction) -> ConversationRef | None:
+    if interaction.channel_id is None:
+        return None
+    return conversation_ref(interaction.guild_id, interaction.channel_id)
+
+
+class MemoryCommands(app_commands.Group):
+    """`/memory show|forget|forget-all|correct|export|pause|resume|help`."""
+
+    def __init__(self, engine: MemoryEngine) -> None:
+        super().__init__(
+            name="memory", description="See, correct and erase what the bot remembers about you"
+        )
+        self.engine = engine
+
+    async def _run(self, interaction: Interaction, command: MemoryCommand) -> CommandResult:
+        return await self.engine.run_command(caller(interaction), command, where(interaction))
+
+    @app_commands.command(name="show", description="What I remember about you, with ids")
+    @app_commands.describe(scope="Show only part of it")
+    async def show(
+        self,
+        interaction: Interaction,
+        scope: Literal["all", "profile", "facts", "todos"] = "all",
+    ) -> None:
+        shown: ShowScope = scope
+        user = caller(interaction)
+        result = await self.engine.run_command(user, MemoryCommand("show", scope=shown))
+        assert isinstance(result, ShowResult)
+        view = ShowView(self.engine, user, interaction.user.id, result, shown)
+        await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
+
+    @app_commands.command(name="forget", description="Forget one thing, by its id")
+    @app_commands.rename(item_id="id")
+    @app_commands.describe(item_id="The id from /memory show (start typing to search)")
+    async def forget(self, interaction: Interaction, item_id: str) -> None:
+        item = item_id.strip().lower()
+        if not ITEM_ID.match(item):
+            await answer_privately(
+                interaction,
+                f"`{clip(item_id, 40)}` is not a memory id. Ids look like `f3k9q`; "
+                "`/memory show` lists yours.",
+            )
+            return
+        user = caller(interaction)
+        result = await self.engine.run_command(user, MemoryCommand("forget", item_id=item))
+        await answer_privately(interaction, embed=render_result(result))
+
+    @forget.autocomplete("item_id")
+    async def forget_choices(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        # Only the caller's own memory is read, so nobody can discover another person's ids.
+        result = await self.engine.run_command(caller(interaction), MemoryCommand("show"))
+        assert isinstance(result, ShowResult)
+        needle = current.strip().lower()
+        choices = []
+        for item in [*result.facts, *result.todos]:
+            if needle in item.id or needle in item.text.lower():
+                label = clip(f"{item.id} · {item.text}", 100)
+                choices.append(app_commands.Choice(name=label, value=item.id))
+        return choices[:MAX_CHOICES]
+
+    @app_commands.command(name="forget-all", description="Forget everything about you (asks first)")
+    async def forget_all(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        user = caller(interaction)
+        result = await self.engine.run_command(user, MemoryCommand("forget_all"))
+        assert isinstance(result, ConfirmForgetAll)
+        view = ConfirmForgetAllView(self.engine, user, interaction.user.id)
+        await interaction.followup.send(embed=render_result(result), view=view, ephemeral=True)
+
+    @app_commands.command(name="correct", description="Correct what I remember about you")
+    @app_commands.describe(text="What is true now, e.g. 'I moved to Lisbon'")
+    async def correct(
+        self, interaction: Interaction, text: app_commands.Range[str, 1, MAX_COMMAND_CHARS]
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self._run(interaction, MemoryCommand("correct", text=text))
+        await answer_privately(interaction, embed=render_result(result))
+
+    @app_commands.command(name="export", description="Everything I remember about you, as JSON")
+    async def export(self, interaction: Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.engine.run_command(caller(interaction), MemoryCommand("export"))
+        assert isinstance(result, ExportResult)
+        content, file = render_export(result)
+        await interaction.followup.send(content, file=file, ephemeral=True)
+
+    @app_commands.command(name="pause", description="Stop learning from your messages")
+    async def pause(self, interaction: Interaction) -> None:
+        result = await self.engine.run_command(caller(interaction), MemoryCommand("pause"))
+        await answer_privately(interaction, embed=render_result(result))
+
+    @app_commands.command(name="resume", description="Start learning from your messages again")
+    async def resume(self, interaction: Interaction) -> None:
+        result = await self.engine.run_command(caller(interaction), MemoryCommand("resume"))
+        await answer_privately(interaction, embed=render_result(result))
+
+    @app_commands.command(name="help", description="What /memory can do")
+    async def help(self, interaction: Interaction) -> None:
+        await answer_privately(interaction, embed=render_help())

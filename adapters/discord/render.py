@@ -1,0 +1,133 @@
+"""/memory results as Discord embeds (memory lists paginated) and the export as a file."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import discord
+from discord.utils import escape_markdown
+
+from memory.results import (
+    CommandResult,
+    ConfirmForgetAll,
+    CorrectResult,
+    ExportResult,
+    ForgetAllReceipt,
+    ForgetResult,
+    HelpResult,
+    ItemView,
+    LearningResult,
+    ShowResult,
+)
+
+PAGE_SIZE = 5  # one row of forget buttons per page
+ITEM_CHARS = 300
+MEMORY_COLOUR = discord.Colour.blurple()
+DANGER_COLOUR = discord.Colour.red()
+DONE_COLOUR = discord.Colour.green()
+
+HELP = """\
+`/memory show [scope]`: what I remember about you, with ids and where I learned it
+`/memory forget <id>`: forget one thing (ids are shown by `show`)
+`/memory forget-all`: forget everything about you (asks first)
+`/memory correct <text>`: correct what I remember, e.g. `I moved to Lisbon`
+`/memory export`: everything I remember about you, as a JSON file
+`/memory pause` / `/memory resume`: stop or restart learning from your messages
+Everything here is visible only to you."""
+
+
+def clip(text: str, limit: int = ITEM_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def forgettable(result: ShowResult) -> list[ItemView]:
+    """The items that have ids (facts and todos), in the order the pages show them."""
+    return [*result.facts, *result.todos]
+
+
+def page_count(result: ShowResult) -> int:
+    return max(1, math.ceil(len(forgettable(result)) / PAGE_SIZE))
+
+
+def page_items(result: ShowResult, page: int) -> list[ItemView]:
+    start = page * PAGE_SIZE
+    return forgettable(result)[start : start + PAGE_SIZE]
+
+
+def render_show(result: ShowResult, page: int = 0) -> discord.Embed:
+    embed = discord.Embed(title="What I remember about you", colour=MEMORY_COLOUR)
+    if result.empty:
+        embed.description = "I don't remember anything about you yet."
+    if page == 0:
+        for profile in result.profiles:
+            embed.add_field(name="Profile", value=_item_value(profile, limit=900), inline=False)
+    for item in page_items(result, page):
+        embed.add_field(name=f"`{item.id}` · {item.kind}", value=_item_value(item), inline=False)
+    footer = [f"Page {page + 1}/{page_count(result)}"] if page_count(result) > 1 else []
+    if result.paused:
+        footer.append("Learning is paused: /memory resume starts it again")
+    footer.append("Only you can see this")
+    embed.set_footer(text=" · ".join(footer))
+    return embed
+
+
+def _item_value(item: ItemView, limit: int = ITEM_CHARS) -> str:
+    source = item.source()
+    if item.permalink:
+        source = f"[{source}]({item.permalink})"
+    return f"{escape_markdown(clip(item.text, limit))}\n-# {source}"
+
+
+def render_result(result: CommandResult) -> discord.Embed:
+    """The embed for any result; ShowResult gets its first page."""
+    if isinstance(result, ShowResult):
+        return render_show(result)
+    if isinstance(result, ForgetResult):
+        text = f"Forgotten: {escape_markdown(clip(result.item.text))}"
+        return discord.Embed(title="Forgotten", description=text, colour=DONE_COLOUR)
+    if isinstance(result, ConfirmForgetAll):
+        return render_confirm_forget_all(result)
+    if isinstance(result, ForgetAllReceipt):
+        return discord.Embed(
+            title="Everything forgotten", description=result.as_text(), colour=DONE_COLOUR
+        )
+    if isinstance(result, CorrectResult):
+        return discord.Embed(
+            title="Correction", description=escape_markdown(result.as_text()), colour=DONE_COLOUR
+        )
+    if isinstance(result, LearningResult):
+        title = "Learning paused" if result.paused else "Learning resumed"
+        return discord.Embed(title=title, description=result.as_text(), colour=MEMORY_COLOUR)
+    if isinstance(result, ExportResult):
+        return discord.Embed(
+            title="Export", description=f"Attached: `{result.filename}`", colour=MEMORY_COLOUR
+        )
+    assert isinstance(result, HelpResult)
+    return render_help()
+
+
+def render_help() -> discord.Embed:
+    return discord.Embed(title="/memory", description=HELP, colour=MEMORY_COLOUR)
+
+
+def render_confirm_forget_all(result: ConfirmForgetAll) -> discord.Embed:
+    counts = ", ".join(f"{n} {section}" for section, n in sorted(result.counts.items()))
+    description = (
+        f"This deletes everything I remember about you ({counts}) and your DM history "
+        "with me. It cannot be undone."
+    )
+    return discord.Embed(title="Forget everything?", description=description, colour=DANGER_COLOUR)
+
+
+def render_cancelled() -> discord.Embed:
+    return discord.Embed(
+        title="Cancelled", description="Nothing was deleted.", colour=MEMORY_COLOUR
+    )
+
+
+def render_export(result: ExportResult) -> tuple[str, discord.File]:
+    """The message text and the JSON attachment of an export."""
+    file = discord.File(io.BytesIO(result.json_text.encode()), filename=result.filename)
+    return "Everything I remember about you is in the attached JSON file.", file

@@ -1,0 +1,91 @@
+"""Running the Discord bot until cancelled; optionally against a Discord-compatible server.
+
+DISCORD_API_URL is the server's base URL without the API path, e.g. ``http://127.0.0.1:8080``:
+REST calls then go to ``http://127.0.0.1:8080/api/v10/...`` and the gateway is
+``ws://127.0.0.1:8080/gateway`` (``wss://`` when the URL is ``https://``). A URL that already
+ends in ``/api/v10`` is accepted too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import discord
+import discord.gateway
+import discord.http
+import yarl
+
+from adapters.discord.client import DiscordOptions, build_client
+from memory.engine import MemoryEngine
+from memory.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+API_PATH = "/api/v10"
+
+
+def endpoints(api_url: str) -> tuple[str, yarl.URL]:
+    """The REST base and the gateway URL for a DISCORD_API_URL."""
+    url = yarl.URL(api_url.rstrip("/"))
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"DISCORD_API_URL must look like http://host:port, not {api_url!r}."
+        )
+    path = url.path.rstrip("/")
+    for suffix in (API_PATH, "/api"):
+        path = path.removesuffix(suffix)
+    base = url.with_path(path or "/")
+    rest = str(base).rstrip("/") + API_PATH
+    gateway = base.with_scheme("wss" if url.scheme == "https" else "ws").with_path(
+        path + "/gateway"
+    )
+    return rest, gateway
+
+
+def point_at(api_url: str) -> Callable[[], None]:
+    """Send discord.py's REST and gateway traffic to api_url; returns a function that undoes it."""
+    route, websocket = discord.http.Route, discord.gateway.DiscordWebSocket
+    old = route.BASE, websocket.DEFAULT_GATEWAY
+    route.BASE, websocket.DEFAULT_GATEWAY = endpoints(api_url)
+
+    def restore() -> None:
+        route.BASE, websocket.DEFAULT_GATEWAY = old
+
+    return restore
+
+
+async def run_discord(
+    engine: MemoryEngine,
+    *,
+    token: str,
+    api_url: str | None = None,
+    guild_id: int | None = None,
+    shard_count: int | None = None,
+    react_when_learned: bool = True,
+) -> None:
+    """Connect and serve until cancelled; the client is closed cleanly on the way out."""
+    if not token:
+        raise ConfigurationError("DISCORD_TOKEN is empty: set it to the bot token.")
+    restore = point_at(api_url) if api_url else None
+    options = DiscordOptions(
+        guild_id=guild_id, shard_count=shard_count, react_when_learned=react_when_learned
+    )
+    client = build_client(engine, options)
+    try:
+        async with client:
+            await client.start(token, reconnect=True)
+    except discord.LoginFailure:
+        raise ConfigurationError(
+            "Discord rejected DISCORD_TOKEN: copy the bot token from the developer portal "
+            "(Bot > Reset Token)."
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise ConfigurationError(
+            "Discord refused the Message Content intent: switch on 'Message Content Intent' "
+            "under Bot > Privileged Gateway Intents in the developer portal."
+        ) from None
+    finally:
+        if restore is not None:
+            restore()
+        log.info("discord client stopped")

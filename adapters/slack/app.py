@@ -1,0 +1,85 @@
+"""Wiring: a slack-bolt AsyncApp whose listeners hand Slack payloads to the memory engine."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import controls
+from adapters.slack.chat import SlackChat
+from adapters.slack.directory import UserDirectory
+from adapters.slack.memory_ui import MemoryUI
+from memory.engine import MemoryEngine
+from memory.learning import Learned
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/memory"
+
+
+def build_slack_app(
+    engine: MemoryEngine,
+    *,
+    bot_token: str,
+    signing_secret: str | None = None,
+    api_url: str | None = None,
+    react_when_learned: bool = True,
+    history_limit: int = 20,
+) -> AsyncApp:
+    """The bot's Slack app. Serve it over HTTP (needs `signing_secret`) or Socket Mode.
+
+    `api_url` points the Web API client at a Slack-compatible server (tests, proxies).
+    """
+    client_args: dict[str, Any] = {}
+    if api_url:
+        client_args["base_url"] = api_url if api_url.endswith("/") else api_url + "/"
+    client = AsyncWebClient(
+        token=bot_token,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+        **client_args,
+    )
+    app = AsyncApp(
+        client=client,
+        # Without a secret (Socket Mode) an unguessable one makes any HTTP request fail
+        # verification, rather than bolt reading SLACK_SIGNING_SECRET or accepting "".
+        signing_secret=signing_secret or secrets.token_hex(32),
+        # Unmatched events (a plain channel message, a message edit) are not errors.
+        raise_error_for_unhandled_request=False,
+    )
+    directory = UserDirectory()
+    chat = SlackChat(engine, directory, history_limit=history_limit)
+    ui = MemoryUI(engine, directory)
+
+    app.event("app_mention")(chat.on_mention)
+    app.event("message")(chat.on_message)
+    app.event("app_home_opened")(ui.on_home_opened)
+    app.command(COMMAND)(ui.on_command)
+    app.action(controls.ACTION_IDS)(ui.on_action)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error(
+            "Slack listener failed: %s",
+            type(error).__name__,
+            exc_info=error,
+            extra={"slack_type": body.get("type"), "event_id": body.get("event_id")},
+        )
+
+    if react_when_learned:
+
+        async def react(learned: Learned) -> None:
+            await chat.on_learned(learned, client)
+
+        engine.on_learned(react)
+    return app

@@ -1,0 +1,203 @@
+"""/memory, its buttons and the App Home tab: each person sees and controls only their memory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import controls
+from adapters.slack.controls import ButtonValue
+from adapters.slack.directory import UserDirectory
+from adapters.slack.ids import command_conversation, slack_user
+from adapters.slack.normalize import to_memory_command
+from adapters.slack.render import Message, confirm_blocks, render_home, render_result, render_text
+from memory.commands import MemoryCommand
+from memory.engine import MemoryEngine
+from memory.errors import CommandError, IdentityError
+from memory.identity import UserRef
+from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowResult
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[..., Awaitable[Any]]
+
+NOT_YOURS = (
+    "Those buttons belong to someone else's memory, so I did nothing. `/memory show` lists yours."
+)
+EXPORT_TITLE = "Your memory export"
+
+
+class MemoryUI:
+    def __init__(self, engine: MemoryEngine, directory: UserDirectory) -> None:
+        self.engine = engine
+        self.directory = directory
+
+    # ---- /memory ----------------------------------------------------------------------------
+
+    async def on_command(
+        self, ack: Any, command: dict[str, Any], respond: Respond, client: AsyncWebClient
+    ) -> None:
+        await ack()  # within Slack's 3 seconds; the answer follows on the response_url
+        try:
+            user = slack_user(
+                command.get("user_id"),
+                command.get("team_id"),
+                command.get("enterprise_id"),
+                await self.directory.name(client, str(command.get("user_id") or "")),
+            )
+            parsed = to_memory_command(command.get("text"))
+            where = command_conversation(command.get("team_id"), command.get("channel_id"))
+            result = await self.engine.run_command(user, parsed, where)
+            message = await self._message(result, user, client)
+        except CommandError as exc:
+            message = render_text(exc.message)
+        except IdentityError as exc:
+            log.warning("a /memory command without usable ids: %s", exc)
+            message = render_text("I couldn't tell who you are, so I did nothing.")
+        await respond(**message, response_type="ephemeral")
+
+    # ---- buttons ----------------------------------------------------------------------------
+
+    async def on_action(
+        self,
+        ack: Any,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Respond,
+        client: AsyncWebClient,
+    ) -> None:
+        await ack()
+        in_home = (body.get("container") or {}).get("type") == "view"
+        try:
+            presser = _presser(body)
+        except IdentityError as exc:
+            log.warning("a /memory button without usable ids: %s", exc)
+            return
+        value = ButtonValue.decode(action.get("value"))
+        if value is None or value.owner != presser.key:
+            log.warning(
+                "refused a /memory button pressed by someone other than its owner",
+                extra={"action_id": action.get("action_id"), "user": presser.key},
+            )
+            if not in_home:
+                await respond(
+                    **render_text(NOT_YOURS), response_type="ephemeral", replace_original=False
+                )
+            return
+        action_id = str(action.get("action_id"))
+        try:
+            note, result = await self._press(action_id, presser, value, client)
+        except CommandError as exc:
+            note, result = exc.message, await self._show(presser)
+        if in_home:
+            top = confirm_blocks(result, presser) if isinstance(result, ConfirmForgetAll) else []
+            show = result if isinstance(result, ShowResult) else await self._show(presser)
+            await self.publish_home(client, presser, show, note=note, top=top)
+            return
+        message = await self._message(result, presser, client, note=note)
+        await respond(**message, response_type="ephemeral", replace_original=True)
+
+    async def _press(
+        self, action_id: str, owner: UserRef, value: ButtonValue, client: AsyncWebClient
+    ) -> tuple[str | None, CommandResult]:
+        """Carry out one button; returns a note for the top and what to show under it."""
+        run = self.engine.run_command
+        if action_id == controls.FORGET:
+            done = await run(owner, MemoryCommand("forget", item_id=value.item_id))
+            return done.as_text(), await self._show(owner)
+        if action_id == controls.FORGET_ALL:
+            return None, await run(owner, MemoryCommand("forget_all"))
+        if action_id == controls.FORGET_ALL_CONFIRM:
+            receipt = await run(owner, MemoryCommand("forget_all", confirmed=True))
+            return receipt.as_text(), await self._show(owner)
+        if action_id in (controls.PAUSE, controls.RESUME):
+            toggle = MemoryCommand("pause" if action_id == controls.PAUSE else "resume")
+            changed = await run(owner, toggle)
+            return changed.as_text(), await self._show(owner)
+        if action_id == controls.EXPORT:
+            exported = await run(owner, MemoryCommand("export"))
+            assert isinstance(exported, ExportResult)
+            return await self._send_export(exported, owner, client), await self._show(owner)
+        return None, await self._show(owner)  # CANCEL, or a button from an older version
+
+    # ---- App Home ---------------------------------------------------------------------------
+
+    async def on_home_opened(
+        self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        try:
+            user = slack_user(event.get("user"), context.team_id, context.enterprise_id)
+        except IdentityError as exc:
+            log.warning("app_home_opened without usable ids: %s", exc)
+            return
+        await self.publish_home(client, user, await self._show(user))
+
+    async def publish_home(
+        self,
+        client: AsyncWebClient,
+        user: UserRef,
+        show: ShowResult,
+        *,
+        note: str | None = None,
+        top: list[dict[str, Any]] | None = None,
+    ) -> None:
+        view = render_home(show, user, note=note, top=top)
+        try:
+            await client.views_publish(user_id=_slack_id(user), view=view)
+        except SlackApiError as exc:
+            log.warning(
+                "Slack views.publish failed: %s",
+                exc.response.get("error"),
+                extra={"user": user.key},
+            )
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    async def _show(self, user: UserRef) -> ShowResult:
+        result = await self.engine.run_command(user, MemoryCommand("show"))
+        assert isinstance(result, ShowResult)
+        return result
+
+    async def _message(
+        self, result: CommandResult, user: UserRef, client: AsyncWebClient, note: str | None = None
+    ) -> Message:
+        if isinstance(result, ExportResult):
+            return render_text(await self._send_export(result, user, client))
+        return render_result(result, user, note=note)
+
+    async def _send_export(
+        self, result: ExportResult, user: UserRef, client: AsyncWebClient
+    ) -> str:
+        """Upload the export into the person's DM with the bot (never a shared channel)."""
+        try:
+            opened = await client.conversations_open(users=_slack_id(user))
+            channel = opened["channel"]["id"]
+            await client.files_upload_v2(
+                channel=channel,
+                filename=result.filename,
+                content=result.json_text,
+                title=EXPORT_TITLE,
+                initial_comment="Here is everything I remember about you, as JSON.",
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.warning("Slack export upload failed: %s", error, extra={"user": user.key})
+            return f"I couldn't send your export file ({error}). Please try again later."
+        return f"I sent your memory export to our DM as `{result.filename}`."
+
+
+def _presser(body: dict[str, Any]) -> UserRef:
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or user.get("team_id")
+    enterprise = (body.get("enterprise") or {}).get("id")
+    return slack_user(user.get("id"), team, enterprise)
+
+
+def _slack_id(user: UserRef) -> str:
+    return user.id  # Slack user ids contain no "." so the key part is the id itself

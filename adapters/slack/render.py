@@ -1,0 +1,179 @@
+"""/memory results to Block Kit (ephemeral messages and the App Home view), with a text fallback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.slack import controls
+from adapters.slack.controls import ButtonValue
+from adapters.slack.normalize import escape
+from memory.commands import USAGE
+from memory.identity import UserRef
+from memory.results import CommandResult, ConfirmForgetAll, HelpResult, ItemView, ShowResult
+
+Block = dict[str, Any]
+Message = dict[str, Any]  # {"text": ..., "blocks": [...]} for respond() / chat.postEphemeral
+
+# Block Kit allows 50 blocks in a message and 100 in a Home view; leave room for the frame.
+MESSAGE_ITEMS = 40
+HOME_ITEMS = 85
+SECTION_CHARS = 2900
+
+
+def render_result(result: CommandResult, owner: UserRef, note: str | None = None) -> Message:
+    """Any /memory result as an ephemeral message; `note` (e.g. "Forgotten: …") goes on top."""
+    if isinstance(result, ShowResult):
+        blocks = show_blocks(result, owner, MESSAGE_ITEMS)
+    elif isinstance(result, ConfirmForgetAll):
+        blocks = confirm_blocks(result, owner)
+    elif isinstance(result, HelpResult):
+        blocks = [_section("*/memory* commands:\n```" + escape(USAGE) + "```")]
+    else:
+        blocks = [_section(escape(result.as_text()))]
+    if note:
+        blocks = [_context(escape(note)), *blocks]
+    fallback = result.as_text()
+    return {"text": f"{note}\n{fallback}" if note else fallback, "blocks": blocks}
+
+
+def render_text(text: str) -> Message:
+    """A plain ephemeral notice (a refusal, the usage text, an export note)."""
+    return {"text": text, "blocks": [_section(escape(text))]}
+
+
+def render_home(
+    result: ShowResult,
+    owner: UserRef,
+    *,
+    note: str | None = None,
+    top: list[Block] | None = None,
+) -> dict[str, Any]:
+    """The App Home tab: the same list and controls as `/memory show`."""
+    blocks = [_context("Only you can see this page. `/memory help` lists the commands.")]
+    if note:
+        blocks.append(_context(escape(note)))
+    blocks.extend(top or [])
+    blocks.extend(show_blocks(result, owner, HOME_ITEMS))
+    return {"type": "home", "blocks": blocks}
+
+
+def show_blocks(result: ShowResult, owner: UserRef, limit: int) -> list[Block]:
+    blocks: list[Block] = [_header("What I remember about you")]
+    if result.paused:
+        blocks.append(_context(":double_vertical_bar: Learning is paused."))
+    if result.empty:
+        blocks.append(_section("I don't remember anything about you yet."))
+    shown = 0
+    sections = (("Profile", result.profiles), ("Facts", result.facts), ("Todos", result.todos))
+    for title, views in sections:
+        if not views:
+            continue
+        blocks.append(_section(f"*{title}*"))
+        for view in views:
+            if shown >= limit:
+                break
+            blocks.append(_item(view, owner))
+            shown += 1
+    total = len(result.profiles) + len(result.facts) + len(result.todos)
+    if total > shown:
+        blocks.append(_context(f"…and {total - shown} more. `/memory export` has everything."))
+    blocks.append(_controls(result, owner))
+    return blocks
+
+
+def confirm_blocks(result: ConfirmForgetAll, owner: UserRef) -> list[Block]:
+    total = sum(result.counts.values())
+    value = ButtonValue(owner.key).encode()
+    return [
+        _section(
+            f"This deletes *everything* I remember about you ({total} items) and your DM "
+            "history with me. It cannot be undone."
+        ),
+        {
+            "type": "actions",
+            "elements": [
+                _button(
+                    "Forget everything",
+                    controls.FORGET_ALL_CONFIRM,
+                    value,
+                    style="danger",
+                    confirm=_dialog(
+                        "Forget everything?",
+                        "Everything I remember about you will be deleted for good.",
+                        "Forget everything",
+                    ),
+                ),
+                _button("Cancel", controls.CANCEL, value),
+            ],
+        },
+    ]
+
+
+def _item(view: ItemView, owner: UserRef) -> Block:
+    source = escape(view.source())
+    if view.permalink:
+        source += f" · <{view.permalink}|message>"
+    label = "" if view.kind == "profile" else f"`{view.id}` "
+    block = _section(f"{label}{escape(view.text)}\n_{source}_")
+    if view.kind != "profile":  # the profile is corrected, not forgotten piecemeal
+        value = ButtonValue(owner.key, view.id).encode()
+        block["accessory"] = _button("Forget", controls.FORGET, value)
+    return block
+
+
+def _controls(result: ShowResult, owner: UserRef) -> Block:
+    value = ButtonValue(owner.key).encode()
+    learning = (
+        _button("Resume learning", controls.RESUME, value)
+        if result.paused
+        else _button("Pause learning", controls.PAUSE, value)
+    )
+    elements = [learning, _button("Export", controls.EXPORT, value)]
+    if not result.empty:
+        elements.append(_button("Forget everything…", controls.FORGET_ALL, value, style="danger"))
+    return {"type": "actions", "elements": elements}
+
+
+def _button(
+    text: str,
+    action_id: str,
+    value: str,
+    *,
+    style: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = confirm
+    return button
+
+
+def _dialog(title: str, text: str, confirm: str) -> dict[str, Any]:
+    return {
+        "title": {"type": "plain_text", "text": title},
+        "text": {"type": "plain_text", "text": text},
+        "confirm": {"type": "plain_text", "text": confirm},
+        "deny": {"type": "plain_text", "text": "Keep my memory"},
+        "style": "danger",
+    }
+
+
+def _header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}
+
+
+def _section(text: str) -> Block:
+    if len(text) > SECTION_CHARS:
+        text = text[: SECTION_CHARS - 1] + "…"
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}

@@ -1,0 +1,42 @@
+"""Threads the bot has answered in, kept in the shared store so every process knows them.
+
+A message in such a thread continues the conversation without a new @mention.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from langgraph.store.base import BaseStore
+
+NAMESPACE = ("adapters", "slack", "threads")
+
+
+class AnsweredThreads:
+    """The store is the truth; a bounded in-process cache saves a read per follow-up."""
+
+    def __init__(self, store: BaseStore, *, cache_size: int = 10_000) -> None:
+        self._store = store
+        self._cache_size = cache_size
+        self._known: OrderedDict[str, None] = OrderedDict()
+
+    async def mark(self, conversation_key: str) -> None:
+        if conversation_key in self._known:
+            return
+        value = {"since": datetime.now(UTC).isoformat()}
+        await self._store.aput(NAMESPACE, conversation_key, value, index=False)
+        self._remember(conversation_key)
+
+    async def answered(self, conversation_key: str) -> bool:
+        if conversation_key in self._known:
+            return True
+        found = await self._store.aget(NAMESPACE, conversation_key) is not None
+        if found:
+            self._remember(conversation_key)
+        return found
+
+    def _remember(self, conversation_key: str) -> None:
+        self._known[conversation_key] = None
+        if len(self._known) > self._cache_size:
+            self._known.popitem(last=False)

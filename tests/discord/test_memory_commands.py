@@ -1,0 +1,259 @@
+"""/memory over INTERACTION_CREATE: private answers, deferrals, buttons, autocomplete."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from adapters.discord.answers import SORRY
+from adapters.discord.views import NOT_YOURS
+from memory.engine import MemoryEngine
+from tests.discord.conftest import Chat
+from tests.fakes.discord import (
+    APP_ID,
+    EPHEMERAL,
+    GUILD_ID,
+    OTHER_USER_ID,
+    USER_ID,
+    FakeDiscord,
+    Json,
+    Request,
+    custom_ids,
+)
+
+DEFERRED = {"type": 5, "data": {"flags": EPHEMERAL}}
+
+
+def fields(message: Json) -> list[Json]:
+    return [f for embed in message.get("embeds", []) for f in embed.get("fields", [])]
+
+
+def embed_text(message: Json) -> str:
+    parts = []
+    for embed in message.get("embeds", []):
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts += [f"{f['name']} {f['value']}" for f in embed.get("fields", [])]
+    return "\n".join(p for p in parts if p)
+
+
+def assert_private(callback: Request, kind: int = 4) -> Json:
+    assert callback.json["type"] == kind
+    assert callback.json["data"]["flags"] & EPHEMERAL
+    assert not callback.authorized
+    message: Json = callback.response["resource"]["message"]
+    return message
+
+
+async def remember(chat: Chat, *facts: str, user_id: int = USER_ID) -> dict[str, str]:
+    """Tell the bot facts in a server channel and learn them; returns text -> id."""
+    for fact in facts:
+        await chat.mention(f"Remember that {fact}.", author_id=user_id)
+    await chat.learn(user_id)
+    return {item.text: item.id for item in (await chat.show(user_id)).facts}
+
+
+async def test_show_lists_ids_and_sources_privately(chat: Chat) -> None:
+    ids = await remember(chat, "I keep bees")
+    await chat.dm("My name is Alice.")
+    await chat.learn()
+
+    _, callback = await chat.command("show")
+
+    message = assert_private(callback)
+    text = embed_text(message)
+    assert f"`{ids['I keep bees']}` · fact" in text
+    assert "I keep bees" in text and "learned in a channel on discord" in text
+    assert "Alice" in text  # the profile, learned in a DM, is shown to its owner only
+    assert custom_ids(message) == [f"memory:forget:{ids['I keep bees']}"]
+
+
+async def test_show_with_a_scope_and_an_empty_memory(chat: Chat) -> None:
+    _, empty = await chat.command("show", guild=False)
+    assert "don't remember anything" in embed_text(assert_private(empty))
+
+    await remember(chat, "I keep bees")
+    _, todos = await chat.command("show", {"scope": "todos"})
+    assert "I keep bees" not in embed_text(assert_private(todos))
+
+
+async def test_show_pages_through_long_lists(chat: Chat, fake: FakeDiscord) -> None:
+    facts = [f"fact number {n} is true" for n in range(7)]
+    await remember(chat, *facts)
+
+    _, callback = await chat.command("show")
+    first = assert_private(callback)
+    forget_buttons = [c for c in custom_ids(first) if c.startswith("memory:forget:")]
+    assert len(forget_buttons) == 5 and "memory:page:+1" in custom_ids(first)
+
+    nxt = await chat.press("memory:page:+1", first)
+    assert nxt.json["type"] == 7
+    second = nxt.json["data"]
+    assert len([c for c in custom_ids(second) if c.startswith("memory:forget:")]) == 2
+    assert "Page 2/2" in second["embeds"][0]["footer"]["text"]
+
+
+async def test_forget_by_id(chat: Chat) -> None:
+    ids = await remember(chat, "I keep bees", "I like tea")
+
+    _, callback = await chat.command("forget", {"id": ids["I keep bees"]})
+
+    assert "Forgotten: I keep bees" in embed_text(assert_private(callback))
+    assert [f.text for f in (await chat.show()).facts] == ["I like tea"]
+
+
+async def test_forget_refuses_a_malformed_or_unknown_id(chat: Chat) -> None:
+    await remember(chat, "I keep bees")
+
+    _, bad = await chat.command("forget", {"id": "DROP TABLE; --"})
+    assert "is not a memory id" in assert_private(bad)["content"]
+    _, unknown = await chat.command("forget", {"id": "zz99zz"})
+    assert "no memory with id `zz99zz`" in assert_private(unknown)["content"]
+
+    assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]
+
+
+async def test_forget_button_forgets_and_refreshes_the_list(chat: Chat) -> None:
+    ids = await remember(chat, "I keep bees", "I like tea")
+    _, callback = await chat.command("show")
+    shown = assert_private(callback)
+
+    update = await chat.press(f"memory:forget:{ids['I keep bees']}", shown)
+
+    assert update.json["type"] == 7
+    assert "Forgotten: I keep bees" in embed_text(update.json["data"])
+    assert custom_ids(update.json["data"]) == [f"memory:forget:{ids['I like tea']}"]
+    assert [f.text for f in (await chat.show()).facts] == ["I like tea"]
+
+
+async def test_a_button_pressed_by_someone_else_is_refused(chat: Chat) -> None:
+    ids = await remember(chat, "I keep bees")
+    _, callback = await chat.command("show")
+    shown = assert_private(callback)
+
+    refusal = await chat.press(f"memory:forget:{ids['I keep bees']}", shown, OTHER_USER_ID)
+
+    assert refusal.json["type"] == 4
+    assert refusal.json["data"]["content"] == NOT_YOURS
+    assert refusal.json["data"]["flags"] == EPHEMERAL
+    assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]
+
+
+async def test_forget_all_defers_asks_and_deletes_on_confirmation(
+    chat: Chat, fake: FakeDiscord
+) -> None:
+    await remember(chat, "I keep bees")
+    await remember(chat, "I like coffee", user_id=OTHER_USER_ID)
+
+    payload, callback = await chat.command("forget-all")
+    assert callback.json == DEFERRED
+    followup = await chat.followup(payload)
+    assert followup.json["flags"] & EPHEMERAL
+    assert "Forget everything?" in embed_text(followup.json)
+    question = followup.response
+
+    intruder = await chat.press("memory:forget-all", question, OTHER_USER_ID)
+    assert intruder.json["data"]["flags"] == EPHEMERAL
+    assert (await chat.show()).facts
+
+    confirm = await chat.press("memory:forget-all", question)
+    assert confirm.json == {"type": 6}
+    token = confirm.path.split("/")[-2]  # the button press's own interaction token
+    edit = await fake.wait_for_request("PATCH", rf"/webhooks/{APP_ID}/{token}/messages/@original")
+    assert "Deleted everything" in embed_text(edit.json)
+    assert edit.json["components"] == []
+    assert (await chat.show()).empty
+    assert [f.text for f in (await chat.show(OTHER_USER_ID)).facts] == ["I like coffee"]
+
+
+async def test_forget_all_can_be_cancelled(chat: Chat) -> None:
+    await remember(chat, "I keep bees")
+    payload, _ = await chat.command("forget-all", guild=False)
+    question = (await chat.followup(payload)).response
+
+    cancel = await chat.press("memory:forget-all:cancel", question)
+
+    assert cancel.json["type"] == 7
+    assert "Nothing was deleted" in embed_text(cancel.json["data"])
+    assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]
+
+
+async def test_correct_defers_then_follows_up(chat: Chat) -> None:
+    await remember(chat, "I keep bees")
+
+    payload, callback = await chat.command("correct", {"text": "not bees but wasps"})
+
+    assert callback.json == DEFERRED
+    followup = await chat.followup(payload)
+    assert followup.json["flags"] & EPHEMERAL
+    assert "Corrected" in embed_text(followup.json)
+    assert [f.text for f in (await chat.show()).facts] == ["I keep wasps"]
+
+
+async def test_export_sends_the_json_as_a_private_attachment(chat: Chat) -> None:
+    await remember(chat, "I keep bees")
+    await remember(chat, "I like coffee", user_id=OTHER_USER_ID)
+
+    payload, callback = await chat.command("export")
+
+    assert callback.json == DEFERRED
+    assert callback.response["resource"]["message"]["flags"] & EPHEMERAL
+    followup = await chat.followup(payload)
+    assert followup.query["wait"] == "1"
+    assert followup.json["flags"] & EPHEMERAL
+    [upload] = followup.files
+    assert upload.filename == f"memory-discord-{USER_ID}.json"
+    document = json.loads(upload.content)
+    assert document["user"] == f"discord:{USER_ID}"
+    assert [f["data"]["content"] for f in document["facts"]] == ["I keep bees"]
+    assert "coffee" not in upload.content.decode()
+
+
+async def test_pause_stops_learning_and_resume_starts_it(chat: Chat) -> None:
+    _, paused = await chat.command("pause")
+    assert "Learning paused" in embed_text(assert_private(paused))
+    assert await remember(chat, "I keep bees") == {}
+
+    _, resumed = await chat.command("resume", guild=False)
+    assert "Learning resumed" in embed_text(assert_private(resumed))
+    assert list(await remember(chat, "I keep wasps")) == ["I keep wasps"]
+
+
+async def test_help_is_private(chat: Chat) -> None:
+    _, callback = await chat.command("help")
+    assert "/memory forget-all" in embed_text(assert_private(callback))
+
+
+async def test_autocomplete_offers_only_the_callers_ids(chat: Chat, fake: FakeDiscord) -> None:
+    alice = await remember(chat, "I keep bees", "I like tea")
+    bob = await remember(chat, "I keep bees too", user_id=OTHER_USER_ID)
+
+    request = fake.autocomplete(["memory", "forget"], {"id": ""}, focused="id", guild_id=GUILD_ID)
+    callback = await chat.interact(request)
+    assert callback.json["type"] == 8
+    offered = {c["value"] for c in callback.json["data"]["choices"]}
+    assert offered == set(alice.values())
+    assert not offered & set(bob.values())
+
+    narrowed = fake.autocomplete(["memory", "forget"], {"id": "bee"}, focused="id")
+    choices = (await chat.interact(narrowed)).json["data"]["choices"]
+    assert [c["value"] for c in choices] == [alice["I keep bees"]]
+    assert choices[0]["name"].endswith("I keep bees")
+
+
+async def test_an_unexpected_failure_is_answered_and_logged(
+    chat: Chat,
+    engine: MemoryEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(engine, "run_command", broken)
+    _, callback = await chat.command("pause")
+
+    assert assert_private(callback)["content"] == SORRY
+    [record] = [r for r in caplog.records if r.name == "adapters.discord.answers"]
+    assert record.levelno == logging.ERROR and "RuntimeError in memory pause" in record.getMessage()

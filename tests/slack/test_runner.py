@@ -1,0 +1,117 @@
+"""run_slack as the bot starts it: Socket Mode against the fake's websocket, and HTTP Events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from adapters.slack.runner import run_slack
+from memory.engine import MemoryEngine
+from memory.errors import ConfigurationError
+from tests.fakes.slack import app_mention_event, event_envelope, slash_command_fields
+from tests.slack.conftest import ALICE, APP_TOKEN, BOT_TOKEN, SECRET, Bot, SlackServer, next_ts
+
+
+async def test_socket_mode_answers_a_mention_and_a_slash_command(
+    engine: MemoryEngine, slack: SlackServer, wait_for_log: Any
+) -> None:
+    skipped = wait_for_log("skipped a redelivered event")
+    task = asyncio.create_task(
+        run_slack(engine, bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url)
+    )
+    try:
+        opened = await slack.wait_for_call("apps.connections.open")
+        assert opened.token == APP_TOKEN
+
+        ts = next_ts()
+        event = app_mention_event("<@UBOT> Remember that I keep bees.", ts=ts)
+        envelope = event_envelope(event)
+        assert await slack.send_socket_envelope("events_api", envelope) is None
+        reply = await slack.wait_for_call("chat.postMessage", thread_ts=ts)
+        assert reply.token == BOT_TOKEN
+
+        # A redelivery over the socket (retry_attempt=1) gives no second reply.
+        await slack.send_socket_envelope("events_api", envelope, retry_attempt=1)
+        await skipped.wait()
+        await engine.learn_now(ALICE.key)
+        await slack.wait_for_call("reactions.add", timestamp=ts)
+        assert len(slack.calls_to("chat.postMessage")) == 1
+
+        fields = slash_command_fields("show", "U1", "T1", "C1", slack.response_url("sock"))
+        assert await slack.send_socket_envelope("slash_commands", dict(fields)) is None
+        shown = await slack.wait_for_response("sock")
+        assert "I keep bees" in shown["text"]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert task.cancelled()
+
+
+async def test_http_events_mode_serves_slack_events_and_extra_routes(
+    engine: MemoryEngine, slack: SlackServer
+) -> None:
+    port = _free_port()
+
+    def add_health(app: web.Application) -> None:
+        app.router.add_get("/healthz", _ok)
+
+    task = asyncio.create_task(
+        run_slack(
+            engine,
+            bot_token=BOT_TOKEN,
+            signing_secret=SECRET,
+            api_url=slack.api_url,
+            host="127.0.0.1",
+            port=port,
+            configure_web=add_health,
+        )
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _until_up(session, f"http://127.0.0.1:{port}/healthz")
+            bot = Bot(f"http://127.0.0.1:{port}/slack/events", session, slack, None)  # type: ignore[arg-type]
+            ts = await bot.mention("hello")
+            await slack.wait_for_call("chat.postMessage", thread_ts=ts)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    with pytest.raises(OSError):  # the port is closed after cancellation
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
+
+
+async def test_run_slack_refuses_to_start_without_a_mode(engine: MemoryEngine) -> None:
+    with pytest.raises(ConfigurationError, match="SLACK_APP_TOKEN"):
+        await run_slack(engine, bot_token=BOT_TOKEN)
+    with pytest.raises(ConfigurationError, match="xoxb-"):
+        await run_slack(engine, bot_token="xoxp-user-token", signing_secret=SECRET)
+
+
+async def _ok(_request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _until_up(session: aiohttp.ClientSession, url: str) -> None:
+    """Wait for the server to accept connections (connection attempts, not a fixed sleep)."""
+    async with asyncio.timeout(5):
+        while True:
+            try:
+                async with session.get(url) as resp:
+                    assert json.loads(await resp.text()) == {"ok": True}
+                    return
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.02)
