@@ -1,0 +1,108 @@
+"""The bot as the Procfile starts it (`bot`), with Slack and Discord tokens set, against local
+Slack, Discord and OpenAI-compatible servers: it answers on both, reports health and metrics,
+keeps tokens out of its logs, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.fakes.discord import TOKEN as DISCORD_TOKEN
+from tests.fakes.discord import USER_ID, FakeDiscord
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack import FakeSlack, dm_event, event_envelope, post_signed
+from tests.test_console_e2e import responder
+
+SLACK_TOKEN = "xoxb-1111-2222-e2esecrettoken"
+SIGNING_SECRET = "e2e-signing-secret-123456"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_healthy(session: aiohttp.ClientSession, base: str) -> dict[str, object]:
+    for _ in range(600):
+        try:
+            async with session.get(f"{base}/healthz") as response:
+                body = await response.json()
+                if response.status == 200:
+                    return dict(body)
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError("the bot never became healthy")
+
+
+async def test_bot_serves_slack_and_discord_then_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with FakeOpenAI(responder) as llm, FakeSlack() as slack, FakeDiscord() as discord:
+        slack.add_user("U1", "alice", real_name="Alice")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGSMITH"))},
+            "MODEL": "openai:gpt-test",
+            "OPENAI_BASE_URL": llm.base_url,
+            "OPENAI_API_KEY": "test",
+            "DATA_DIR": str(tmp_path / "data"),
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "DISCORD_TOKEN": DISCORD_TOKEN,
+            "DISCORD_API_URL": discord.api_base.removesuffix("/api/v10"),
+            "PORT": str(port),
+            "LOG_LEVEL": "DEBUG",
+        }
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,
+            env=env,
+        )
+        try:
+            async with aiohttp.ClientSession() as session:
+                health = await wait_healthy(session, base)
+                assert health == {"status": "ok", "database": True, "slack": True, "discord": True}
+
+                body = json.dumps(event_envelope(dm_event("Remember that I keep bees"))).encode()
+                reply = await post_signed(
+                    session, f"{base}/slack/events", body, SIGNING_SECRET, "application/json"
+                )
+                assert reply.status == 200
+                posted = await slack.wait_for_call("chat.postMessage", timeout=20)
+                assert "Noted" in str(posted.args.get("text"))
+
+                await discord.wait_for_gateway(2, timeout=20)
+                await discord.dispatch("MESSAGE_CREATE", discord.message_create("hi", USER_ID))
+                answer = await discord.wait_for_request(
+                    "POST", r"/channels/\d+/messages", timeout=20
+                )
+                assert answer.json is not None and "Noted" in str(answer.json.get("content"))
+
+                async with session.get(f"{base}/metrics") as response:
+                    metrics = await response.text()
+                assert 'bot_messages_total{platform="slack"} 1' in metrics
+                assert 'bot_messages_total{platform="discord"} 1' in metrics
+                assert "bot_reply_seconds_count 2" in metrics
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            output = (await asyncio.wait_for(bot.communicate(), timeout=60))[0].decode()
+
+    assert bot.returncode == 0, output[-3000:]
+    for secret in (SLACK_TOKEN, SIGNING_SECRET, DISCORD_TOKEN):
+        assert secret not in output
+    above_debug = [line for line in output.splitlines() if " DEBUG " not in line]
+    assert above_debug, "the bot logged at INFO"
+    assert not [line for line in above_debug if "keep bees" in line]  # no message text at INFO
