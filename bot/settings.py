@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     discord_api_url: str | None = None
     discord_guild_id: int | None = None
     discord_shard_count: int | None = None
+    # Comma-separated shard ids this process runs, e.g. "0,1" (the total is DISCORD_SHARD_COUNT).
+    discord_shard_ids: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     port: int = 3000
     learn_after_seconds: float = 20.0

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -55,6 +56,8 @@ class DiscordOptions:
     # None: one plain connection. N > 0: an AutoShardedClient running N shards in this
     # process. 0: an AutoShardedClient that asks Discord how many shards it needs.
     shard_count: int | None = None
+    # With shard_count N > 0: the shards this process runs (the others run elsewhere).
+    shard_ids: tuple[int, ...] | None = None
     react_when_learned: bool = True
     guild_ready_timeout: float = 2.0
 
@@ -73,6 +76,7 @@ class MemoryBot(discord.Client):
             allowed_mentions=NO_PINGS,
             guild_ready_timeout=self.options.guild_ready_timeout,
             shard_count=self.options.shard_count or None,
+            **self._shard_ids(),
         )
         self.engine = engine
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self)
@@ -80,6 +84,10 @@ class MemoryBot(discord.Client):
         self.tree.add_command(MemoryCommands(engine))
         if self.options.react_when_learned:
             engine.on_learned(self.react_learned)
+
+    def _shard_ids(self) -> dict[str, Any]:
+        ids = self.options.shard_ids
+        return {"shard_ids": list(ids)} if ids else {}
 
     async def setup_hook(self) -> None:
         guild_id = self.options.guild_id

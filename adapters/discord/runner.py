@@ -62,6 +62,7 @@ async def run_discord(
     api_url: str | None = None,
     guild_id: int | None = None,
     shard_count: int | None = None,
+    shard_ids: tuple[int, ...] | None = None,
     react_when_learned: bool = True,
 ) -> None:
     """Connect and serve until cancelled; the client is closed cleanly on the way out."""
@@ -69,8 +70,13 @@ async def run_discord(
         raise ConfigurationError("DISCORD_TOKEN is empty: set it to the bot token.")
     restore = point_at(api_url) if api_url else None
     options = DiscordOptions(
-        guild_id=guild_id, shard_count=shard_count, react_when_learned=react_when_learned
+        guild_id=guild_id,
+        shard_count=shard_count,
+        shard_ids=shard_ids,
+        react_when_learned=react_when_learned,
     )
+    if shard_ids and not shard_count:
+        raise ConfigurationError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total) too.")
     client = build_client(engine, options)
     try:
         async with client:

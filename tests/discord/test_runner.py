@@ -118,6 +118,18 @@ async def test_a_sharded_client_identifies_with_its_shard_and_answers(
         await stop(task)
 
 
+async def test_a_process_runs_only_its_own_shards(
+    engine: MemoryEngine, bare_fake: FakeDiscord
+) -> None:
+    task = await start(engine, bare_fake, shard_count=3, shard_ids=(1,))
+    try:
+        identify = await bare_fake.wait_for_gateway(2)
+        assert identify["d"]["shard"] == [1, 3]
+        assert [f for f in bare_fake.gateway_frames if f.get("op") == 2] == [identify]
+    finally:
+        await stop(task)
+
+
 class RejectingFake(FakeDiscord):
     """Discord's answer to a wrong token: 401 on the first call, GET /users/@me."""
 
