@@ -16,7 +16,7 @@ import aiohttp
 
 from tests.fakes.discord import TOKEN as DISCORD_TOKEN
 from tests.fakes.discord import USER_ID, FakeDiscord
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
 from tests.fakes.slack import FakeSlack, dm_event, event_envelope, post_signed
 from tests.test_console_e2e import responder
 
@@ -106,3 +106,63 @@ async def test_bot_serves_slack_and_discord_then_stops_on_sigterm(tmp_path: Path
     above_debug = [line for line in output.splitlines() if " DEBUG " not in line]
     assert above_debug, "the bot logged at INFO"
     assert not [line for line in above_debug if "keep bees" in line]  # no message text at INFO
+
+
+async def test_sigterm_during_load_answers_every_acknowledged_message(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def slow(request: ChatRequest) -> FakeResponse:
+        answer = responder(request)
+        return answer if request.tool_names() else answer.with_delay(0.5)
+
+    async with FakeOpenAI(slow) as llm, FakeSlack() as slack:
+        for n in range(6):
+            slack.add_user(f"U{n}", f"user{n}")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGSMITH"))},
+            "MODEL": "openai:gpt-test",
+            "OPENAI_BASE_URL": llm.base_url,
+            "OPENAI_API_KEY": "test",
+            "DATA_DIR": str(tmp_path / "data"),
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "PORT": str(port),
+        }
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,
+            env=env,
+        )
+        async with aiohttp.ClientSession() as session:
+            await wait_healthy(session, base)
+            acks = await asyncio.gather(
+                *(
+                    post_signed(
+                        session,
+                        f"{base}/slack/events",
+                        json.dumps(
+                            event_envelope(
+                                dm_event(
+                                    f"Remember that I am user {n}", user=f"U{n}", channel=f"D{n}"
+                                )
+                            )
+                        ).encode(),
+                        SIGNING_SECRET,
+                        "application/json",
+                    )
+                    for n in range(6)
+                )
+            )
+            assert [a.status for a in acks] == [200] * 6
+            bot.send_signal(signal.SIGTERM)  # while the six answers are still being made
+        output = (await asyncio.wait_for(bot.communicate(), timeout=60))[0].decode()
+        answered = {call.args.get("channel") for call in slack.calls_to("chat.postMessage")}
+
+    assert bot.returncode == 0, output[-3000:]
+    assert answered == {f"D{n}" for n in range(6)}
