@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = get_settings()
-        configure_logging(settings.log_level, _secrets(settings))
+        configure_logging(settings.log_level, _secrets(settings), settings.log_format)
         command = args.command
         if command is None:
             command = "run" if settings.slack_enabled or settings.discord_enabled else "chat"

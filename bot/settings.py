@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # Comma-separated shard ids this process runs, e.g. "0,1" (the total is DISCORD_SHARD_COUNT).
     discord_shard_ids: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     port: int = 3000
     learn_after_seconds: float = 20.0
     learn_every_messages: int = 6

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,9 @@ class EngineConfig:
     max_attempts: int = 3
     prune_every: int = 8
     sweep_every_seconds: float = 3600.0
+    # How often each process looks for pending learning nobody has scheduled (for example
+    # left by a process that died): any process may then claim it, under the user lock.
+    adopt_every_seconds: float = 60.0
     policy: MemoryPolicy = field(default_factory=MemoryPolicy)
 
 
@@ -102,6 +106,7 @@ class MemoryEngine:
         self._idle = asyncio.Event()
         self._idle.set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._adopter: asyncio.Task[None] | None = None
 
     async def first_time(self, event_key: str) -> bool:
         """False when this platform event was already handled (by any process)."""
@@ -122,9 +127,17 @@ class MemoryEngine:
 
     async def start(self) -> None:
         """Pick up extractions a previous run recorded but never finished; start sweeping."""
-        for user_key in await self.repository.users_with_pending():
-            self.scheduler.notify(user_key)
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+        await self.adopt_pending()
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.create_task(self._every(self.config.sweep_every_seconds, self.sweep))
+        self._adopter = loop.create_task(
+            self._every(self.config.adopt_every_seconds, self.adopt_pending)
+        )
+
+    async def adopt_pending(self) -> int:
+        """Schedule every user with pending learning that this process has not scheduled."""
+        users = await self.repository.users_with_pending()
+        return sum(self.scheduler.adopt(user_key) for user_key in users)
 
     async def sweep(self) -> int:
         """Delete what is past retention, for every user; returns how many items went."""
@@ -133,13 +146,14 @@ class MemoryEngine:
             removed += await self.learner.sweep(user_key)
         return removed
 
-    async def _sweep_forever(self) -> None:
+    @staticmethod
+    async def _every(seconds: float, work: Callable[[], Awaitable[int]]) -> None:
         while True:
             try:
-                await self.sweep()
+                await work()
             except Exception:
-                log.exception("retention sweep failed")
-            await asyncio.sleep(self.config.sweep_every_seconds)
+                log.exception("background %s failed", getattr(work, "__name__", "work"))
+            await asyncio.sleep(seconds)
 
     async def reply(self, message: ChatMessage) -> Reply:
         """Answer one message; never raises for a model or storage failure."""
@@ -253,8 +267,9 @@ class MemoryEngine:
 
     async def aclose(self) -> None:
         """Learn what is pending, then stop background work. Storage is closed by its owner."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._adopter):
+            if task is not None:
+                task.cancel()
         try:
             await self.flush()
         finally:

@@ -47,6 +47,14 @@ class ExtractionScheduler:
         else:
             self._arm(user_key, self.quiet_seconds)
 
+    def adopt(self, user_key: str) -> bool:
+        """Schedule a user found with pending work (maybe left by another process), unless
+        this process already has them scheduled. Returns True if newly scheduled."""
+        if self._closed or user_key in self._timers or user_key in self._running:
+            return False
+        self._arm(user_key, self.quiet_seconds)
+        return True
+
     def drop(self, user_key: str) -> None:
         """Forget any scheduled run (the user paused or erased everything)."""
         timer = self._timers.pop(user_key, None)

@@ -97,3 +97,27 @@ async def test_a_long_conversation_keeps_state_prompt_and_checkpoints_bounded(
         c async for c in storage.checkpointer.alist({"configurable": {"thread_id": where.key}})
     ]
     assert len(history) <= 5
+
+
+async def test_a_running_process_adopts_learning_another_process_left_behind(
+    storage: Storage,
+) -> None:
+    alice = person(unique("alice"))
+    survivor = _engine(
+        storage,
+        ScriptedChatModel(script=memory_script),
+        EngineConfig(quiet_seconds=0.01, every_messages=100, adopt_every_seconds=0.05),
+    )
+    await survivor.start()  # running before the other process records anything
+    crashed = _engine(storage, ScriptedChatModel(script=memory_script), MANUAL)
+    await crashed.reply(say(alice, dm(alice), "Remember that I keep bees"))
+    await crashed.scheduler.close()  # it dies before learning
+
+    for _ in range(500):
+        if (await survivor.repository.load(alice.key)).facts:
+            break
+        await asyncio.sleep(0.01)
+    await survivor.aclose()
+    assert [f.text() for f in (await survivor.repository.load(alice.key)).facts.values()] == [
+        "I keep bees"
+    ]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from langchain_core.messages import AIMessage
 
 from bot.storage import Storage
 from memory.commands import parse_command
@@ -25,6 +26,7 @@ from memory.results import (
 )
 from tests.conftest import unique
 from tests.memory.helpers import channel, dm, person, say
+from tests.scripted_model import ScriptedCall, ScriptedChatModel, call
 
 
 async def _teach(engine: MemoryEngine, user: UserRef, *lines: str) -> None:
@@ -213,3 +215,27 @@ async def test_another_users_id_is_unknown_and_untouched(engine: MemoryEngine) -
         await _run(engine, mallory, f"forget {bees.id}")
 
     assert [v.id for v in (await _run(engine, alice, "show facts")).facts] == [bees.id]
+
+
+async def test_a_model_that_never_fixes_its_update_leaves_memory_unchanged(
+    engine: MemoryEngine, model: ScriptedChatModel
+) -> None:
+    alice = person(unique("alice"))
+    await _teach(engine, alice, "My name is Alice", "Remember that I keep bees")
+    before = await _export(engine, alice)
+
+    def stubborn(request: ScriptedCall) -> AIMessage:
+        if "PatchFunctionErrors" in request.tools:  # asked to repair: repairs nothing
+            bad = request.messages[-1].tool_call_id  # type: ignore[attr-defined]
+            fix = call("PatchFunctionErrors", json_doc_id=bad, planned_edits="-", patches=[])
+            return AIMessage(content="", tool_calls=[fix])
+        if request.tools:  # an update that can never validate
+            return AIMessage(content="", tool_calls=[call("Todo", task="", status="soon")])
+        return AIMessage(content="ok")
+
+    model.script = stubborn
+    await engine.reply(say(alice, dm(alice), "Remind me to do something"))
+    await engine.learn_now(alice.key)
+
+    assert await _export(engine, alice) == before
+    assert await engine.repository.list_pending(alice.key) == {}  # skipped, not retried forever
