@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from memory.dedupe import PostgresSeenEvents, SeenEvents, SqliteSeenEvents
 from memory.locks import LocalUserLocks, PostgresUserLocks, UserLocks
+
+SETUP_LOCK = 7_419_001  # an advisory lock id of our own, held while migrating
+TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
 
 
 @dataclass
@@ -81,13 +85,29 @@ async def _postgres(
     try:
         checkpointer = AsyncPostgresSaver(pool, serde=serde)  # type: ignore[arg-type]
         store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
-        await checkpointer.setup()
-        await store.setup()
         seen = PostgresSeenEvents(pool)
-        await seen.setup()
+        # Processes starting together on a fresh database would race on the migrations.
+        async with pool.connection() as conn:
+            await _take_setup_lock(conn)
+            try:
+                await checkpointer.setup()
+                await store.setup()
+                await seen.setup()
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
         yield Storage(checkpointer, store, PostgresUserLocks(pool), seen, "postgres", pool)
     finally:
         await pool.close()
+
+
+async def _take_setup_lock(conn: Any) -> None:
+    """Polled, not waited on: a session blocked in pg_advisory_lock holds a snapshot, and the
+    migrations' CREATE INDEX CONCURRENTLY in another process would wait for it forever."""
+    for _attempt in itertools.count():
+        row = await (await conn.execute(TRY_LOCK, (SETUP_LOCK,))).fetchone()
+        if row and row["locked"]:
+            return
+        await asyncio.sleep(0.1)
 
 
 @asynccontextmanager

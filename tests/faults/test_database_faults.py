@@ -83,3 +83,17 @@ async def test_the_bot_recovers_when_every_connection_is_dropped(
         await engine.learner.learn_pending(user.key)
         memory = await engine.repository.load(user.key)
         assert len(memory.facts) == len(found)
+
+
+async def test_processes_starting_together_on_a_fresh_database(
+    own_database: str, tmp_path: Path
+) -> None:
+    """Migrations run under a lock: concurrent first starts must not collide."""
+
+    async def start_and_use(n: int) -> int:
+        async with open_storage(own_database, tmp_path / str(n)) as storage:
+            await storage.store.aput(("probe",), str(n), {"n": n})
+            return len(await storage.store.asearch(("probe",), limit=10))
+
+    counts = await asyncio.gather(*(start_and_use(n) for n in range(4)))
+    assert max(counts) >= 1 and all(c >= 1 for c in counts)
