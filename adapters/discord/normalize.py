@@ -154,6 +154,11 @@ def split_reply(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
             if found > limit // 4:  # a cut near the start would leave a tiny message
                 cut = found
                 break
+        else:
+            # No good break: a tiny message still beats cutting a word that fits in one.
+            found = max(window.rfind(separator) for separator in ("\n", " "))
+            if found > 0:
+                cut = found
         head = rest[:cut].rstrip()
         if head:
             parts.append(head)

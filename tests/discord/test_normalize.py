@@ -129,3 +129,7 @@ def test_the_invite_asks_for_exactly_the_permissions_used() -> None:
     url = invite_url(42)
     assert "client_id=42" in url and "scope=bot+applications.commands" in url
     assert "permissions=274877975616" in url
+
+
+def test_split_never_cuts_a_word_that_fits() -> None:
+    assert split_reply("a aaa", 4) == ["a", "aaa"]

@@ -1,0 +1,150 @@
+"""The fake Slack's Web API (``/api/{method}``), file upload URLs and response URLs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from aiohttp import web
+
+from .recording import SlackRecorder
+from .records import BOT_ID, BOT_USER_ID, Call, JsonDict, ResponseUrlPost, Upload
+
+
+async def _read_args(request: web.Request) -> tuple[JsonDict, str | None]:
+    args: JsonDict = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            body = await request.json()
+            if isinstance(body, dict):
+                args.update(body)
+        else:
+            form = await request.post()
+            args.update({k: v for k, v in form.items() if isinstance(v, str)})
+    token = args.pop("token", None)
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        token = auth.removeprefix("Bearer ")
+    return args, token
+
+
+class WebApi(SlackRecorder):
+    """Records each Web API call and answers it from `_handlers()`, or with an injected failure."""
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args, token = await _read_args(request)
+        self.calls.append(Call(method, args, token))
+        await self._notify()
+
+        failures = self._failures.get(method)
+        if failures:
+            failure = failures.popleft()
+            headers = {}
+            if failure.status == 429:
+                headers["Retry-After"] = str(failure.retry_after)
+            return web.json_response(
+                {"ok": False, "error": failure.error}, status=failure.status, headers=headers
+            )
+        handler = self._handlers().get(method)
+        body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
+        return web.json_response(body)
+
+    def _handlers(self) -> dict[str, Callable[[JsonDict], JsonDict]]:
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": lambda a: {"ok": True, "message_ts": self._next_ts()},
+            "chat.update": self._update,
+            "reactions.add": lambda a: {"ok": True},
+            "users.info": self._users_info,
+            "conversations.replies": self._replies,
+            "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+            "apps.connections.open": lambda a: {"ok": True, "url": self.socket_url},
+        }
+
+    def _auth_test(self, args: JsonDict) -> JsonDict:
+        return {
+            "ok": True,
+            "url": "https://fake.slack.com/",
+            "team": self.team,
+            "user": "memorybot",
+            "team_id": self.team_id,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _post_message(self, args: JsonDict) -> JsonDict:
+        ts = self._next_ts()
+        message: JsonDict = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "text": args.get("text", ""),
+            "ts": ts,
+        }
+        for key in ("thread_ts", "blocks"):
+            if key in args:
+                message[key] = args[key]
+        return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
+
+    def _update(self, args: JsonDict) -> JsonDict:
+        text = args.get("text", "")
+        return {
+            "ok": True,
+            "channel": args.get("channel"),
+            "ts": args.get("ts"),
+            "text": text,
+            "message": {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "text": text},
+        }
+
+    def _users_info(self, args: JsonDict) -> JsonDict:
+        user = self.users.get(str(args.get("user")))
+        return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+
+    def _replies(self, args: JsonDict) -> JsonDict:
+        messages = self.threads.get((str(args.get("channel")), str(args.get("ts"))))
+        if messages is None:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": messages, "has_more": False}
+
+    def _views_publish(self, args: JsonDict) -> JsonDict:
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        view = dict(view) if isinstance(view, dict) else {}
+        view.update({"id": f"V{self._next_ts().replace('.', '')}", "team_id": self.team_id})
+        return {"ok": True, "view": view}
+
+    def _get_upload_url(self, args: JsonDict) -> JsonDict:
+        file_id = f"F{len(self.uploads) + 1:08d}"
+        self.uploads[file_id] = Upload(file_id, str(args.get("filename", "")))
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, args: JsonDict) -> JsonDict:
+        raw = args.get("files", "[]")
+        files = json.loads(raw) if isinstance(raw, str) else raw
+        out = []
+        for f in files:
+            upload = self.uploads.get(f.get("id", ""))
+            if upload is None or upload.content is None:
+                return {"ok": False, "error": "file_not_found"}
+            out.append({"id": upload.file_id, "name": upload.filename, "title": f.get("title")})
+        return {"ok": True, "files": out}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="file_not_found")
+        upload.content = await request.read()
+        await self._notify()
+        return web.Response(text=f"OK - {len(upload.content)}")
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.responses.append(ResponseUrlPost(request.match_info["name"], body))
+        await self._notify()
+        return web.Response(text="ok")
