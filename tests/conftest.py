@@ -6,9 +6,11 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from langchain_core.language_models import BaseChatModel
 
 from bot.storage import Storage, open_storage
 from memory.engine import EngineConfig, MemoryEngine
@@ -60,16 +62,27 @@ def model() -> ScriptedChatModel:
 MANUAL = EngineConfig(quiet_seconds=3600, every_messages=10_000)
 
 
-@pytest.fixture
-async def engine(storage: Storage, model: ScriptedChatModel) -> AsyncIterator[MemoryEngine]:
-    built = MemoryEngine(
-        model=model,
+def engine_on(
+    storage: Storage,
+    model: BaseChatModel | None = None,
+    config: EngineConfig = MANUAL,
+    **options: Any,
+) -> MemoryEngine:
+    """An engine on opened storage, as the bot builds one; the rule-following model by default."""
+    return MemoryEngine(
+        model=model or ScriptedChatModel(script=memory_script),
         store=storage.store,
         checkpointer=storage.checkpointer,
         locks=storage.locks,
         seen=storage.seen,
-        config=MANUAL,
+        config=config,
+        **options,
     )
+
+
+@pytest.fixture
+async def engine(storage: Storage, model: ScriptedChatModel) -> AsyncIterator[MemoryEngine]:
+    built = engine_on(storage, model)
     yield built
     await built.scheduler.close()
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +16,7 @@ from tests.fakes.discord import TOKEN as DISCORD_TOKEN
 from tests.fakes.discord import USER_ID, FakeDiscord
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
 from tests.fakes.slack import FakeSlack, dm_event, event_envelope, post_signed
+from tests.processes import bot_env, start_bot
 from tests.test_console_e2e import responder
 
 SLACK_TOKEN = "xoxb-1111-2222-e2esecrettoken"
@@ -48,29 +47,18 @@ async def test_bot_serves_slack_and_discord_then_stops_on_sigterm(tmp_path: Path
     base = f"http://127.0.0.1:{port}"
     async with FakeOpenAI(responder) as llm, FakeSlack() as slack, FakeDiscord() as discord:
         slack.add_user("U1", "alice", real_name="Alice")
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGSMITH"))},
-            "MODEL": "openai:gpt-test",
-            "OPENAI_BASE_URL": llm.base_url,
-            "OPENAI_API_KEY": "test",
-            "DATA_DIR": str(tmp_path / "data"),
-            "SLACK_BOT_TOKEN": SLACK_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "DISCORD_TOKEN": DISCORD_TOKEN,
-            "DISCORD_API_URL": discord.api_base.removesuffix("/api/v10"),
-            "PORT": str(port),
-            "LOG_LEVEL": "DEBUG",
-        }
-        bot = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=tmp_path,
-            env=env,
+        env = bot_env(
+            llm.base_url,
+            tmp_path / "data",
+            SLACK_BOT_TOKEN=SLACK_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack.api_url,
+            DISCORD_TOKEN=DISCORD_TOKEN,
+            DISCORD_API_URL=discord.api_base.removesuffix("/api/v10"),
+            PORT=str(port),
+            LOG_LEVEL="DEBUG",
         )
+        bot = await start_bot(env=env, cwd=tmp_path)
         try:
             async with aiohttp.ClientSession() as session:
                 health = await wait_healthy(session, base)
@@ -119,26 +107,15 @@ async def test_sigterm_during_load_answers_every_acknowledged_message(tmp_path: 
     async with FakeOpenAI(slow) as llm, FakeSlack() as slack:
         for n in range(6):
             slack.add_user(f"U{n}", f"user{n}")
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGSMITH"))},
-            "MODEL": "openai:gpt-test",
-            "OPENAI_BASE_URL": llm.base_url,
-            "OPENAI_API_KEY": "test",
-            "DATA_DIR": str(tmp_path / "data"),
-            "SLACK_BOT_TOKEN": SLACK_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "PORT": str(port),
-        }
-        bot = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=tmp_path,
-            env=env,
+        env = bot_env(
+            llm.base_url,
+            tmp_path / "data",
+            SLACK_BOT_TOKEN=SLACK_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack.api_url,
+            PORT=str(port),
         )
+        bot = await start_bot(env=env, cwd=tmp_path)
         async with aiohttp.ClientSession() as session:
             await wait_healthy(session, base)
             acks = await asyncio.gather(

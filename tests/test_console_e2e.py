@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
+from tests.processes import bot_env, start_bot
 from tests.rules import chat_reply, extraction_calls
 
 
@@ -23,27 +24,8 @@ def responder(request: ChatRequest) -> FakeResponse:
 
 
 async def run_bot(fake: FakeOpenAI, data: Path, lines: list[str], *args: str) -> tuple[int, str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGSMITH"))},
-        "MODEL": "openai:gpt-test",
-        "OPENAI_BASE_URL": fake.base_url,
-        "OPENAI_API_KEY": "test",
-        "DATA_DIR": str(data),
-        "DATABASE_URL": "",
-        "LOG_LEVEL": "INFO",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "chat",
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        cwd=data.parent,
-        env=env,
-    )
+    env = bot_env(fake.base_url, data, LOG_LEVEL="INFO")
+    process = await start_bot("chat", *args, env=env, cwd=data.parent)
     output, _ = await asyncio.wait_for(
         process.communicate("\n".join(lines).encode() + b"\n"), timeout=60
     )

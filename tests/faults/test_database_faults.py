@@ -14,7 +14,7 @@ from bot.storage import open_storage
 from memory.engine import MemoryEngine
 from memory.namespaces import user_namespace
 from memory.pending import PendingMessage
-from tests.conftest import MANUAL, unique
+from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel
@@ -42,23 +42,19 @@ def kill_connections(url: str) -> int:
 
 
 @pytest.fixture
-async def engine_on(own_database: str, tmp_path: Path) -> AsyncIterator[MemoryEngine]:
+async def dropping_engine(own_database: str, tmp_path: Path) -> AsyncIterator[MemoryEngine]:
     async with open_storage(own_database, tmp_path, pool_size=8) as storage:
-        engine = MemoryEngine(
-            model=ScriptedChatModel(script=memory_script, latency=0.01),
-            store=storage.store,
-            checkpointer=storage.checkpointer,
-            locks=storage.locks,
-            config=MANUAL,
+        engine = engine_on(
+            storage, ScriptedChatModel(script=memory_script, latency=0.01), config=MANUAL
         )
         yield engine
         await engine.scheduler.close()
 
 
 async def test_the_bot_recovers_when_every_connection_is_dropped(
-    engine_on: MemoryEngine, own_database: str
+    dropping_engine: MemoryEngine, own_database: str
 ) -> None:
-    engine = engine_on
+    engine = dropping_engine
     users = [person(unique("u")) for _ in range(10)]
 
     async def chat(user_index: int, n: int) -> bool:

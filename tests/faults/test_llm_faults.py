@@ -11,7 +11,7 @@ import pytest
 from bot.models import load_model
 from bot.storage import Storage
 from memory.engine import MemoryEngine
-from tests.conftest import MANUAL, unique
+from tests.conftest import MANUAL, engine_on, unique
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse, FakeToolCall
 from tests.memory.helpers import dm, person, say
 from tests.test_console_e2e import responder as rules_over_the_wire
@@ -45,13 +45,7 @@ async def wire(
         monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "test")
         model = load_model("openai:gpt-test", timeout=0.5, max_retries=0)
-        engine = MemoryEngine(
-            model=model,
-            store=storage.store,
-            checkpointer=storage.checkpointer,
-            locks=storage.locks,
-            config=MANUAL,
-        )
+        engine = engine_on(storage, model, config=MANUAL)
         yield engine, switch
         await engine.scheduler.close()
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
+from tests.processes import bot_env, start_bot
 from tests.test_console_e2e import responder, run_bot
 
 
@@ -20,26 +19,8 @@ def slow_chat(request: ChatRequest) -> FakeResponse:
 async def test_sigterm_finishes_the_message_in_flight_then_exits_cleanly(tmp_path: Path) -> None:
     data = tmp_path / "data"
     async with FakeOpenAI(slow_chat) as fake:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LANGSMITH"))},
-            "MODEL": "openai:gpt-test",
-            "OPENAI_BASE_URL": fake.base_url,
-            "OPENAI_API_KEY": "test",
-            "DATA_DIR": str(data),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "chat",
-            "--user",
-            "alice",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=tmp_path,
-            env=env,
-        )
+        env = bot_env(fake.base_url, data)
+        process = await start_bot("chat", "--user", "alice", env=env, cwd=tmp_path)
         assert process.stdin is not None
         process.stdin.write(b"Remember that I keep bees\n")
         await process.stdin.drain()

@@ -11,8 +11,7 @@ from pathlib import Path
 from tempfile import mkdtemp
 
 from bot.storage import open_storage
-from memory.engine import MemoryEngine
-from tests.conftest import MANUAL
+from tests.conftest import MANUAL, engine_on
 from tests.memory.helpers import dm, person, say
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel
@@ -20,12 +19,8 @@ from tests.scripted_model import ScriptedChatModel
 
 async def main(url: str, user_name: str, first: int, count: int) -> None:
     async with open_storage(url, Path(mkdtemp()), pool_size=20) as storage:
-        engine = MemoryEngine(
-            model=ScriptedChatModel(script=memory_script, latency=0.002),
-            store=storage.store,
-            checkpointer=storage.checkpointer,
-            locks=storage.locks,
-            config=MANUAL,
+        engine = engine_on(
+            storage, ScriptedChatModel(script=memory_script, latency=0.002), config=MANUAL
         )
         user = person(user_name)
 

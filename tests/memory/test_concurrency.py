@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.storage import open_storage
 from memory.engine import MemoryEngine
-from tests.conftest import MANUAL, unique
+from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel
@@ -44,13 +44,7 @@ async def test_fifty_concurrent_updates_across_two_engines_on_one_postgres(
         open_storage(postgres_url, tmp_path / "b", pool_size=20) as second,
     ):
         engines = [
-            MemoryEngine(
-                model=ScriptedChatModel(script=memory_script, latency=0.005),
-                store=s.store,
-                checkpointer=s.checkpointer,
-                locks=s.locks,
-                config=MANUAL,
-            )
+            engine_on(s, ScriptedChatModel(script=memory_script, latency=0.005), config=MANUAL)
             for s in (first, second)
         ]
         await asyncio.gather(

@@ -7,20 +7,14 @@ import asyncio
 from bot.storage import Storage
 from memory.engine import EngineConfig, MemoryEngine
 from memory.graph import SUMMARIZE_AFTER
-from tests.conftest import MANUAL, unique
+from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel
 
 
 def _engine(storage: Storage, model: ScriptedChatModel, config: EngineConfig) -> MemoryEngine:
-    return MemoryEngine(
-        model=model,
-        store=storage.store,
-        checkpointer=storage.checkpointer,
-        locks=storage.locks,
-        config=config,
-    )
+    return engine_on(storage, model, config=config)
 
 
 async def test_the_reply_does_not_wait_for_learning(

@@ -14,7 +14,7 @@ from memory.commands import parse_command
 from memory.engine import MemoryEngine
 from memory.results import ShowResult
 from memory.sealing import AesGcmSealer
-from tests.conftest import MANUAL, unique
+from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import channel, dm, person, say
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel
@@ -35,13 +35,8 @@ async def sealed(
             conn.execute(f'CREATE DATABASE "{name}"')
         url = url.rsplit("/", 1)[0] + f"/{name}"
     async with open_storage(url, tmp_path / "data", serde=EncryptedSerializer(sealer)) as storage:
-        engine = MemoryEngine(
-            model=ScriptedChatModel(script=memory_script),
-            store=storage.store,
-            checkpointer=storage.checkpointer,
-            locks=storage.locks,
-            config=MANUAL,
-            sealer=sealer,
+        engine = engine_on(
+            storage, ScriptedChatModel(script=memory_script), config=MANUAL, sealer=sealer
         )
         yield storage, engine, url
         await engine.scheduler.close()

@@ -16,18 +16,16 @@ from memory.prompt import memory_block
 from memory.relevance import rank
 from memory.results import HistoryResult, ShowResult
 from memory.schemas import Provenance, StoredItem
-from tests.conftest import unique
+from tests.conftest import engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import existing_docs, memory_script
 from tests.scripted_model import ScriptedCall, ScriptedChatModel, call
 
 
 def _engine(storage: Storage, model: ScriptedChatModel, policy: MemoryPolicy) -> MemoryEngine:
-    return MemoryEngine(
-        model=model,
-        store=storage.store,
-        checkpointer=storage.checkpointer,
-        locks=storage.locks,
+    return engine_on(
+        storage,
+        model,
         config=EngineConfig(quiet_seconds=3600, every_messages=10_000, policy=policy),
     )
 

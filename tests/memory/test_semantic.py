@@ -5,9 +5,8 @@ from __future__ import annotations
 from langchain_core.embeddings import Embeddings
 
 from bot.storage import Storage
-from memory.engine import MemoryEngine
 from memory.semantic import SemanticIndex
-from tests.conftest import MANUAL, unique
+from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel
@@ -34,14 +33,7 @@ class ConceptEmbeddings(Embeddings):
 
 async def test_recall_finds_the_memory_that_means_the_same(storage: Storage) -> None:
     model = ScriptedChatModel(script=memory_script)
-    engine = MemoryEngine(
-        model=model,
-        store=storage.store,
-        checkpointer=storage.checkpointer,
-        locks=storage.locks,
-        config=MANUAL,
-        semantic=SemanticIndex(ConceptEmbeddings()),
-    )
+    engine = engine_on(storage, model, config=MANUAL, semantic=SemanticIndex(ConceptEmbeddings()))
     alice = person(unique("alice"))
     await engine.reply(say(alice, dm(alice), "Remember that I keep an apiary behind the house"))
     for n in range(12):

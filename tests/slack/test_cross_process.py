@@ -13,8 +13,7 @@ import pytest
 
 from adapters.slack.app import build_slack_app
 from bot.storage import open_storage
-from memory.engine import MemoryEngine
-from tests.conftest import MANUAL
+from tests.conftest import MANUAL, engine_on
 from tests.fakes.slack import app_mention_event, dm_event
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel
@@ -30,14 +29,7 @@ async def two_bots(
         bots: list[Bot] = []
         for _ in range(2):
             storage = await stack.enter_async_context(open_storage(postgres_url, tmp_path))
-            engine = MemoryEngine(
-                model=ScriptedChatModel(script=memory_script),
-                store=storage.store,
-                checkpointer=storage.checkpointer,
-                locks=storage.locks,
-                seen=storage.seen,
-                config=MANUAL,
-            )
+            engine = engine_on(storage, ScriptedChatModel(script=memory_script), config=MANUAL)
             stack.push_async_callback(engine.scheduler.close)
             app = build_slack_app(
                 engine, bot_token=BOT_TOKEN, signing_secret=SECRET, api_url=slack.api_url
