@@ -20,9 +20,15 @@ chat: $(STAMP)
 	$(BIN)/bot chat
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot adapters memory tests
-	$(BIN)/ruff format --check bot adapters memory tests
+	$(BIN)/ruff check bot adapters memory tests bench
+	$(BIN)/ruff format --check bot adapters memory tests bench
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.throughput --baseline
+	$(BIN)/python -m bench.long_conversation --baseline
+	$(BIN)/python -m bench.reply_latency
+	$(BIN)/python -m bench.recall
