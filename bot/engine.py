@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -59,6 +60,9 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
             semantic=semantic,
         )
         await engine.start()
+        # Everything loaded so far lives as long as the process: keep the collector off it, so
+        # full collections stay short while the bot runs.
+        gc.freeze()
         try:
             yield engine, storage
         finally:

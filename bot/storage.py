@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ from memory.locks import LocalUserLocks, PostgresUserLocks, UserLocks
 
 SETUP_LOCK = 7_419_001  # an advisory lock id of our own, held while migrating
 TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
+# Users whose memory one process learns at the same time (each holds a lock connection).
+LEARNING_SLOTS = 4
 
 
 @dataclass
@@ -70,18 +74,30 @@ async def open_storage(
 async def _postgres(
     url: str, pool_size: int, serde: SerializerProtocol | None
 ) -> AsyncIterator[Storage]:
-    # autocommit is required by setup(); prepare_threshold=0 keeps poolers like pgbouncer happy.
+    # autocommit is required by setup(); prepare_threshold=0 prepares every statement at once, as
+    # the LangGraph savers expect (behind pgbouncer in transaction mode, set it to None instead).
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         url,
         min_size=1,
         max_size=pool_size,
         open=False,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-        # Test each connection as it is handed out, so a database restart costs the bot
-        # nothing but a reconnect instead of failing every pooled connection once.
-        check=AsyncConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_mark_returned,
+    )
+    # Advisory locks are held while a user's memory is learned (a model call): a pool of
+    # their own, so learning never starves replies of connections.
+    lock_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=LEARNING_SLOTS,
+        open=False,
+        kwargs={"autocommit": True},
+        check=_check_if_idle,
+        reset=_mark_returned,
     )
     await pool.open(wait=True)
+    await lock_pool.open(wait=True)
     try:
         checkpointer = AsyncPostgresSaver(pool, serde=serde)  # type: ignore[arg-type]
         store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
@@ -95,9 +111,28 @@ async def _postgres(
                 await seen.setup()
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
-        yield Storage(checkpointer, store, PostgresUserLocks(pool), seen, "postgres", pool)
+        locks = PostgresUserLocks(lock_pool, slots=LEARNING_SLOTS)
+        yield Storage(checkpointer, store, locks, seen, "postgres", pool)
     finally:
+        await lock_pool.close()
         await pool.close()
+
+
+# When each pooled connection was last handed back, to test only those idle for a while.
+_returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+IDLE_CHECK_SECONDS = 2.0
+
+
+async def _mark_returned(conn: Any) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def _check_if_idle(conn: Any) -> None:
+    """A database restart costs a reconnect, not a failed reply per pooled connection: a
+    connection idle for a while is tested before it is handed out. One used a moment ago is
+    not, which saves a round trip on most checkouts."""
+    if time.monotonic() - _returned_at.get(conn, 0.0) > IDLE_CHECK_SECONDS:
+        await AsyncConnectionPool.check_connection(conn)
 
 
 async def _take_setup_lock(conn: Any) -> None:

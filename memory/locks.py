@@ -37,16 +37,20 @@ class LocalUserLocks:
 class PostgresUserLocks:
     """A session advisory lock per user, so two bot processes never interleave one user's writes.
 
-    The local lock comes first so a process holds at most one pool connection per user.
+    The lock is held across the model call, so its connection comes from a small pool of its
+    own: learning can never take the connections that replies and the store need. The local
+    lock comes first so a process holds at most one lock connection per user, and the slots
+    semaphore keeps waiters from timing out inside the pool.
     """
 
-    def __init__(self, pool: Any) -> None:
-        self._pool = pool
+    def __init__(self, lock_pool: Any, slots: int) -> None:
+        self._pool = lock_pool
         self._local = LocalUserLocks()
+        self._slots = asyncio.Semaphore(slots)
 
     @asynccontextmanager
     async def hold(self, user_key: str) -> AsyncIterator[None]:
-        async with self._local.hold(user_key), self._pool.connection() as conn:
+        async with self._local.hold(user_key), self._slots, self._pool.connection() as conn:
             await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 7419))", (user_key,))
             try:
                 yield

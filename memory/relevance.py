@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -94,6 +95,12 @@ def words(text: str) -> list[str]:
     return [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+@functools.lru_cache(maxsize=100_000)
+def word_set(text: str) -> frozenset[str]:
+    """Cached: the same memories are ranked on every message."""
+    return frozenset(words(text))
+
+
 def rank(
     query: str,
     items: dict[str, StoredItem],
@@ -117,7 +124,7 @@ def rank(
         )
         return list(_within_budget(ordered, limit, max_chars))
     query_words = set(words(query))
-    documents = {key: set(words(item.text())) for key, item in items.items()}
+    documents = {key: word_set(item.text()) for key, item in items.items()}
     frequency: Counter[str] = Counter(w for doc in documents.values() for w in doc)
     total = len(documents)
 

@@ -5,11 +5,12 @@ Values pass through a Sealer, so with an encryption key nothing readable reaches
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from langgraph.store.base import BaseStore, GetOp, Item, SearchOp
+from langgraph.store.base import BaseStore, GetOp, Item, PutOp, SearchOp
 
 from memory.history import HistoryEntry, history_key
 from memory.identity import Audience
@@ -21,6 +22,7 @@ from memory.sealing import PlainSealer, Sealer
 PROFILE_KEYS: tuple[Audience, ...] = ("channel", "dm")
 LEARNING_KEY = "learning"
 SEARCH_LIMIT = 2000
+PARSED_CACHE = 50_000
 
 
 @dataclass
@@ -60,9 +62,26 @@ class MemoryRepository:
     def __init__(self, store: BaseStore, sealer: Sealer | None = None) -> None:
         self.store = store
         self.sealer: Sealer = sealer or PlainSealer()
+        # Parsed items by (namespace, key), kept with the raw value they came from: a row
+        # that has not changed is not decrypted and validated again on every recall.
+        # (Timestamps can't tell: SQLite's have one-second resolution.) Never mutated.
+        self._parsed: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], StoredItem]] = (
+            OrderedDict()
+        )
 
     def _items(self, found: list[Item] | None) -> dict[str, StoredItem]:
-        return {item.key: upgrade(self.sealer.open(item.value)) for item in found or []}
+        return {item.key: self._parse(item) for item in found or []}
+
+    def _parse(self, item: Item) -> StoredItem:
+        marker = (item.namespace, item.key)
+        cached = self._parsed.get(marker)
+        if cached is not None and cached[0] == item.value:
+            return cached[1]
+        parsed = upgrade(self.sealer.open(item.value))
+        self._parsed[marker] = (item.value, parsed)
+        if len(self._parsed) > PARSED_CACHE:
+            self._parsed.popitem(last=False)
+        return parsed
 
     async def _put(self, user_key: str, section: Section, key: str, value: dict[str, Any]) -> None:
         namespace = user_namespace(user_key, section)
@@ -115,8 +134,8 @@ class MemoryRepository:
 
     async def delete_pending(self, user_key: str, keys: list[str]) -> None:
         namespace = user_namespace(user_key, "pending")
-        for key in keys:
-            await self.store.adelete(namespace, key)
+        if keys:  # one round trip; a PutOp without a value deletes
+            await self.store.abatch([PutOp(namespace, key, None) for key in keys])
 
     async def users_with_pending(self) -> list[str]:
         return await self._users_with("pending")
