@@ -55,3 +55,26 @@ async def test_fifty_concurrent_updates_across_two_engines_on_one_postgres(
             await engine.scheduler.close()
 
     assert sorted(memory.profiles["dm"].data["interests"]) == sorted(HOBBIES)
+
+
+async def test_many_users_learning_at_once_never_starve_replies(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Learning holds a lock across a slow model call; it must not hold the connections
+    that its own reads and other users' replies need (a small pool makes that a deadlock)."""
+    async with open_storage(postgres_url, tmp_path, pool_size=3) as storage:
+        engine = engine_on(storage, ScriptedChatModel(script=memory_script, latency=0.05))
+        users = [person(unique(f"u{n}-")) for n in range(20)]
+
+        async def one(n: int) -> bool:
+            user = users[n]
+            reply = await engine.reply(say(user, dm(user), f"Remember that I am number {n}"))
+            await engine.learner.learn_pending(user.key)
+            return not reply.failed
+
+        answered = await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(20))), 60)
+        learned = [len((await engine.repository.load(u.key)).facts) for u in users]
+        await engine.scheduler.close()
+
+    assert all(answered)
+    assert learned == [1] * 20
