@@ -5,6 +5,7 @@ Values pass through a Sealer, so with an encryption key nothing readable reaches
 
 from __future__ import annotations
 
+import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ PROFILE_KEYS: tuple[Audience, ...] = ("channel", "dm")
 LEARNING_KEY = "learning"
 SEARCH_LIMIT = 2000
 PARSED_CACHE = 50_000
+MEMORY_CACHE = 5_000
+REVISION_KEY = "revision"
 
 
 @dataclass
@@ -65,6 +68,8 @@ class MemoryRepository:
         # Parsed items by (namespace, key), kept with the raw value they came from: a row
         # that has not changed is not decrypted and validated again on every recall.
         # (Timestamps can't tell: SQLite's have one-second resolution.) Never mutated.
+        # Whole memories by user, with the revision they were read at.
+        self._memories: OrderedDict[str, tuple[Any, UserMemory]] = OrderedDict()
         self._parsed: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], StoredItem]] = (
             OrderedDict()
         )
@@ -88,29 +93,60 @@ class MemoryRepository:
         await self.store.aput(namespace, key, self.sealer.seal(value), index=False)
 
     async def load(self, user_key: str) -> UserMemory:
+        """The user's memory; one small read when nothing changed since this process last looked.
+
+        Every write stores a new revision token after its data, and this reads the token
+        before the data, so a cached copy is used only while it is current, whichever
+        process wrote last.
+        """
+        settings = user_namespace(user_key, "settings")
+        cached = self._memories.get(user_key)
+        if cached is not None:
+            current = await self.store.aget(settings, REVISION_KEY)
+            if current is not None and current.value.get("rev") == cached[0]:
+                self._memories.move_to_end(user_key)
+                return cached[1]
         results = await self.store.abatch(
             [
+                GetOp(settings, REVISION_KEY),
                 SearchOp(user_namespace(user_key, "profile"), limit=len(PROFILE_KEYS)),
                 SearchOp(user_namespace(user_key, "facts"), limit=SEARCH_LIMIT),
                 SearchOp(user_namespace(user_key, "todos"), limit=SEARCH_LIMIT),
-                GetOp(user_namespace(user_key, "settings"), LEARNING_KEY),
+                GetOp(settings, LEARNING_KEY),
             ]
         )
-        profiles, facts, todos, learning = results
+        revision, profiles, facts, todos, learning = results
         paused = bool(learning and self.sealer.open(learning.value).get("paused"))  # type: ignore[union-attr]
-        return UserMemory(
+        memory = UserMemory(
             profiles=self._items(profiles),  # type: ignore[arg-type]
             facts=self._items(facts),  # type: ignore[arg-type]
             todos=self._items(todos),  # type: ignore[arg-type]
             paused=paused,
         )
+        if revision is not None:
+            self._memories[user_key] = (revision.value.get("rev"), memory)  # type: ignore[union-attr]
+            if len(self._memories) > MEMORY_CACHE:
+                self._memories.popitem(last=False)
+        return memory
+
+    async def _changed(self, user_key: str) -> None:
+        """After a write: a new revision, so every process reloads this user's memory."""
+        self._memories.pop(user_key, None)
+        await self.store.aput(
+            user_namespace(user_key, "settings"),
+            REVISION_KEY,
+            {"rev": secrets.token_hex(8)},
+            index=False,
+        )
 
     async def put(self, user_key: str, section: Section, key: str, item: StoredItem) -> None:
         item.updated_at = datetime.now(UTC)
         await self._put(user_key, section, key, item.model_dump(mode="json"))
+        await self._changed(user_key)
 
     async def delete(self, user_key: str, section: Section, key: str) -> None:
         await self.store.adelete(user_namespace(user_key, section), key)
+        await self._changed(user_key)
 
     async def is_paused(self, user_key: str) -> bool:
         found = await self.store.aget(user_namespace(user_key, "settings"), LEARNING_KEY)
@@ -121,6 +157,7 @@ class MemoryRepository:
             await self._put(user_key, "settings", LEARNING_KEY, {"paused": True})
         else:
             await self.store.adelete(user_namespace(user_key, "settings"), LEARNING_KEY)
+        await self._changed(user_key)
 
     async def add_pending(self, user_key: str, key: str, pending: PendingMessage) -> None:
         await self._put(user_key, "pending", key, pending.model_dump(mode="json"))
@@ -186,6 +223,7 @@ class MemoryRepository:
 
     async def delete_everything(self, user_key: str) -> dict[str, int]:
         """Delete every row under the user's prefix; returns counts by section."""
+        self._memories.pop(user_key, None)
         counts: dict[str, int] = {}
         namespaces = await self.store.alist_namespaces(prefix=user_prefix(user_key), limit=100000)
         for namespace in namespaces:
