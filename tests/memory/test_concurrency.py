@@ -78,3 +78,31 @@ async def test_many_users_learning_at_once_never_starve_replies(
 
     assert all(answered)
     assert learned == [1] * 20
+
+
+async def test_a_cached_memory_is_never_stale_after_another_process_writes(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    alice = person(unique("alice"))
+    async with (
+        open_storage(postgres_url, tmp_path / "a") as first,
+        open_storage(postgres_url, tmp_path / "b") as second,
+    ):
+        reader, writer = engine_on(first), engine_on(second)
+        await writer.reply(say(alice, dm(alice), "Remember that I keep bees"))
+        await writer.learner.learn_pending(alice.key)
+        assert len((await reader.repository.load(alice.key)).facts) == 1  # now cached
+
+        await writer.reply(say(alice, dm(alice), "Remember that I ski"))
+        await writer.learner.learn_pending(alice.key)
+        assert len((await reader.repository.load(alice.key)).facts) == 2
+
+        bees = next(
+            k
+            for k, v in (await writer.repository.load(alice.key)).facts.items()
+            if "bees" in v.text()
+        )
+        await writer.repository.delete(alice.key, "facts", bees)
+        assert bees not in (await reader.repository.load(alice.key)).facts
+        for engine in (reader, writer):
+            await engine.scheduler.close()
