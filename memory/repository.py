@@ -104,7 +104,8 @@ class MemoryRepository:
         if cached is not None:
             current = await self.store.aget(settings, REVISION_KEY)
             if current is not None and current.value.get("rev") == cached[0]:
-                self._memories.move_to_end(user_key)
+                if user_key in self._memories:  # a write here may have dropped it meanwhile
+                    self._memories.move_to_end(user_key)
                 return cached[1]
         results = await self.store.abatch(
             [
