@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from memory.errors import ExtractionFailed
-from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor
+from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, transcript
 from memory.history import Change, HistoryEntry
 from memory.identity import Audience
 from memory.ids import new_item_id
@@ -22,6 +22,7 @@ from memory.locks import UserLocks
 from memory.namespaces import Section
 from memory.pending import PendingMessage
 from memory.policy import MemoryPolicy
+from memory.relevance import rank
 from memory.repository import MemoryRepository, UserMemory
 from memory.schemas import Kind, Provenance, StoredItem
 from memory.semantic import SemanticIndex
@@ -45,15 +46,23 @@ class Learned:
 LearnedListener = Callable[[Learned], Awaitable[None]]
 
 
-def existing_for(memory: UserMemory, audience: Audience) -> ExistingMemory:
-    """What the model may patch when learning in this audience.
+# The model sees at most this many stored items when learning: the ones closest to what was
+# said, so the extraction prompt (and its cost) stays bounded however much is remembered.
+MAX_ITEMS_SHOWN = 60
+ITEMS_SHOWN_CHARS = 12_000
+
+
+def existing_for(memory: UserMemory, audience: Audience, about: str) -> ExistingMemory:
+    """What the model may patch when learning in this audience, from what was said (`about`).
 
     A channel conversation may only touch channel-learned items, so nothing private can be
     rewritten into something shared. A DM may touch everything; what it touches becomes private.
     """
     visible = memory.visible_to(audience)
     profile = visible.profiles.get(audience)
-    items = {k: (v.kind, v.data) for k, v in {**visible.facts, **visible.todos}.items()}
+    candidates = {**visible.facts, **visible.todos}
+    shown = rank(about, candidates, limit=MAX_ITEMS_SHOWN, max_chars=ITEMS_SHOWN_CHARS)
+    items = {k: (v.kind, v.data) for k, v in shown}
     return ExistingMemory(profile=profile.data if profile else None, items=items)
 
 
@@ -110,7 +119,9 @@ class Learner:
                 messages = list(group.values())
                 try:
                     changes = await self.extractor.learn(
-                        messages[-1].author, existing_for(memory, audience), messages
+                        messages[-1].author,
+                        existing_for(memory, audience, transcript(messages)),
+                        messages,
                     )
                 except ExtractionFailed as exc:
                     # The stored memory is left as it was; the same text would fail again.
@@ -133,7 +144,7 @@ class Learner:
     ) -> MemoryChanges:
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
-            changes = await self.extractor.correct(name, existing_for(memory, "dm"), text)
+            changes = await self.extractor.correct(name, existing_for(memory, "dm", text), text)
             await self._write(user_key, memory, changes, where)
             return changes
 

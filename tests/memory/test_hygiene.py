@@ -197,3 +197,20 @@ async def test_a_document_from_an_older_version_loads_and_is_upgraded(
     assert [(v.id, v.text) for v in shown] == [("old01", "I keep bees")]
     memory = await engine.repository.load(alice.key)
     assert memory.facts["old01"].schema_version == 1
+
+
+async def test_learning_shows_the_model_a_bounded_relevant_slice_of_memory(
+    engine: MemoryEngine, model: ScriptedChatModel
+) -> None:
+    alice = person(unique("alice"))
+    for n in range(200):
+        await engine.repository.put(alice.key, "facts", f"k{n:03d}", _fact(f"I visited town {n}"))
+    await engine.repository.put(alice.key, "facts", "bees1", _fact("I keep bees on the roof"))
+
+    await engine.reply(say(alice, dm(alice), "Remember that my bees swarmed today"))
+    await engine.learn_now(alice.key)
+
+    extraction = next(c for c in model.calls if c.tools)
+    shown = existing_docs(extraction.system)
+    assert len(shown) <= 60
+    assert "bees1" in shown  # the related memory is among what the model may update
