@@ -1,4 +1,4 @@
-"""What every benchmark shares: a database of its own, size and CPU probes, percentiles, tables."""
+"""What every benchmark shares: a database of its own, and size, CPU and statement probes."""
 
 from __future__ import annotations
 
@@ -18,9 +18,7 @@ from typing import Any
 
 import psycopg
 
-from memory.identity import ConversationRef, UserRef
 from memory.locks import UserLocks
-from memory.messages import ChatMessage
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL") or os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -298,113 +296,3 @@ def _statement_label(query: Any) -> str:
     if isinstance(text, bytes):
         text = text.decode(errors="replace")
     return '"' + " ".join(str(text).split())[:90] + '"'
-
-
-# --- figures -----------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Linear interpolation between closest ranks; 0.0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * p / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def median(values: Sequence[float]) -> float:
-    return percentile(values, 50)
-
-
-def fmt(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    cells = [[str(h) for h in headers], *([fmt(c) for c in row] for row in rows)]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    print(f"\n{title}")
-    for index, row in enumerate(cells):
-        line = "  ".join(
-            c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)
-        )
-        print(line.rstrip())
-        if index == 0:
-            print("  ".join("-" * w for w in widths))
-
-
-# --- the workload ------------------------------------------------------------------------
-
-NAMES = ("Alice", "Bruno", "Chen", "Dana", "Emeka", "Farah", "Goran", "Hana", "Ivan", "Joana")
-TOPICS = (
-    "gardening",
-    "jazz",
-    "climbing",
-    "rust",
-    "chess",
-    "baking",
-    "sailing",
-    "poetry",
-    "cycling",
-    "astronomy",
-)
-FACTS = (
-    "keep bees on the roof",
-    "work on the payments team",
-    "have two cats called Miso and Tofu",
-    "am allergic to peanuts",
-    "commute by bike every day",
-    "speak Portuguese at home",
-    "run the on-call rota in March",
-    "prefer short answers with examples",
-)
-TASKS = (
-    "renew my passport",
-    "send the quarterly report",
-    "book the dentist",
-    "review the design doc",
-    "water the plants",
-)
-
-
-def user_text(user: int, n: int) -> str:
-    """The n-th message (0-based) of a user: mostly small talk, some things worth learning.
-
-    About 3 in 10 messages give extraction something to store (a name, a fact, a todo, an
-    interest); the rest are questions, so memory grows the way it does for a real user.
-    """
-    topic = TOPICS[(user + n) % len(TOPICS)]
-    if n == 0:
-        return f"Hi! My name is {NAMES[user % len(NAMES)]}. Nice to meet you."
-    if n % 10 == 3:
-        return f"Remember that I {FACTS[(user + n // 10) % len(FACTS)]} (note {n})."
-    if n % 20 == 7:
-        return f"Remind me to {TASKS[(user + n // 20) % len(TASKS)]} on day {n}."
-    if n % 50 == 11:
-        return f"I like {topic}."
-    return f"What do you think about {topic}? Give me one idea for today, number {n}."
-
-
-def bench_user(index: int) -> UserRef:
-    return UserRef("bench", f"u{index}", display_name=NAMES[index % len(NAMES)])
-
-
-def dm_of(user: UserRef, session: str = "s1") -> ConversationRef:
-    return ConversationRef(f"bench:dm:{user.id}:{session}", "dm", "bench")
-
-
-def message(user: UserRef, conversation: ConversationRef, n: int, index: int) -> ChatMessage:
-    return ChatMessage(
-        user=user,
-        conversation=conversation,
-        text=user_text(index, n),
-        message_id=f"{user.id}-{conversation.key}-{n}",
-    )

@@ -24,15 +24,12 @@ from bench.common import (
     BenchDatabase,
     add_backend_argument,
     bench_database,
-    bench_user,
-    dm_of,
     machine_line,
-    median,
-    message,
-    print_table,
     release_store,
 )
+from bench.report import median, print_table
 from bench.scripted import TURN_CALLS, BenchModel, CallRecord
+from bench.workload import bench_user, dm_of, message
 from bot.storage import open_storage
 from memory.engine import EngineConfig, MemoryEngine
 from memory.messages import ChatMessage

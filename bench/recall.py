@@ -19,19 +19,10 @@ import pstats
 import time
 from typing import Any
 
-from bench.common import (
-    FACTS,
-    TASKS,
-    TOPICS,
-    add_backend_argument,
-    bench_database,
-    bench_user,
-    machine_line,
-    percentile,
-    print_table,
-    release_store,
-)
+from bench.common import add_backend_argument, bench_database, machine_line, release_store
+from bench.report import percentile, print_table
 from bench.scripted import BenchModel
+from bench.workload import FACTS, TASKS, TOPICS, bench_user
 from bot.storage import open_storage
 from memory.engine import EngineConfig, MemoryEngine
 from memory.identity import Audience

@@ -25,15 +25,12 @@ from bench.common import (
     add_backend_argument,
     add_lock_slots_argument,
     bench_database,
-    bench_user,
-    dm_of,
     machine_line,
-    message,
-    percentile,
-    print_table,
     user_locks,
 )
+from bench.report import percentile, print_table
 from bench.scripted import TURN_CALLS, BenchModel, CallRecord
+from bench.workload import bench_user, dm_of, message
 from bot.storage import open_storage
 from memory.engine import EngineConfig, MemoryEngine
 

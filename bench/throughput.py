@@ -33,18 +33,15 @@ from bench.common import (
     add_backend_argument,
     add_lock_slots_argument,
     bench_database,
-    bench_user,
     cpu_since,
-    dm_of,
     machine_line,
-    message,
     peak_rss_mb,
-    percentile,
-    print_table,
     process_cpu_seconds,
     user_locks,
 )
+from bench.report import percentile, print_table
 from bench.scripted import BenchModel
+from bench.workload import bench_user, dm_of, message
 from bot.storage import open_storage
 from memory.engine import EngineConfig, MemoryEngine
 from memory.messages import ChatMessage
