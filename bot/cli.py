@@ -12,7 +12,7 @@ import uuid
 from bot.engine import open_engine
 from bot.logs import configure_logging
 from bot.settings import Settings, get_settings
-from memory.errors import ConfigurationError
+from memory.errors import ConfigurationError, IdentityError
 
 log = logging.getLogger("bot")
 
@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(run_platforms(settings))
         return 0
-    except ConfigurationError as exc:
+    except (ConfigurationError, IdentityError) as exc:
+        # Bad settings or arguments (a --user or --resume the bot can't use): say which.
         print(f"bot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -77,3 +77,18 @@ async def test_console_answers_bad_memory_commands_and_missing_model(tmp_path: P
     _, err = await process.communicate()
     assert process.returncode == 2
     assert b"needs OPENAI_API_KEY" in err
+
+
+async def test_a_session_can_be_resumed_and_a_bad_id_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        _, first = await run_bot(fake, data, ["hello there"], "--user", "al")
+        session = first.split("session ", 1)[1].split(":", 1)[0]
+        code, resumed = await run_bot(fake, data, ["again"], "--user", "al", "--resume", session)
+        assert code == 0 and f"session {session}" in resumed
+        chat_turns = [r for r in fake.requests if not r.get("tools")]  # not the learning calls
+        history = chat_turns[-1]["messages"]
+        assert any("hello there" in str(m.get("content")) for m in history)  # same thread
+
+        code, refused = await run_bot(fake, data, ["x"], "--user", "al", "--resume", "bad id!")
+    assert code == 2 and "invalid conversation id" in refused

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from memory.commands import MemoryCommand, parse_command
+from memory.errors import IdentityError
 from memory.identity import ConversationRef, UserRef, conversation_key
 from memory.messages import ChatMessage
 
@@ -14,7 +15,7 @@ _NAME = re.compile(r"[^A-Za-z0-9_\-]+")
 def console_user(name: str) -> UserRef:
     cleaned = _NAME.sub("-", name.strip()).strip("-").lower()[:64]
     if not cleaned:
-        raise ValueError("a console user needs a name of letters or digits, e.g. --user alice")
+        raise IdentityError("a console user needs a name of letters or digits, e.g. --user alice")
     return UserRef("console", cleaned, display_name=name.strip())
 
 

@@ -58,7 +58,10 @@ async def run_console(
         stdout.write(text + "\n")
         stdout.flush()
 
-    show(f"Chatting as {user.name}. Type /memory help for your memory, Ctrl-D to quit.")
+    show(
+        f"Chatting as {user.name} (session {session}: `bot chat --resume {session}` continues it)."
+        " Type /memory help for your memory, Ctrl-D to quit."
+    )
     lines = _read_lines(stdin, loop)
     number = 0
     while not stopping.is_set():
