@@ -33,6 +33,18 @@ def add_backend_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_load_arguments(
+    parser: argparse.ArgumentParser, *, users: int, messages: int, latency_ms: float
+) -> None:
+    """The workload's shape, shared by the scripts that drive many users at once."""
+    parser.add_argument("--users", type=int, default=users)
+    parser.add_argument("--messages", type=int, default=messages, help="messages per user")
+    parser.add_argument("--concurrency", type=int, default=users)
+    parser.add_argument("--latency-ms", type=float, default=latency_ms, help="scripted LLM latency")
+    parser.add_argument("--pool-size", type=int, default=10, help="Postgres pool (bot default)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+
+
 def add_lock_slots_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lock-slots",

@@ -23,6 +23,7 @@ from typing import Any
 
 from bench.common import (
     add_backend_argument,
+    add_load_arguments,
     add_lock_slots_argument,
     bench_database,
     machine_line,
@@ -146,18 +147,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.reply_latency", description=__doc__)
     add_backend_argument(parser)
     add_lock_slots_argument(parser)
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--messages", type=int, default=30, help="messages per user")
-    parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--latency-ms", type=float, default=300.0, help="scripted LLM latency")
+    add_load_arguments(parser, users=20, messages=30, latency_ms=300.0)
     parser.add_argument(
         "--think-ms",
         type=float,
         default=300.0,
         help="mean pause before each message (uniform 0..2x; 0: users in lockstep)",
     )
-    parser.add_argument("--pool-size", type=int, default=10, help="Postgres pool (bot default)")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     args = parser.parse_args(argv)
     if args.quick:
         args.users, args.messages, args.concurrency = 2, 4, 2

@@ -31,6 +31,7 @@ from bench.common import (
     BenchDatabase,
     StatementCounter,
     add_backend_argument,
+    add_load_arguments,
     add_lock_slots_argument,
     bench_database,
     cpu_since,
@@ -286,16 +287,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.throughput", description=__doc__)
     add_backend_argument(parser)
     add_lock_slots_argument(parser)
-    parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--messages", type=int, default=20, help="messages per user")
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="scripted LLM latency")
-    parser.add_argument("--pool-size", type=int, default=10, help="Postgres pool (bot default)")
+    add_load_arguments(parser, users=50, messages=20, latency_ms=0.0)
     parser.add_argument("--baseline", action="store_true", help="also run the baseline design")
     parser.add_argument(
         "--queries", action="store_true", help="also count SQL statements per message, by kind"
     )
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--design", choices=("ours", "baseline"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
