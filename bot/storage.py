@@ -156,6 +156,8 @@ async def _sqlite(data_dir: Path, serde: SerializerProtocol | None) -> AsyncIter
         for conn in (checkpoints, memory):
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA busy_timeout=5000")
+            # Deleted rows are overwritten on disk, so forgotten text does not linger in free pages.
+            await conn.execute("PRAGMA secure_delete=ON")
         checkpointer = AsyncSqliteSaver(checkpoints, serde=serde)
         store = AsyncSqliteStore(memory)
         await checkpointer.setup()

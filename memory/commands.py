@@ -14,7 +14,8 @@ Action = Literal[
 ShowScope = Literal["all", "profile", "facts", "todos"]
 
 MAX_COMMAND_CHARS = 2000
-ITEM_ID = re.compile(r"^[a-z0-9]{2,24}$")
+# Item ids (`f3k9q`) and profile field ids (`location`, `preferred-name`).
+ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 
 USAGE = """\
 /memory show [profile|facts|todos]  what I remember about you, with ids

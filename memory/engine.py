@@ -11,9 +11,10 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cachetools import LRUCache
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -23,9 +24,10 @@ from langgraph.store.base import BaseStore
 from memory.checkpoints import prune_thread
 from memory.commands import MemoryCommand
 from memory.context import TurnContext
+from memory.conversations import ConversationStates
 from memory.dedupe import MemorySeenEvents, SeenEvents
 from memory.extraction import MemoryExtractor
-from memory.graph import SUMMARIZE_AFTER, build_graph
+from memory.graph import SUMMARIZE_AFTER, build_graph, pending_key
 from memory.identity import ConversationRef, UserRef
 from memory.learning import LearnedListener, Learner
 from memory.locks import LocalUserLocks, UserLocks
@@ -33,15 +35,17 @@ from memory.messages import MAX_MESSAGE_CHARS, ChatMessage, Reply
 from memory.operations import MemoryOperations
 from memory.policy import MemoryPolicy
 from memory.repository import MemoryRepository
-from memory.results import CommandResult
+from memory.results import CommandResult, ForgetAllReceipt
 from memory.scheduler import ExtractionScheduler
 from memory.sealing import Sealer
 from memory.semantic import SemanticIndex
 from memory.stats import EngineStats
 from memory.summaries import summarize_if_long
+from memory.turn_ids import human_id
 
 log = logging.getLogger(__name__)
 
+NOTED_CACHE = 20_000
 APOLOGY = "Sorry, I couldn't answer that just now. Please try again in a moment."
 
 
@@ -91,15 +95,21 @@ class MemoryEngine:
             quiet_seconds=self.config.quiet_seconds,
             every_messages=self.config.every_messages,
         )
-        self.operations = MemoryOperations(
-            self.repository, self.learner, checkpointer, self.scheduler, self.locks
-        )
         self.graph = build_graph(model, self.repository, self.config.policy, semantic).compile(
             checkpointer=checkpointer, store=store
         )
-        self._conversation_locks: dict[str, asyncio.Lock] = {}
-        self._noted: set[tuple[str, str]] = set()
-        self._turns: Counter[str] = Counter()
+        # Keyed locks that drop themselves when unused, so their number stays bounded.
+        self._conversation_locks = LocalUserLocks()
+        self.conversations = ConversationStates(self.graph, checkpointer, self._conversation_locks)
+        self.learner.conversations = self.conversations
+        self.operations = MemoryOperations(
+            self.repository, self.learner, self.conversations, self.scheduler, self.locks
+        )
+        # (user, conversation) -> the erasure token when this process last noted it; an
+        # erasure anywhere changes the token, so the note is written again after it.
+        self._noted: LRUCache[tuple[str, str], str | None] = LRUCache(maxsize=NOTED_CACHE)
+        self._turns: LRUCache[str, int] = LRUCache(maxsize=NOTED_CACHE)
+        self._answering: Counter[str] = Counter()
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
         self._in_flight = 0
@@ -166,14 +176,17 @@ class MemoryEngine:
                 failed=True,
             )
         thread = message.conversation.key
-        lock = self._conversation_locks.setdefault(thread, asyncio.Lock())
         started = time.perf_counter()
         self._in_flight += 1
+        self._answering[message.user.key] += 1
         self._idle.clear()
         try:
             # One turn at a time per conversation, so turns never fork the thread's state.
-            async with lock:
-                text = await self._run_turn(message)
+            async with self._conversation_locks.hold(thread):
+                result = await self._run_turn(message)
+            text = str(result.get("reply", ""))
+            if await self._reconcile(message, result.get("erasure_token")):
+                self._after_turn(thread, result)
         except Exception as exc:
             log.error(
                 "reply failed: %s",
@@ -185,6 +198,9 @@ class MemoryEngine:
             return Reply(APOLOGY, message.conversation, message.message_id, failed=True)
         finally:
             self._in_flight -= 1
+            self._answering[message.user.key] -= 1
+            if self._answering[message.user.key] <= 0:
+                del self._answering[message.user.key]
             if not self._in_flight:
                 self._idle.set()
         self.stats.messages[message.conversation.platform] += 1
@@ -192,7 +208,7 @@ class MemoryEngine:
         self.scheduler.notify(message.user.key)
         return Reply(text, message.conversation, message.message_id)
 
-    async def _run_turn(self, message: ChatMessage) -> str:
+    async def _run_turn(self, message: ChatMessage) -> dict[str, Any]:
         thread = message.conversation.key
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
         inputs = [_human(message)]
@@ -209,41 +225,64 @@ class MemoryEngine:
             context=TurnContext(message),
             durability="exit",
         )
-        await self._note_conversation(message)
+        return result
+
+    def _after_turn(self, thread: str, result: dict[str, Any]) -> None:
+        """Summarize a long conversation and prune old checkpoints, in the background."""
         if len(result.get("messages", [])) > SUMMARIZE_AFTER and thread not in self._summarizing:
             self._summarizing.add(thread)
             self._in_background(self._summarize(thread))
-        self._turns[thread] += 1
+        self._turns[thread] = self._turns.get(thread, 0) + 1
         if self._turns[thread] % self.config.prune_every == 0:
             self._in_background(prune_thread(self.checkpointer, thread))
-        return str(result.get("reply", ""))
+
+    async def _reconcile(self, message: ChatMessage, started_with: str | None) -> bool:
+        """After a turn: undo what it wrote if an erasure happened while it ran (in any process).
+
+        The turn's checkpoint and pending row are already written, and the erasure log is read
+        after them, so either the erasure saw them (and removed them) or this sees the erasure.
+        Returns False when forget all voided the turn.
+        """
+        user, thread = message.user.key, message.conversation.key
+        if self._noted.get((user, thread), "unset") != started_with:
+            # Noted before the log is read, so a forget all that this read misses finds it.
+            await self.repository.note_conversation(user, thread, message.conversation.audience)
+            self._noted[(user, thread)] = started_with
+        erasure_log = await self.repository.erasure_log(user)
+        events = erasure_log.since(started_with)
+        if any(event.everything for event in events):
+            await self.repository.delete_pending(user, [pending_key(thread, message.message_id)])
+            if message.conversation.audience == "dm":
+                await self.conversations.delete(thread)
+            else:
+                await self.conversations.remove_turns(thread, authored_by=user)
+            log.info("a reply in flight was voided by forget all", extra={"user": user})
+            return False
+        sources = {s.message_id for e in events for s in e.sources if s.conversation == thread}
+        if sources:
+            await self.conversations.remove_turns(thread, message_ids=sources)
+        return True
 
     async def _summarize(self, thread: str) -> None:
         try:
-            lock = self._conversation_locks.setdefault(thread, asyncio.Lock())
-            await summarize_if_long(self.graph, self.model, thread, lock)
+            await summarize_if_long(
+                self.graph, self.model, thread, lambda: self._conversation_locks.hold(thread)
+            )
         except Exception:
             # The hard cap in the graph keeps the state bounded even without a summary.
             log.warning("summary failed", exc_info=True, extra={"conversation": thread})
         finally:
             self._summarizing.discard(thread)
 
-    async def _note_conversation(self, message: ChatMessage) -> None:
-        """Remember which conversations a user had, so `forget all` can find their DMs."""
-        marker = (message.user.key, message.conversation.key)
-        if marker in self._noted:
-            return
-        await self.repository.note_conversation(
-            message.user.key, message.conversation.key, message.conversation.audience
-        )
-        self._noted.add(marker)
-
     async def run_command(
         self, user: UserRef, command: MemoryCommand, where: ConversationRef | None = None
     ) -> CommandResult:
+        """Run a /memory command for `user` (only ever on their own memory)."""
+        answering = self._answering.get(user.key, 0)
         result = await self.operations.run(user, command, where)
-        if command.action == "forget_all" and command.confirmed:
-            self._noted = {m for m in self._noted if m[0] != user.key}
+        if isinstance(result, ForgetAllReceipt) and answering:
+            # Turns still in flight void themselves against the erasure log when they finish.
+            result = replace(result, voided_in_flight=answering)
         return result
 
     @property
@@ -284,7 +323,9 @@ class MemoryEngine:
 
 
 def _human(message: ChatMessage) -> HumanMessage:
+    # The id names the platform message and its author, so erasure can find this turn again.
+    state_id = human_id(message.message_id, message.user.key)
     if message.conversation.audience == "channel":
         # Several people share a channel thread; the model must know who says what.
-        return HumanMessage(content=f"{message.user.name}: {message.text}")
-    return HumanMessage(content=message.text)
+        return HumanMessage(content=f"{message.user.name}: {message.text}", id=state_id)
+    return HumanMessage(content=message.text, id=state_id)

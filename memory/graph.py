@@ -30,6 +30,7 @@ from memory.policy import MemoryPolicy
 from memory.prompt import memory_block, system_prompt
 from memory.repository import MemoryRepository
 from memory.semantic import SemanticIndex
+from memory.turn_ids import reply_id
 
 # Old turns are summarized once the state holds this many messages...
 SUMMARIZE_AFTER = 24
@@ -51,6 +52,8 @@ class ChatState(TypedDict, total=False):
     memory: Annotated[str, UntrackedValue(str)]
     paused: Annotated[bool, UntrackedValue(bool)]
     reply: Annotated[str, UntrackedValue(str)]
+    # The person's erasure token when recall read their memory (see memory.erasure).
+    erasure_token: Annotated[str | None, UntrackedValue(str)]
     # A dict, not a string, for the same reason: it goes through the serializer.
     summary: Summary
 
@@ -93,6 +96,7 @@ def build_graph(
         return {
             "memory": memory_block(memory, ctx.conversation.audience, query, policy, similarity),
             "paused": memory.paused,
+            "erasure_token": memory.erasure_token,
         }
 
     async def respond(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
@@ -109,13 +113,16 @@ def build_graph(
         history = state.get("messages", [])[-HARD_CAP:]
         answer = await model.ainvoke([system, *history])
         text = answer.text if isinstance(answer, AIMessage) else str(answer.content)
-        return {"messages": [AIMessage(content=text)], "reply": text}
+        answer_id = reply_id(ctx.message.message_id, ctx.user.key)
+        return {"messages": [AIMessage(content=text, id=answer_id)], "reply": text}
 
     async def remember(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         ctx = runtime.context
         messages = state.get("messages", [])
         if not state.get("paused"):
-            pending = PendingMessage.from_message(ctx.message, state.get("reply", ""))
+            pending = PendingMessage.from_message(
+                ctx.message, state.get("reply", ""), state.get("erasure_token")
+            )
             key = pending_key(ctx.conversation.key, ctx.message.message_id)
             await repository.add_pending(ctx.user.key, key, pending)
         stale = messages[:-HARD_CAP] if len(messages) > HARD_CAP else []

@@ -15,3 +15,13 @@ def new_item_id(taken: Container[str] = ()) -> str:
         candidate = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
         if candidate not in taken:
             return candidate
+
+
+def field_id(name: str) -> str:
+    """The id a person types for a profile field: `preferred_name` -> `preferred-name`."""
+    return name.replace("_", "-")
+
+
+def field_name(item_id: str) -> str:
+    """The profile field a typed id names: `preferred-name` -> `preferred_name`."""
+    return item_id.replace("-", "_")

@@ -11,21 +11,32 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
 from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, transcript
 from memory.history import Change, HistoryEntry
 from memory.identity import Audience
-from memory.ids import new_item_id
+from memory.ids import field_id, new_item_id
 from memory.locks import UserLocks
 from memory.namespaces import Section
 from memory.pending import PendingMessage
 from memory.policy import MemoryPolicy
 from memory.relevance import rank
 from memory.repository import MemoryRepository, UserMemory
-from memory.schemas import Kind, Provenance, StoredItem
+from memory.schemas import (
+    Kind,
+    Provenance,
+    SourceRef,
+    StoredItem,
+    merge_sources,
+    profile_text,
+)
 from memory.semantic import SemanticIndex
+
+if TYPE_CHECKING:
+    from memory.conversations import ConversationStates
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +111,27 @@ class Learner:
         self.locks = locks
         self.policy = policy or MemoryPolicy()
         self.listeners: list[LearnedListener] = []
+        # Set by the engine once the graph is compiled: where forgotten turns are removed.
+        self.conversations: ConversationStates | None = None
+
+    async def redact(
+        self, user_key: str, sources: list[SourceRef], texts: tuple[str, ...] = ()
+    ) -> None:
+        """Take forgotten memory out of the person's stored conversations: the turns it was
+        learned from (`sources`), and any later turn of theirs or reply repeating `texts`."""
+        await self.repository.scrub_pending(user_key, {ref.message_id for ref in sources}, texts)
+        if self.conversations is None:
+            return
+        by_thread: dict[str, set[str]] = {ref.conversation: set() for ref in sources}
+        for ref in sources:
+            by_thread[ref.conversation].add(ref.message_id)
+        if texts:
+            for thread in await self.repository.conversations(user_key):
+                by_thread.setdefault(thread, set())
+        for thread, message_ids in by_thread.items():
+            await self.conversations.remove_turns(
+                thread, message_ids=message_ids, owner=user_key, containing=texts
+            )
 
     async def learn_pending(self, user_key: str) -> int:
         """Learn from everything pending for the user; returns how many messages were used."""
@@ -108,9 +140,19 @@ class Learner:
             if not pending:
                 return 0
             memory = await self.repository.load(user_key)
-            if memory.paused:
-                await self.repository.delete_pending(user_key, list(pending))
-                return 0
+            erasures = await self.repository.erasure_log(user_key)
+            voided = [
+                key
+                for key, message in pending.items()
+                if any(e.everything for e in erasures.since(message.erasure_token))
+            ]
+            if memory.paused or voided:
+                # Recorded before a forget all (by a reply that was still in flight): never learned.
+                gone = list(pending) if memory.paused else voided
+                await self.repository.delete_pending(user_key, gone)
+                pending = {k: v for k, v in pending.items() if k not in gone}
+                if not pending:
+                    return 0
             learned: list[PendingMessage] = []
             for audience in ("channel", "dm"):
                 group = {k: p for k, p in pending.items() if p.audience == audience}
@@ -128,7 +170,12 @@ class Learner:
                     log.warning("no valid update: %s", exc, extra={"user": user_key})
                     changes = MemoryChanges()
                 last = messages[-1]
-                report = await self._write(user_key, memory, changes, _provenance(last))
+                where = _provenance(last)
+                sources = [
+                    SourceRef(conversation=m.conversation, message_id=m.message_id)
+                    for m in messages
+                ]
+                report = await self._write(user_key, memory, changes, where, sources)
                 # Consumed per group, so a failure in the next group never re-learns this one.
                 await self.repository.delete_pending(user_key, list(group))
                 if report.changed:
@@ -149,26 +196,26 @@ class Learner:
             return changes
 
     async def _write(
-        self, user_key: str, memory: UserMemory, changes: MemoryChanges, where: Provenance
+        self,
+        user_key: str,
+        memory: UserMemory,
+        changes: MemoryChanges,
+        where: Provenance,
+        sources: list[SourceRef] | None = None,
     ) -> WriteReport:
+        """Write what an extraction decided; `sources` are the messages it was learned from."""
         report = WriteReport()
         cause = where.message_id or "message"
+        housekeeping = cause == CONSOLIDATION
+        sources = sources or []
 
-        def note(change: Change, key: str, item: StoredItem) -> None:
+        def note(change: Change, key: str, kind: Kind, text: str) -> None:
             report.history.append(
-                HistoryEntry(
-                    change=change,
-                    item_id=key,
-                    kind=item.kind,
-                    text=item.text(),  # type: ignore[arg-type]
-                    cause=cause,
-                )
+                HistoryEntry(change=change, item_id=key, kind=kind, text=text, cause=cause)
             )
 
         if changes.profile is not None:
-            item = StoredItem(kind="profile", data=changes.profile, provenance=where)
-            await self.repository.put(user_key, "profile", where.audience, item)
-            note("changed", "profile", item)
+            await self._write_profile(user_key, memory, changes.profile, where, sources, note)
         known = {
             (item.kind, _same_text(item.kind, item.data))
             for item in (*memory.facts.values(), *memory.todos.values())
@@ -183,28 +230,66 @@ class Learner:
             known.add((kind, _same_text(kind, data)))
             key = new_item_id(taken)
             taken.add(key)
-            item = StoredItem(kind=kind, data=data, provenance=where)
+            item = StoredItem(kind=kind, data=data, provenance=where, sources=sources)
             await self._embed(item)
             await self.repository.put(user_key, SECTION_BY_KIND[kind], key, item)
-            note("added", key, item)
+            note("added", key, kind, item.text())
         for key, data in changes.updates.items():
             current = memory.item(key)
             if current is None or _about_someone_else(current.kind, data):
                 continue
             # An update keeps the item's id; learning it again here moves it to this audience.
             # Consolidation is housekeeping, not learning: items keep where they came from.
-            source = current.provenance if cause == CONSOLIDATION else where
-            updated = StoredItem(kind=current.kind, data=data, provenance=source)
+            source = current.provenance if housekeeping else where
+            merged = current.sources if housekeeping else merge_sources(current.sources, sources)
+            updated = StoredItem(kind=current.kind, data=data, provenance=source, sources=merged)
             await self._embed(updated)
             await self.repository.put(user_key, SECTION_BY_KIND[current.kind], key, updated)
-            note("changed", key, updated)
+            note("changed", key, current.kind, updated.text())
+        forgotten: list[SourceRef] = []
+        texts: list[str] = []
         for key in changes.deletes:
             current = memory.item(key)
-            if current is not None:
-                await self.repository.delete(user_key, SECTION_BY_KIND[current.kind], key)
-                note("removed", key, current)
+            if current is None:
+                continue
+            await self.repository.delete(user_key, SECTION_BY_KIND[current.kind], key)
+            if housekeeping:
+                note("removed", key, current.kind, current.text())
+                continue
+            # Removed because the person asked ("forget that ..."): no copy of its text is kept,
+            # neither in history nor in the turns it was learned from or asked to be forgotten in.
+            await self.repository.forget_history_of(user_key, key)
+            note("removed", key, current.kind, "(forgotten)")
+            forgotten = merge_sources(forgotten, current.sources, _last_source(current), sources)
+            texts.extend(current.remembered_texts())
+        if forgotten:
+            await self.repository.record_erasure(user_key, ErasureEvent(sources=forgotten))
+            await self.redact(user_key, forgotten, tuple(texts))
         await self.repository.add_history(user_key, report.history, self.policy.max_history)
         return report
+
+    async def _write_profile(
+        self,
+        user_key: str,
+        memory: UserMemory,
+        data: dict[str, Any],
+        where: Provenance,
+        sources: list[SourceRef],
+        note: Callable[[Change, str, Kind, str], None],
+    ) -> None:
+        """Store the patched profile with per-field sources and one history entry per field."""
+        before = memory.profiles.get(where.audience)
+        old = before.data if before else {}
+        field_sources = dict(before.field_sources) if before else {}
+        for name in sorted(set(old) | set(data)):
+            was, now = old.get(name), data.get(name)
+            if was == now or (not was and not now):
+                continue
+            field_sources[name] = merge_sources(field_sources.get(name, []), sources)
+            change: Change = "added" if not was else "removed" if not now else "changed"
+            note(change, field_id(name), "profile", profile_text({name: now or was}))
+        item = StoredItem(kind="profile", data=data, provenance=where, field_sources=field_sources)
+        await self.repository.put(user_key, "profile", where.audience, item)
 
     async def _embed(self, item: StoredItem) -> None:
         if self.semantic is not None:
@@ -263,6 +348,13 @@ def _provenance(message: PendingMessage) -> Provenance:
         permalink=message.permalink,
         audience=message.audience,
     )
+
+
+def _last_source(item: StoredItem) -> list[SourceRef]:
+    where = item.provenance
+    if not where.message_id or where.message_id == CONSOLIDATION:
+        return []
+    return [SourceRef(conversation=where.conversation, message_id=where.message_id)]
 
 
 def _consolidation(audience: Audience) -> Provenance:

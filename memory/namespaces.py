@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-Section = Literal["profile", "facts", "todos", "settings", "pending", "conversations", "history"]
+Section = Literal[
+    "profile", "facts", "todos", "settings", "pending", "conversations", "history", "erasure"
+]
 ROOT = "users"
 
 

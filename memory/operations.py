@@ -9,11 +9,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
-
 from memory.commands import MemoryCommand
+from memory.conversations import ConversationStates
+from memory.erasure import ErasureEvent
 from memory.errors import CommandError
 from memory.identity import ConversationRef, UserRef
+from memory.ids import field_name
 from memory.learning import Learner
 from memory.locks import UserLocks
 from memory.repository import MemoryRepository, UserMemory
@@ -31,7 +32,7 @@ from memory.results import (
     ShowResult,
 )
 from memory.scheduler import ExtractionScheduler
-from memory.schemas import Provenance
+from memory.schemas import Provenance, SourceRef, StoredItem, merge_sources
 
 
 def _views(items: dict[str, Any]) -> list[ItemView]:
@@ -39,18 +40,29 @@ def _views(items: dict[str, Any]) -> list[ItemView]:
     return sorted(views, key=lambda v: v.learned_at)
 
 
+def _field_views(memory: UserMemory) -> list[ItemView]:
+    """Each profile field as an item of its own (a DM-learned value shown over a channel one)."""
+    fields: dict[str, ItemView] = {}
+    for audience in ("channel", "dm"):
+        profile = memory.profiles.get(audience)
+        for name, value in profile.data.items() if profile else []:
+            if value not in (None, "", []):
+                fields[name] = ItemView.of_field(name, profile)  # type: ignore[arg-type]
+    return list(fields.values())
+
+
 class MemoryOperations:
     def __init__(
         self,
         repository: MemoryRepository,
         learner: Learner,
-        checkpointer: BaseCheckpointSaver[Any],
+        conversations: ConversationStates,
         scheduler: ExtractionScheduler,
         locks: UserLocks,
     ) -> None:
         self.repository = repository
         self.learner = learner
-        self.checkpointer = checkpointer
+        self.conversations = conversations
         self.scheduler = scheduler
         self.locks = locks
 
@@ -93,7 +105,7 @@ class MemoryOperations:
         ]
         return ShowResult(
             scope=scope,
-            profiles=_views(memory.profiles) if scope in ("all", "profile") else [],
+            profiles=_field_views(memory) if scope in ("all", "profile") else [],
             facts=_views(memory.facts) if scope in ("all", "facts") else [],
             todos=sorted(todos, key=lambda v: v.learned_at) if scope in ("all", "todos") else [],
             paused=memory.paused,
@@ -104,9 +116,30 @@ class MemoryOperations:
             memory = await self.repository.load(user_key)
             for section, items in (("facts", memory.facts), ("todos", memory.todos)):
                 if item_id in items:
+                    item = items[item_id]
+                    sources = _sources_of(item)
+                    await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                     await self.repository.delete(user_key, section, item_id)  # type: ignore[arg-type]
                     await self.repository.forget_history_of(user_key, item_id)
-                    return ForgetResult(ItemView.of(item_id, items[item_id]))
+                    await self.learner.redact(user_key, sources, item.remembered_texts())
+                    return ForgetResult(ItemView.of(item_id, item))
+            field = field_name(item_id)
+            owners = {a: p for a, p in memory.profiles.items() if p.data.get(field)}
+            if owners:
+                shown = ItemView.of_field(field, next(iter(owners.values())))
+                sources = merge_sources(*(p.field_sources.get(field, []) for p in owners.values()))
+                texts = tuple(t for p in owners.values() for t in p.remembered_texts(field))
+                await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
+                for audience, profile in owners.items():
+                    data = {**profile.data, field: _empty(profile.data[field])}
+                    kept = {k: v for k, v in profile.field_sources.items() if k != field}
+                    updated = profile.model_copy(update={"data": data, "field_sources": kept})
+                    await self.repository.put(user_key, "profile", audience, updated)
+                await self.repository.forget_history_of(user_key, item_id)
+                # Entries written before fields had ids hold the whole profile as text.
+                await self.repository.forget_history_of(user_key, "profile")
+                await self.learner.redact(user_key, sources, texts)
+                return ForgetResult(shown)
         raise CommandError(
             f"I have no memory with id `{item_id}` for you. `/memory show` lists your ids."
         )
@@ -114,17 +147,27 @@ class MemoryOperations:
     async def _forget_all(self, user_key: str) -> ForgetAllReceipt:
         self.scheduler.drop(user_key)
         async with self.locks.hold(user_key):
+            # The marker first: work in flight anywhere sees it and keeps nothing it made.
+            await self.repository.record_erasure(user_key, ErasureEvent(everything=True))
             was_paused = await self.repository.is_paused(user_key)
             conversations = await self.repository.conversations(user_key)
             dms = [thread for thread, audience in conversations.items() if audience == "dm"]
             for thread in dms:
-                await self.checkpointer.adelete_thread(thread)
+                await self.conversations.delete(thread)
+            shared = 0
+            for thread, audience in conversations.items():
+                if audience != "dm":
+                    shared += bool(
+                        await self.conversations.remove_turns(thread, authored_by=user_key)
+                    )
             deleted = await self.repository.delete_everything(user_key)
             if was_paused:
                 # Keep honouring "don't learn from me"; this row holds no memory.
                 await self.repository.set_paused(user_key, True)
         shown = {k: v for k, v in deleted.items() if k in ("profile", "facts", "todos", "pending")}
-        return ForgetAllReceipt(deleted=shown, conversations=len(dms), paused=was_paused)
+        return ForgetAllReceipt(
+            deleted=shown, conversations=len(dms), paused=was_paused, channel_threads=shared
+        )
 
     async def _correct(
         self, user: UserRef, text: str, where: ConversationRef | None
@@ -174,3 +217,16 @@ class MemoryOperations:
                 pending = await self.repository.list_pending(user_key)
                 await self.repository.delete_pending(user_key, list(pending))
         return LearningResult(paused=paused)
+
+
+def _sources_of(item: StoredItem) -> list[SourceRef]:
+    """The messages an item came from (older items know only the last one)."""
+    where = item.provenance
+    if not where.message_id:
+        return item.sources
+    last = SourceRef(conversation=where.conversation, message_id=where.message_id)
+    return merge_sources(item.sources, [last])
+
+
+def _empty(value: Any) -> Any:
+    return [] if isinstance(value, list) else None

@@ -22,10 +22,15 @@ class PendingMessage(BaseModel):
     platform: str
     audience: Literal["dm", "channel"]
     sent_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # The erasure token when the turn began: forget all after it means this is not learned.
+    erasure_token: str | None = None
 
     @classmethod
-    def from_message(cls, message: ChatMessage, reply: str) -> PendingMessage:
+    def from_message(
+        cls, message: ChatMessage, reply: str, erasure_token: str | None = None
+    ) -> PendingMessage:
         return cls(
+            erasure_token=erasure_token,
             text=message.text,
             reply=reply[:MAX_REPLY_CHARS],
             author=message.user.name,

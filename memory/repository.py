@@ -13,6 +13,7 @@ from typing import Any
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp, SearchOp
 
+from memory.erasure import ErasureEvent, ErasureLog
 from memory.history import HistoryEntry, history_key
 from memory.identity import Audience
 from memory.namespaces import Section, user_namespace, user_prefix
@@ -26,6 +27,10 @@ SEARCH_LIMIT = 2000
 PARSED_CACHE = 50_000
 MEMORY_CACHE = 5_000
 REVISION_KEY = "revision"
+ERASURE_KEY = "log"
+# Kept through forget all: it holds tokens and message ids, never remembered text, and it is
+# what tells work still in flight that everything was forgotten.
+KEPT_BY_FORGET_ALL = "erasure"
 
 
 @dataclass
@@ -36,6 +41,8 @@ class UserMemory:
     facts: dict[str, StoredItem] = field(default_factory=dict)
     todos: dict[str, StoredItem] = field(default_factory=dict)
     paused: bool = False
+    # The erasure log's token when this was read: work started now records it.
+    erasure_token: str | None = None
 
     def visible_to(self, audience: Audience) -> UserMemory:
         """Only what may be used in this audience: DM-learned memory stays in DMs."""
@@ -45,7 +52,9 @@ class UserMemory:
         def keep(items: dict[str, StoredItem]) -> dict[str, StoredItem]:
             return {k: v for k, v in items.items() if v.audience == "channel"}
 
-        return UserMemory(keep(self.profiles), keep(self.facts), keep(self.todos), self.paused)
+        return UserMemory(
+            keep(self.profiles), keep(self.facts), keep(self.todos), self.paused, self.erasure_token
+        )
 
     def merged_profile(self) -> dict[str, Any]:
         """The channel profile overlaid with the DM profile (when visible)."""
@@ -114,15 +123,17 @@ class MemoryRepository:
                 SearchOp(user_namespace(user_key, "facts"), limit=SEARCH_LIMIT),
                 SearchOp(user_namespace(user_key, "todos"), limit=SEARCH_LIMIT),
                 GetOp(settings, LEARNING_KEY),
+                GetOp(user_namespace(user_key, "erasure"), ERASURE_KEY),
             ]
         )
-        revision, profiles, facts, todos, learning = results
+        revision, profiles, facts, todos, learning, erasure = results
         paused = bool(learning and self.sealer.open(learning.value).get("paused"))  # type: ignore[union-attr]
         memory = UserMemory(
             profiles=self._items(profiles),  # type: ignore[arg-type]
             facts=self._items(facts),  # type: ignore[arg-type]
             todos=self._items(todos),  # type: ignore[arg-type]
             paused=paused,
+            erasure_token=self._erasure_log(erasure).token,  # type: ignore[arg-type]
         )
         if revision is not None:
             self._memories[user_key] = (revision.value.get("rev"), memory)  # type: ignore[union-attr]
@@ -147,6 +158,22 @@ class MemoryRepository:
 
     async def delete(self, user_key: str, section: Section, key: str) -> None:
         await self.store.adelete(user_namespace(user_key, section), key)
+        await self._changed(user_key)
+
+    def _erasure_log(self, found: Item | None) -> ErasureLog:
+        if found is None:
+            return ErasureLog()
+        return ErasureLog.model_validate(self.sealer.open(found.value))
+
+    async def erasure_log(self, user_key: str) -> ErasureLog:
+        """What was forgotten, oldest first (see memory.erasure)."""
+        found = await self.store.aget(user_namespace(user_key, "erasure"), ERASURE_KEY)
+        return self._erasure_log(found)
+
+    async def record_erasure(self, user_key: str, event: ErasureEvent) -> None:
+        """Append an erasure event; call under the user lock, before deleting anything."""
+        log = (await self.erasure_log(user_key)).appended(event)
+        await self._put(user_key, "erasure", ERASURE_KEY, log.model_dump(mode="json"))
         await self._changed(user_key)
 
     async def is_paused(self, user_key: str) -> bool:
@@ -174,6 +201,23 @@ class MemoryRepository:
         namespace = user_namespace(user_key, "pending")
         if keys:  # one round trip; a PutOp without a value deletes
             await self.store.abatch([PutOp(namespace, key, None) for key in keys])
+
+    async def scrub_pending(
+        self, user_key: str, message_ids: set[str], texts: tuple[str, ...]
+    ) -> None:
+        """Drop pending messages that are forgotten or repeat forgotten text (`texts`, matched
+        case-insensitively); a reply that repeats it loses the reply only."""
+        needles = tuple(t.casefold() for t in texts if len(t.strip()) >= 3)
+        doomed: list[str] = []
+        for key, message in (await self.list_pending(user_key)).items():
+            if message.message_id in message_ids or any(
+                n in message.text.casefold() for n in needles
+            ):
+                doomed.append(key)
+            elif any(n in message.reply.casefold() for n in needles):
+                kept = message.model_copy(update={"reply": ""})
+                await self.add_pending(user_key, key, kept)
+        await self.delete_pending(user_key, doomed)
 
     async def users_with_pending(self) -> list[str]:
         return await self._users_with("pending")
@@ -228,6 +272,8 @@ class MemoryRepository:
         counts: dict[str, int] = {}
         namespaces = await self.store.alist_namespaces(prefix=user_prefix(user_key), limit=100000)
         for namespace in namespaces:
+            if namespace[-1] == KEPT_BY_FORGET_ALL:
+                continue
             while True:
                 found = await self.store.asearch(namespace, limit=500)
                 if not found:

@@ -8,7 +8,8 @@ from typing import Any
 
 from memory.commands import USAGE
 from memory.history import HistoryEntry
-from memory.schemas import Kind, StoredItem
+from memory.ids import field_id
+from memory.schemas import Kind, StoredItem, profile_text
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,21 @@ class ItemView:
             kind=item.kind,
             text=text,
             state=state,
+            audience=where.audience,
+            platform=where.platform,
+            conversation=where.conversation,
+            learned_at=where.learned_at,
+            permalink=where.permalink,
+        )
+
+    @classmethod
+    def of_field(cls, name: str, profile: StoredItem) -> ItemView:
+        """One profile field as its own item, with the id a person types to forget it."""
+        where = profile.provenance
+        return cls(
+            id=field_id(name),
+            kind="profile",
+            text=profile_text({name: profile.data.get(name)}),
             audience=where.audience,
             platform=where.platform,
             conversation=where.conversation,
@@ -77,7 +93,7 @@ class ShowResult:
                 continue
             lines.append(f"{title}:")
             for view in views:
-                label = "" if view.kind == "profile" else f"[{view.id}] "
+                label = f"[{view.id}] "
                 state = f" [{view.state}]" if view.state else ""
                 lines.append(f"  {label}{view.text}{state}  ({view.source()})")
         if self.paused:
@@ -109,13 +125,23 @@ class ConfirmForgetAll:
 
 @dataclass(frozen=True)
 class ForgetAllReceipt:
+    """What forget all deleted: rows by section, DM conversations deleted whole, channel
+    threads the person's own messages were removed from, and replies still in flight that
+    will keep nothing."""
+
     deleted: dict[str, int]
     conversations: int
     paused: bool
+    channel_threads: int = 0
+    voided_in_flight: int = 0
 
     def as_text(self) -> str:
         parts = [f"{n} {section}" for section, n in sorted(self.deleted.items()) if n]
         parts.append(f"{self.conversations} DM conversation(s)")
+        if self.channel_threads:
+            parts.append(f"your messages in {self.channel_threads} channel thread(s)")
+        if self.voided_in_flight:
+            parts.append(f"{self.voided_in_flight} message(s) I was still answering")
         text = "Deleted everything I remembered about you: " + ", ".join(parts) + "."
         if self.paused:
             text += " Learning stays paused."

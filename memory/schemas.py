@@ -74,6 +74,25 @@ class Provenance(BaseModel):
     learned_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+MAX_SOURCES = 50
+
+
+class SourceRef(BaseModel):
+    """One platform message a memory was learned from (found again when it is forgotten)."""
+
+    conversation: str
+    message_id: str
+
+
+def merge_sources(*groups: list[SourceRef]) -> list[SourceRef]:
+    """The union of source lists, oldest first, at most MAX_SOURCES (the newest are kept)."""
+    merged: dict[tuple[str, str], SourceRef] = {}
+    for group in groups:
+        for ref in group:
+            merged[(ref.conversation, ref.message_id)] = ref
+    return list(merged.values())[-MAX_SOURCES:]
+
+
 class StoredItem(BaseModel):
     """The value kept in the store for one memory item."""
 
@@ -84,10 +103,25 @@ class StoredItem(BaseModel):
     schema_version: int = SCHEMA_VERSION
     # Set when an embeddings model is configured; used to rank recall by meaning.
     embedding: list[float] | None = None
+    # The messages it was learned from; for a profile, per field (forgotten one by one).
+    sources: list[SourceRef] = Field(default_factory=list)
+    field_sources: dict[str, list[SourceRef]] = Field(default_factory=dict)
 
     @property
     def audience(self) -> str:
         return self.provenance.audience
+
+    def remembered_texts(self, field: str | None = None) -> tuple[str, ...]:
+        """The words this memory holds (of one profile field, if given), to find copies of."""
+        if self.kind == "fact":
+            return (str(self.data.get("content") or ""),)
+        if self.kind == "todo":
+            return (str(self.data.get("task") or ""),)
+        values = [self.data.get(field)] if field else list(self.data.values())
+        found: list[str] = []
+        for value in values:
+            found.extend(str(v) for v in (value if isinstance(value, list) else [value]) if v)
+        return tuple(found)
 
     def text(self) -> str:
         """One line a person can read."""

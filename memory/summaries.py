@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ async def summarize_if_long(
     graph: Pregel[Any, Any, Any, Any],
     model: BaseChatModel,
     thread: str,
-    lock: asyncio.Lock,
+    lock: Callable[[], AbstractAsyncContextManager[None]],
 ) -> bool:
     """Summarize when the thread holds more than SUMMARIZE_AFTER messages; True if it did."""
     config: RunnableConfig = {"configurable": {"thread_id": thread}}
@@ -49,10 +50,13 @@ async def summarize_if_long(
     summary = answer.text.strip()[:MAX_SUMMARY_CHARS]
     if not summary:
         return False
-    async with lock:
+    async with lock():
         current = await graph.aget_state(config)
         present = {m.id for m in current.values.get("messages", [])}
-        removals = [RemoveMessage(id=m.id) for m in folded if m.id and m.id in present]
+        if any(m.id not in present for m in folded):
+            # Turns were removed meanwhile (forgotten, deleted): this summary may hold them.
+            return False
+        removals = [RemoveMessage(id=m.id) for m in folded if m.id]
         await graph.aupdate_state(
             config,
             {

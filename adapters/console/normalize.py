@@ -33,8 +33,11 @@ def to_memory_command(line: str) -> MemoryCommand:
 
 
 def to_chat_message(
-    line: str, user: UserRef, conversation: ConversationRef, number: int
+    line: str, user: UserRef, conversation: ConversationRef, number: int, run: str = ""
 ) -> ChatMessage:
+    """Line `number` of this run of `bot chat`; `run` keeps ids unique when a session is
+    resumed (a stored turn is found again by its message id)."""
+    message_id = f"line-{run}-{number}" if run else f"line-{number}"
     return ChatMessage(
-        user=user, conversation=conversation, text=line.strip(), message_id=f"line-{number}"
+        user=user, conversation=conversation, text=line.strip(), message_id=message_id
     )

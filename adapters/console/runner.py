@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 import sys
 import threading
@@ -64,6 +65,7 @@ async def run_console(
     )
     lines = _read_lines(stdin, loop)
     number = 0
+    run = secrets.token_hex(3)
     while not stopping.is_set():
         if interactive:
             stdout.write(PROMPT)
@@ -88,7 +90,7 @@ async def run_console(
             except CommandError as exc:
                 show(exc.message)
             continue
-        reply = await engine.reply(to_chat_message(line, user, conversation, number))
+        reply = await engine.reply(to_chat_message(line, user, conversation, number, run))
         show(f"bot> {reply.text}")
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):

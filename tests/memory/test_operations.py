@@ -119,15 +119,17 @@ def _rows_for(
     user: UserRef,
     threads: list[str],
 ) -> dict[str, int]:
-    """Rows left for the user, counted straight from the database tables."""
+    """Rows left for the user, counted straight from the database tables (all but the erasure
+    marker, which forget all keeps: tokens only, see test_erasure.py)."""
     prefix = f"users.{user.key}"
     if storage.kind == "postgres":
         url = request.getfixturevalue("postgres_url")
         with psycopg.connect(url) as conn:
             counts = {
                 "store": conn.execute(
-                    "SELECT count(*) FROM store WHERE prefix = %s OR prefix LIKE %s",
-                    (prefix, prefix + ".%"),
+                    "SELECT count(*) FROM store WHERE (prefix = %s OR prefix LIKE %s)"
+                    " AND prefix != %s",
+                    (prefix, prefix + ".%", prefix + ".erasure"),
                 ).fetchone()[0],  # type: ignore[index]
             }
             for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
@@ -139,8 +141,8 @@ def _rows_for(
     with sqlite3.connect(data / "memory.sqlite") as conn:
         counts = {
             "store": conn.execute(
-                "SELECT count(*) FROM store WHERE prefix = ? OR prefix LIKE ?",
-                (prefix, prefix + ".%"),
+                "SELECT count(*) FROM store WHERE (prefix = ? OR prefix LIKE ?) AND prefix != ?",
+                (prefix, prefix + ".%", prefix + ".erasure"),
             ).fetchone()[0]
         }
     with sqlite3.connect(data / "checkpoints.sqlite") as conn:

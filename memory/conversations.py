@@ -1,0 +1,127 @@
+"""Stored conversations (LangGraph threads) as erasure sees them: remove turns, delete threads.
+
+Every change here writes a new checkpoint and then prunes the older ones, so no stored
+version of the thread keeps what was removed. A summary that may have folded the removed
+turns in is dropped with them (it is rebuilt from what remains as the thread grows).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.messages import AnyMessage, HumanMessage, RemoveMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.pregel import Pregel
+
+from memory.checkpoints import prune_thread
+from memory.locks import LocalUserLocks
+from memory.turn_ids import parse_turn_id
+
+log = logging.getLogger(__name__)
+
+# Shorter texts ("UK", "42") would match unrelated messages.
+MIN_NEEDLE = 3
+
+
+class ConversationStates:
+    """Erasure operations on the threads of one compiled graph.
+
+    `locks` are the per-conversation locks the engine holds while a turn runs, so nothing
+    here interleaves with a turn of the same conversation in this process (turns in other
+    processes reconcile themselves against the erasure log when they finish).
+    """
+
+    def __init__(
+        self,
+        graph: Pregel[Any, Any, Any, Any],
+        checkpointer: BaseCheckpointSaver[Any],
+        locks: LocalUserLocks,
+    ) -> None:
+        self.graph = graph
+        self.checkpointer = checkpointer
+        self.locks = locks
+
+    async def remove_turns(
+        self,
+        thread: str,
+        *,
+        message_ids: set[str] | frozenset[str] = frozenset(),
+        authored_by: str | None = None,
+        owner: str | None = None,
+        containing: tuple[str, ...] = (),
+    ) -> int:
+        """Remove stored messages; returns how many went. A message goes when it is
+
+        - a turn (the person's message or the reply to it) whose platform id is in `message_ids`;
+        - a turn of the user `authored_by` (forget all in a shared thread);
+        - the bot's reply, or a message of the user `owner`, whose text contains one of
+          `containing` (case-insensitive): a forgotten memory repeated later.
+        Messages of other people that merely mention the text are theirs and stay.
+        """
+        needles = tuple(n.casefold() for n in containing if len(n.strip()) >= MIN_NEEDLE)
+
+        async with self.locks.hold(thread):
+            config = _config(thread)
+            state = await self.graph.aget_state(config)
+            messages: list[AnyMessage] = state.values.get("messages", [])
+            removals, found = [], set()
+            for message in messages:
+                turn = parse_turn_id(message.id)
+                if turn is None or not message.id:
+                    continue
+                repeats = bool(needles) and (turn.reply or turn.user_key == owner)
+                if (
+                    turn.message_id in message_ids
+                    or turn.user_key == authored_by
+                    or (repeats and any(n in message.text.casefold() for n in needles))
+                ):
+                    removals.append(RemoveMessage(id=message.id))
+                    found.add(turn.message_id)
+            update: dict[str, Any] = {"messages": removals}
+            # A summary may hold what was removed, or turns folded into it before: whenever
+            # something asked for is not in the state any more, the summary goes too.
+            if (state.values.get("summary") or {}).get("text") and (
+                authored_by is not None or not set(message_ids) <= found
+            ):
+                update["summary"] = {"text": "", "at": datetime.now(UTC).isoformat()}
+            if not removals and "summary" not in update:
+                return 0
+            await self.graph.aupdate_state(config, update, as_node="remember")
+            await prune_thread(self.checkpointer, thread)
+            log.info("removed turns from a conversation", extra={"conversation": thread})
+            return len(removals)
+
+    async def edit_turn(self, thread: str, message_id: str, text: str, *, speaker: bool) -> bool:
+        """Replace the text of a person's stored message after a platform edit; True if found.
+
+        `speaker`: the stored text starts with "Name: " (channel conversations) and keeps it.
+        """
+        async with self.locks.hold(thread):
+            config = _config(thread)
+            state = await self.graph.aget_state(config)
+            for message in state.values.get("messages", []):
+                turn = parse_turn_id(message.id)
+                if turn and not turn.reply and turn.message_id == message_id:
+                    prefix = ""
+                    if speaker:
+                        head, sep, _ = message.text.partition(": ")
+                        prefix = head + sep if sep else ""
+                    edited = HumanMessage(content=prefix + text, id=message.id)
+                    await self.graph.aupdate_state(
+                        config, {"messages": [edited]}, as_node="remember"
+                    )
+                    await prune_thread(self.checkpointer, thread)
+                    return True
+        return False
+
+    async def delete(self, thread: str) -> None:
+        """Delete every checkpoint of the thread."""
+        async with self.locks.hold(thread):
+            await self.checkpointer.adelete_thread(thread)
+
+
+def _config(thread: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread}}

@@ -1,0 +1,55 @@
+"""Looking for text anywhere in the database: every text, JSON and binary column of every table."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+
+from bot.storage import Storage
+
+_PG_COLUMNS = """
+SELECT table_name, column_name, data_type FROM information_schema.columns
+WHERE table_schema = 'public'
+  AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'bytea')
+"""
+
+
+def places_holding(storage: Storage, needle: str, *, url: str = "", data_dir: Path) -> list[str]:
+    """`table.column` for every column where some row contains `needle` (as UTF-8 bytes)."""
+    if storage.kind == "postgres":
+        return _postgres(url, needle)
+    return _sqlite(data_dir, needle)
+
+
+def _postgres(url: str, needle: str) -> list[str]:
+    found = []
+    with psycopg.connect(url) as conn:
+        for table, column, kind in conn.execute(_PG_COLUMNS).fetchall():
+            if kind == "bytea":
+                where = f"position(convert_to(%s, 'UTF8') in \"{column}\") > 0"
+            else:
+                where = f'position(%s in "{column}"::text) > 0'
+            row = conn.execute(f'SELECT count(*) FROM "{table}" WHERE {where}', (needle,))
+            if row.fetchone()[0]:  # type: ignore[index]
+                found.append(f"{table}.{column}")
+    return found
+
+
+def _sqlite(data_dir: Path, needle: str) -> list[str]:
+    found = []
+    for path in sorted(data_dir.glob("*.sqlite")):
+        with sqlite3.connect(path) as conn:
+            tables = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            for table in tables:
+                for column in [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]:
+                    query = (
+                        f'SELECT count(*) FROM "{table}" WHERE instr(CAST("{column}" AS BLOB), ?)'
+                    )
+                    hit = conn.execute(query, (needle.encode(),)).fetchone()[0]
+                    if hit:
+                        found.append(f"{path.name}:{table}.{column}")
+    return found

@@ -1,0 +1,167 @@
+"""Forget means forget: erasure reaches conversations, work in flight and other processes.
+
+Each test checks the database itself (every text, JSON and binary column) for the words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Storage, open_storage
+from memory.commands import parse_command
+from memory.engine import MemoryEngine
+from memory.identity import UserRef
+from memory.results import ForgetAllReceipt, ForgetResult, HistoryResult, ShowResult
+from tests.conftest import engine_on, unique
+from tests.memory.helpers import channel, dm, person, say
+from tests.memory.scan import places_holding
+from tests.rules import memory_script
+from tests.scripted_model import ScriptedChatModel
+
+
+def _places(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path, text: str
+) -> list[str]:
+    url = request.getfixturevalue("postgres_url") if storage.kind == "postgres" else ""
+    return places_holding(storage, text, url=url, data_dir=tmp_path / "data")
+
+
+async def _run(engine: MemoryEngine, user: UserRef, text: str):  # type: ignore[no-untyped-def]
+    return await engine.run_command(user, parse_command(text))
+
+
+def _chat_prompts(model: ScriptedChatModel) -> list[str]:
+    """Everything the model was shown in chat turns (not learning calls)."""
+    return [
+        "\n".join(m.text for m in c.messages)
+        for c in model.calls
+        if "Fact" not in c.tools and "PatchDoc" not in c.tools
+    ]
+
+
+async def test_a_forgotten_fact_leaves_its_conversation_and_every_checkpoint(
+    engine: MemoryEngine,
+    model: ScriptedChatModel,
+    storage: Storage,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    alice = person(unique("alice"))
+    here = dm(alice)
+    await engine.reply(say(alice, here, "Remember that I work at Acme Robotics."))
+    await engine.learn_now(alice.key)
+    await engine.reply(say(alice, here, "What do you know?"))  # a reply repeats the memory
+    shown = await _run(engine, alice, "show facts")
+    assert isinstance(shown, ShowResult) and shown.facts[0].text == "I work at Acme Robotics"
+    assert _places(storage, request, tmp_path, "Acme Robotics")
+
+    forgotten = await _run(engine, alice, f"forget {shown.facts[0].id}")
+    assert isinstance(forgotten, ForgetResult)
+    await engine.reply(say(alice, here, "Where do I work?"))
+
+    assert "Acme" not in _chat_prompts(model)[-1]
+    assert _places(storage, request, tmp_path, "Acme Robotics") == []
+
+
+async def test_forget_all_voids_a_reply_still_in_flight(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    slow = ScriptedChatModel(script=memory_script, latency=1.5)
+    engine = engine_on(storage, slow)
+    zed = person(unique("zed"))
+    turn = asyncio.create_task(engine.reply(say(zed, dm(zed), "My name is Zedediah.")))
+    await asyncio.sleep(0.4)
+    slow.latency = 0.0
+
+    receipt = await _run(engine, zed, "forget all confirm")
+    await turn
+    await engine.learn_now(zed.key)
+
+    assert isinstance(receipt, ForgetAllReceipt) and receipt.voided_in_flight == 1
+    assert "1 message(s) I was still answering" in receipt.as_text()
+    shown = await _run(engine, zed, "show")
+    assert isinstance(shown, ShowResult) and shown.empty
+    assert _places(storage, request, tmp_path, "Zedediah") == []
+    await engine.scheduler.close()
+
+
+async def test_forget_all_in_another_process_is_not_undone_by_a_cached_note(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    async with (
+        open_storage(postgres_url, tmp_path / "a") as first,
+        open_storage(postgres_url, tmp_path / "b") as second,
+    ):
+        answering, commanding = engine_on(first), engine_on(second)
+        alice = person(unique("alice"))
+        await answering.reply(say(alice, dm(alice, "one"), "Hello there"))
+        first_receipt = await _run(commanding, alice, "forget all confirm")
+        await answering.reply(
+            say(alice, dm(alice, "one"), "Remember that I collect Ravenswood stamps")
+        )
+        second_receipt = await _run(commanding, alice, "forget all confirm")
+
+        assert first_receipt.conversations == 1
+        assert second_receipt.conversations == 1
+        assert places_holding(first, "Ravenswood", url=postgres_url, data_dir=tmp_path) == []
+        for engine in (answering, commanding):
+            await engine.scheduler.close()
+
+
+async def test_forget_that_said_in_chat_keeps_no_text(
+    engine: MemoryEngine, storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    alice = person(unique("alice"))
+    await engine.reply(say(alice, dm(alice), "Remember that I keep Carniolan bees"))
+    await engine.learn_now(alice.key)
+    await engine.reply(say(alice, dm(alice), "Please forget that I keep Carniolan bees."))
+    await engine.learn_now(alice.key)
+
+    history = await _run(engine, alice, "history")
+    assert isinstance(history, HistoryResult)
+    assert "removed" in history.as_text() and "Carniolan" not in history.as_text()
+    shown = await _run(engine, alice, "show")
+    assert isinstance(shown, ShowResult) and shown.facts == []
+    assert _places(storage, request, tmp_path, "Carniolan") == []
+
+
+async def test_every_profile_field_has_its_own_id_and_forget(
+    engine: MemoryEngine, storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    alice = person(unique("alice"))
+    await engine.reply(say(alice, dm(alice), "My name is Alice"))
+    await engine.reply(say(alice, dm(alice), "Now i live in Vilnius."))
+    await engine.learn_now(alice.key)
+
+    shown = await _run(engine, alice, "show profile")
+    assert isinstance(shown, ShowResult)
+    assert {v.id: v.text for v in shown.profiles} == {
+        "name": "name: Alice",
+        "location": "location: Vilnius",
+    }
+    assert "[location] location: Vilnius" in shown.as_text()
+
+    forgotten = await _run(engine, alice, "forget location")
+    assert isinstance(forgotten, ForgetResult) and forgotten.item.text == "location: Vilnius"
+    after = await _run(engine, alice, "show profile")
+    assert [v.id for v in after.profiles] == ["name"]
+    assert _places(storage, request, tmp_path, "Vilnius") == []
+    assert _places(storage, request, tmp_path, "Alice")  # what was not forgotten stays
+
+
+async def test_forget_all_removes_the_persons_turns_from_shared_threads_only(
+    engine: MemoryEngine, storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    alice, bob = person(unique("alice")), person(unique("bob"))
+    room = channel(unique("room"))
+    await engine.reply(say(alice, room, "Remember that I brew Quetzal coffee"))
+    await engine.reply(say(bob, room, "Remember that I grow Okra plants"))
+
+    receipt = await _run(engine, alice, "forget all confirm")
+
+    assert isinstance(receipt, ForgetAllReceipt) and receipt.channel_threads == 1
+    assert _places(storage, request, tmp_path, "Quetzal") == []
+    assert _places(storage, request, tmp_path, "Okra plants")
