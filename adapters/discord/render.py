@@ -43,8 +43,8 @@ def clip(text: str, limit: int = ITEM_CHARS) -> str:
 
 
 def forgettable(result: ShowResult) -> list[ItemView]:
-    """The items that have ids (facts and todos), in the order the pages show them."""
-    return [*result.facts, *result.todos]
+    """Everything remembered, each with an id (profile fields, facts, todos), in page order."""
+    return [*result.profiles, *result.facts, *result.todos]
 
 
 def page_count(result: ShowResult) -> int:
@@ -60,9 +60,6 @@ def render_show(result: ShowResult, page: int = 0) -> discord.Embed:
     embed = discord.Embed(title="What I remember about you", colour=MEMORY_COLOUR)
     if result.empty:
         embed.description = "I don't remember anything about you yet."
-    if page == 0:
-        for profile in result.profiles:
-            embed.add_field(name="Profile", value=_item_value(profile, limit=900), inline=False)
     for item in page_items(result, page):
         embed.add_field(name=f"`{item.id}` · {item.kind}", value=_item_value(item), inline=False)
     footer = [f"Page {page + 1}/{page_count(result)}"] if page_count(result) > 1 else []

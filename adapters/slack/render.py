@@ -113,11 +113,9 @@ def _item(view: ItemView, owner: UserRef) -> Block:
     source = escape(view.source())
     if view.permalink:
         source += f" · <{view.permalink}|message>"
-    label = "" if view.kind == "profile" else f"`{view.id}` "
-    block = _section(f"{label}{escape(view.text)}\n_{source}_")
-    if view.kind != "profile":  # the profile is corrected, not forgotten piecemeal
-        value = ButtonValue(owner.key, view.id).encode()
-        block["accessory"] = _button("Forget", controls.FORGET, value)
+    block = _section(f"`{view.id}` {escape(view.text)}\n_{source}_")
+    value = ButtonValue(owner.key, view.id).encode()
+    block["accessory"] = _button("Forget", controls.FORGET, value)
     return block
 
 

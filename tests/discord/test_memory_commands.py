@@ -66,7 +66,9 @@ async def test_show_lists_ids_and_sources_privately(chat: Chat) -> None:
     assert f"`{ids['I keep bees']}` · fact" in text
     assert "I keep bees" in text and "learned in a channel on discord" in text
     assert "Alice" in text  # the profile, learned in a DM, is shown to its owner only
-    assert custom_ids(message) == [f"memory:forget:{ids['I keep bees']}"]
+    # Each profile field has its own id and button, like every other memory.
+    assert "`name` · profile" in text
+    assert custom_ids(message) == ["memory:forget:name", f"memory:forget:{ids['I keep bees']}"]
 
 
 async def test_show_with_a_scope_and_an_empty_memory(chat: Chat) -> None:
@@ -123,7 +125,10 @@ async def test_forget_button_forgets_and_refreshes_the_list(chat: Chat) -> None:
 
     assert update.json["type"] == 7
     assert "Forgotten: I keep bees" in embed_text(update.json["data"])
-    assert custom_ids(update.json["data"]) == [f"memory:forget:{ids['I like tea']}"]
+    assert custom_ids(update.json["data"]) == [
+        "memory:forget:interests",  # "I like tea" is also an interest, in the profile
+        f"memory:forget:{ids['I like tea']}",
+    ]
     assert [f.text for f in (await chat.show()).facts] == ["I like tea"]
 
 

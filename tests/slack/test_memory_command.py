@@ -43,8 +43,12 @@ async def test_show_lists_facts_with_ids_sources_and_forget_buttons(
     assert fact.id in item_ids(shown["blocks"])
     assert "learned in a DM on slack" in blocks_text(shown["blocks"])
     assert "name: Alice" in blocks_text(shown["blocks"])
-    forget = button(shown["blocks"], "memory_forget")
-    assert json.loads(forget["value"]) == {"o": ALICE.key, "i": fact.id}
+    forgets = [b for b in buttons(shown["blocks"]) if b["action_id"] == "memory_forget"]
+    # Every remembered thing can be forgotten on its own, each profile field included.
+    assert [json.loads(b["value"]) for b in forgets] == [
+        {"o": ALICE.key, "i": "name"},
+        {"o": ALICE.key, "i": fact.id},
+    ]
 
 
 async def test_the_slash_command_is_acked_at_once(bot: Bot) -> None:
