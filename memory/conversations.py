@@ -94,6 +94,12 @@ class ConversationStates:
             log.info("removed turns from a conversation", extra={"conversation": thread})
             return len(removals)
 
+    async def authors_of(self, thread: str, message_ids: set[str]) -> set[str]:
+        """The user keys of the people who sent these platform messages in the thread."""
+        state = await self.graph.aget_state(_config(thread))
+        turns = (parse_turn_id(m.id) for m in state.values.get("messages", []))
+        return {t.user_key for t in turns if t and not t.reply and t.message_id in message_ids}
+
     async def edit_turn(self, thread: str, message_id: str, text: str, *, speaker: bool) -> bool:
         """Replace the text of a person's stored message after a platform edit; True if found.
 

@@ -26,12 +26,19 @@ from memory.commands import MemoryCommand
 from memory.context import TurnContext
 from memory.conversations import ConversationStates
 from memory.dedupe import MemorySeenEvents, SeenEvents
+from memory.errors import ConfigurationError
 from memory.extraction import MemoryExtractor
 from memory.graph import SUMMARIZE_AFTER, build_graph, pending_key
 from memory.identity import ConversationRef, UserRef
 from memory.learning import LearnedListener, Learner
 from memory.locks import LocalUserLocks, UserLocks
-from memory.messages import MAX_MESSAGE_CHARS, ChatMessage, Reply
+from memory.messages import (
+    MAX_MESSAGE_CHARS,
+    ChatMessage,
+    MessageDeleted,
+    MessageEdited,
+    Reply,
+)
 from memory.operations import MemoryOperations
 from memory.policy import MemoryPolicy
 from memory.repository import MemoryRepository
@@ -136,13 +143,28 @@ class MemoryEngine:
         self.learner.listeners.append(listener)
 
     async def start(self) -> None:
-        """Pick up extractions a previous run recorded but never finished; start sweeping."""
+        """Check that storage is readable with the configured key; pick up extractions a previous
+        run recorded but never finished; start sweeping. Raises ConfigurationError when stored
+        memory or conversations are encrypted with a key the settings do not hold."""
+        await self.repository.check_readable()
+        await self._check_checkpoints_readable()
         await self.adopt_pending()
         loop = asyncio.get_running_loop()
         self._sweeper = loop.create_task(self._every(self.config.sweep_every_seconds, self.sweep))
         self._adopter = loop.create_task(
             self._every(self.config.adopt_every_seconds, self.adopt_pending)
         )
+
+    async def _check_checkpoints_readable(self) -> None:
+        try:
+            async for _ in self.checkpointer.alist(None, limit=1):
+                break
+        except Exception as exc:
+            raise ConfigurationError(
+                "Stored conversations are encrypted and cannot be read with the current "
+                "settings: set MEMORY_ENCRYPTION_KEY to the key they were written with "
+                f"(older keys in MEMORY_ENCRYPTION_OLD_KEYS). ({type(exc).__name__})"
+            ) from None
 
     async def adopt_pending(self) -> int:
         """Schedule every user with pending learning that this process has not scheduled."""
@@ -273,6 +295,38 @@ class MemoryEngine:
             log.warning("summary failed", exc_info=True, extra={"conversation": thread})
         finally:
             self._summarizing.discard(thread)
+
+    async def message_deleted(self, event: MessageDeleted) -> int:
+        """A platform delete: the messages leave pending learning and the stored conversation
+        (with the replies to them). Returns how many of them the bot had stored."""
+        thread, ids = event.conversation.key, set(event.message_ids)
+        # After any turn of this conversation in flight here, so it cannot write them back.
+        async with self._conversation_locks.hold(thread):
+            authors = await self.conversations.authors_of(thread, ids)
+        for user in authors:
+            await self.repository.delete_pending(user, [pending_key(thread, i) for i in ids])
+        if authors:
+            await self.conversations.remove_turns(thread, message_ids=ids)
+            log.info("removed deleted messages", extra={"conversation": thread})
+        return len(authors)
+
+    async def message_edited(self, event: MessageEdited) -> bool:
+        """A platform edit: the new text replaces the stored message and what is pending for
+        it (learning sees only the edited text). False when the bot never stored it."""
+        thread = event.conversation.key
+        async with self._conversation_locks.hold(thread):
+            authors = await self.conversations.authors_of(thread, {event.message_id})
+        if not authors or len(event.text) > MAX_MESSAGE_CHARS:
+            return False
+        speaker = event.conversation.audience == "channel"
+        await self.conversations.edit_turn(thread, event.message_id, event.text, speaker=speaker)
+        key = pending_key(thread, event.message_id)
+        for user in authors:
+            pending = (await self.repository.list_pending(user)).get(key)
+            if pending is not None:
+                edited = pending.model_copy(update={"text": event.text, "reply": ""})
+                await self.repository.add_pending(user, key, edited)
+        return True
 
     async def run_command(
         self, user: UserRef, command: MemoryCommand, where: ConversationRef | None = None

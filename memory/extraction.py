@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from trustcall import create_extractor
 
 from memory.errors import ExtractionFailed, ModelUnavailable
+from memory.patch_guard import WholeRemoveAsDelete
 from memory.pending import PendingMessage
 from memory.schemas import KIND_BY_TOOL, Fact, Kind, Profile, Todo
 
@@ -104,7 +105,7 @@ class MemoryExtractor:
         self.max_attempts = max_attempts
         self.recursion_limit = recursion_limit
         self._runnable: Runnable[Any, Any] = create_extractor(
-            model,
+            WholeRemoveAsDelete(inner=model),
             tools=[Profile, Fact, Todo],
             enable_inserts=True,
             enable_deletes=True,
@@ -164,8 +165,11 @@ def _changes(result: dict[str, Any], existing: ExistingMemory) -> MemoryChanges:
         tool = type(response).__name__
         if tool == "RemoveDoc":
             target = str(getattr(response, "json_doc_id", ""))
-            if target in existing.items:  # the profile is kept, never removed
+            if target in existing.items:
                 changes.deletes.add(target)
+            elif target == PROFILE_ID and existing.profile:
+                # The whole profile, asked to be forgotten: every field emptied.
+                changes.profile = {k: _empty(v) for k, v in existing.profile.items()}
         elif tool == "Profile":
             data = response.model_dump(mode="json")
             if doc_id is None and existing.profile is not None:
@@ -182,3 +186,7 @@ def _changes(result: dict[str, Any], existing: ExistingMemory) -> MemoryChanges:
                 changes.inserts.append((KIND_BY_TOOL[tool], data))
     changes.updates = {k: v for k, v in changes.updates.items() if k not in changes.deletes}
     return changes
+
+
+def _empty(value: Any) -> Any:
+    return [] if isinstance(value, list) else None

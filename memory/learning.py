@@ -214,8 +214,16 @@ class Learner:
                 HistoryEntry(change=change, item_id=key, kind=kind, text=text, cause=cause)
             )
 
+        forgotten: list[SourceRef] = []
+        texts: list[str] = []
         if changes.profile is not None:
-            await self._write_profile(user_key, memory, changes.profile, where, sources, note)
+            erased = await self._write_profile(
+                user_key, memory, changes.profile, where, sources, note
+            )
+            for name, (field_refs, field_texts) in erased.items():
+                await self.repository.forget_history_of(user_key, field_id(name))
+                forgotten = merge_sources(forgotten, field_refs, sources)
+                texts.extend(field_texts)
         known = {
             (item.kind, _same_text(item.kind, item.data))
             for item in (*memory.facts.values(), *memory.todos.values())
@@ -246,8 +254,6 @@ class Learner:
             await self._embed(updated)
             await self.repository.put(user_key, SECTION_BY_KIND[current.kind], key, updated)
             note("changed", key, current.kind, updated.text())
-        forgotten: list[SourceRef] = []
-        texts: list[str] = []
         for key in changes.deletes:
             current = memory.item(key)
             if current is None:
@@ -276,20 +282,30 @@ class Learner:
         where: Provenance,
         sources: list[SourceRef],
         note: Callable[[Change, str, Kind, str], None],
-    ) -> None:
-        """Store the patched profile with per-field sources and one history entry per field."""
+    ) -> dict[str, tuple[list[SourceRef], tuple[str, ...]]]:
+        """Store the patched profile with per-field sources and one history entry per field.
+
+        Returns the fields that were removed, with their sources and former values, so no
+        copy of them is kept (a field is only removed when the person asks, or corrects it).
+        """
         before = memory.profiles.get(where.audience)
         old = before.data if before else {}
         field_sources = dict(before.field_sources) if before else {}
+        erased: dict[str, tuple[list[SourceRef], tuple[str, ...]]] = {}
         for name in sorted(set(old) | set(data)):
             was, now = old.get(name), data.get(name)
             if was == now or (not was and not now):
                 continue
+            if not now and before is not None:
+                erased[name] = (field_sources.pop(name, []), before.remembered_texts(name))
+                note("removed", field_id(name), "profile", "(forgotten)")
+                continue
             field_sources[name] = merge_sources(field_sources.get(name, []), sources)
-            change: Change = "added" if not was else "removed" if not now else "changed"
-            note(change, field_id(name), "profile", profile_text({name: now or was}))
+            change: Change = "added" if not was else "changed"
+            note(change, field_id(name), "profile", profile_text({name: now}))
         item = StoredItem(kind="profile", data=data, provenance=where, field_sources=field_sources)
         await self.repository.put(user_key, "profile", where.audience, item)
+        return erased
 
     async def _embed(self, item: StoredItem) -> None:
         if self.semantic is not None:

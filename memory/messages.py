@@ -43,3 +43,20 @@ class Reply:
     conversation: ConversationRef
     in_reply_to: str
     failed: bool = False
+
+
+@dataclass(frozen=True)
+class MessageDeleted:
+    """Messages deleted on the platform: forgotten from pending learning and the conversation."""
+
+    conversation: ConversationRef
+    message_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    """A message edited on the platform: its new text replaces the stored and pending one."""
+
+    conversation: ConversationRef
+    message_id: str
+    text: str

@@ -14,9 +14,10 @@ from typing import Any
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp, SearchOp
 
 from memory.erasure import ErasureEvent, ErasureLog
+from memory.errors import ConfigurationError
 from memory.history import HistoryEntry, history_key
 from memory.identity import Audience
-from memory.namespaces import Section, user_namespace, user_prefix
+from memory.namespaces import ROOT, Section, user_namespace, user_prefix
 from memory.pending import PendingMessage
 from memory.schemas import StoredItem, upgrade
 from memory.sealing import PlainSealer, Sealer
@@ -27,6 +28,7 @@ SEARCH_LIMIT = 2000
 PARSED_CACHE = 50_000
 MEMORY_CACHE = 5_000
 REVISION_KEY = "revision"
+READABLE_SAMPLE = 200
 ERASURE_KEY = "log"
 # Kept through forget all: it holds tokens and message ids, never remembered text, and it is
 # what tells work still in flight that everything was forgotten.
@@ -175,6 +177,21 @@ class MemoryRepository:
         log = (await self.erasure_log(user_key)).appended(event)
         await self._put(user_key, "erasure", ERASURE_KEY, log.model_dump(mode="json"))
         await self._changed(user_key)
+
+    async def check_readable(self, sample: int = READABLE_SAMPLE) -> None:
+        """Open a sample of stored values with the configured key (at start, before anyone is
+        answered). Raises ConfigurationError naming MEMORY_ENCRYPTION_KEY when they are sealed
+        and there is no key, or a key that did not seal them."""
+        found = await self.store.asearch((ROOT,), limit=sample)
+        for item in found:
+            try:
+                self.sealer.open(item.value)
+            except Exception as exc:
+                raise ConfigurationError(
+                    "Stored memory is encrypted and cannot be read with the current settings: "
+                    "set MEMORY_ENCRYPTION_KEY to the key it was written with (while rotating, "
+                    f"put older keys in MEMORY_ENCRYPTION_OLD_KEYS). ({exc})"
+                ) from None
 
     async def is_paused(self, user_key: str) -> bool:
         found = await self.store.aget(user_namespace(user_key, "settings"), LEARNING_KEY)

@@ -92,3 +92,24 @@ async def test_a_session_can_be_resumed_and_a_bad_id_is_refused(tmp_path: Path) 
 
         code, refused = await run_bot(fake, data, ["x"], "--user", "al", "--resume", "bad id!")
     assert code == 2 and "invalid conversation id" in refused
+
+
+async def test_encrypted_memory_without_its_key_is_a_start_up_error(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        sealed = bot_env(fake.base_url, data, MEMORY_ENCRYPTION_KEY="the first key")
+        process = await start_bot("chat", "--user", "al", env=sealed, cwd=tmp_path)
+        await asyncio.wait_for(process.communicate(b"Remember that I keep bees.\n"), timeout=60)
+        assert process.returncode == 0
+
+        for key in (None, "a wrong key"):
+            env = bot_env(fake.base_url, data)
+            env.pop("MEMORY_ENCRYPTION_KEY", None)
+            if key:
+                env["MEMORY_ENCRYPTION_KEY"] = key
+            process = await start_bot("chat", "--user", "al", env=env, cwd=tmp_path)
+            output, _ = await asyncio.wait_for(process.communicate(b"/memory show\n"), timeout=60)
+            text = output.decode()
+            assert process.returncode == 2, text
+            assert "MEMORY_ENCRYPTION_KEY" in text and "Traceback" not in text
+            assert "bees" not in text

@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.answers import Interaction, answer_error
+from adapters.discord.changes import to_deleted, to_edited
 from adapters.discord.commands import MemoryCommands
 from adapters.discord.normalize import (
     PLATFORM,
@@ -22,6 +23,7 @@ from adapters.discord.normalize import (
 )
 from memory.engine import MemoryEngine
 from memory.learning import Learned
+from memory.messages import MessageDeleted, MessageEdited
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,28 @@ class MemoryBot(discord.Client):
         async with _typing(message.channel):
             reply = await self.engine.reply(chat)
         await self._send(message, reply.text)
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self._apply(to_deleted(payload.guild_id, payload.channel_id, [payload.message_id]))
+
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self._apply(to_deleted(payload.guild_id, payload.channel_id, payload.message_ids))
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        if self.user is None:
+            return
+        edited = bool(payload.data.get("edited_timestamp"))
+        await self._apply(to_edited(from_message(payload.message), self.user.id, edited=edited))
+
+    async def _apply(self, change: MessageDeleted | MessageEdited | None) -> None:
+        """Hand a platform delete or edit to the engine; a failure is logged, never raised."""
+        try:
+            if isinstance(change, MessageDeleted):
+                await self.engine.message_deleted(change)
+            elif isinstance(change, MessageEdited):
+                await self.engine.message_edited(change)
+        except Exception:
+            log.exception("handling a Discord message change failed")
 
     async def _first_time(self, event_key: str) -> bool:
         try:

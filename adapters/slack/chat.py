@@ -10,6 +10,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.changes import CHANGE_SUBTYPES, edited_text, to_message_change
 from adapters.slack.directory import UserDirectory
 from adapters.slack.ids import MessageRef, is_dm_channel, thread_conversation
 from adapters.slack.normalize import (
@@ -25,7 +26,7 @@ from adapters.slack.threads import AnsweredThreads
 from memory.engine import MemoryEngine
 from memory.errors import IdentityError
 from memory.learning import Learned
-from memory.messages import PriorTurn
+from memory.messages import MessageDeleted, MessageEdited, PriorTurn
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,12 @@ class SlackChat:
     async def on_message(
         self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        """A message event: a DM, or a follow-up in a thread the bot answered in."""
+        """A message event: a DM, or a follow-up in a thread the bot answered in; an edit or a
+        deletion of a message the bot may have stored."""
         bot = context.bot_user_id
+        if event.get("subtype") in CHANGE_SUBTYPES:
+            await self._on_change(event, context, client)
+            return
         if not is_human_message(event, bot):
             return
         if is_dm_channel(event.get("channel"), event.get("channel_type")):
@@ -89,6 +94,20 @@ class SlackChat:
         except SlackApiError as exc:
             if exc.response.get("error") != "already_reacted":
                 _log_api_error("reactions.add", exc, channel=ref.channel)
+
+    async def _on_change(self, event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+        try:
+            bot = context.bot_user_id
+            names = await self.directory.names(client, mentions(edited_text(event)))
+            change = to_message_change(event, team_id=context.team_id, bot_user_id=bot, names=names)
+            if isinstance(change, MessageDeleted):
+                await self.engine.message_deleted(change)
+            elif isinstance(change, MessageEdited):
+                await self.engine.message_edited(change)
+        except IdentityError as exc:
+            log.warning("ignored a Slack message change: %s", exc, extra=_where(event))
+        except Exception:
+            log.exception("handling a Slack message change failed", extra=_where(event))
 
     # ---- one message ----------------------------------------------------------------------
 

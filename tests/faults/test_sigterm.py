@@ -24,7 +24,8 @@ async def test_sigterm_finishes_the_message_in_flight_then_exits_cleanly(tmp_pat
         assert process.stdin is not None
         process.stdin.write(b"Remember that I keep bees\n")
         await process.stdin.drain()
-        for _ in range(500):  # until the model has the question
+        # Until the model has the question (a loaded machine can take many seconds to start).
+        for _ in range(6000):
             if fake.requests:
                 break
             await asyncio.sleep(0.01)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from bot.storage import Storage
 
@@ -21,6 +23,27 @@ def places_holding(storage: Storage, needle: str, *, url: str = "", data_dir: Pa
     if storage.kind == "postgres":
         return _postgres(url, needle)
     return _sqlite(data_dir, needle)
+
+
+def places(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path, needle: str
+) -> list[str]:
+    """places_holding for the `storage` fixture of tests/conftest.py (either backend)."""
+    url = request.getfixturevalue("postgres_url") if storage.kind == "postgres" else ""
+    return places_holding(storage, needle, url=url, data_dir=tmp_path / "data")
+
+
+async def until_gone(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path, needle: str
+) -> list[str]:
+    """Wait (bounded) until no column holds `needle`, for work that runs after an HTTP ack;
+    returns where it still is when the wait ends."""
+    for _ in range(500):
+        found = places(storage, request, tmp_path, needle)
+        if not found:
+            return []
+        await asyncio.sleep(0.02)
+    return found
 
 
 def _postgres(url: str, needle: str) -> list[str]:

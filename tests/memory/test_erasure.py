@@ -9,6 +9,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import AIMessage
 
 from bot.storage import Storage, open_storage
 from memory.commands import parse_command
@@ -17,16 +18,9 @@ from memory.identity import UserRef
 from memory.results import ForgetAllReceipt, ForgetResult, HistoryResult, ShowResult
 from tests.conftest import engine_on, unique
 from tests.memory.helpers import channel, dm, person, say
-from tests.memory.scan import places_holding
-from tests.rules import memory_script
-from tests.scripted_model import ScriptedChatModel
-
-
-def _places(
-    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path, text: str
-) -> list[str]:
-    url = request.getfixturevalue("postgres_url") if storage.kind == "postgres" else ""
-    return places_holding(storage, text, url=url, data_dir=tmp_path / "data")
+from tests.memory.scan import places, places_holding
+from tests.rules import existing_docs, memory_script
+from tests.scripted_model import ScriptedCall, ScriptedChatModel, call
 
 
 async def _run(engine: MemoryEngine, user: UserRef, text: str):  # type: ignore[no-untyped-def]
@@ -56,14 +50,14 @@ async def test_a_forgotten_fact_leaves_its_conversation_and_every_checkpoint(
     await engine.reply(say(alice, here, "What do you know?"))  # a reply repeats the memory
     shown = await _run(engine, alice, "show facts")
     assert isinstance(shown, ShowResult) and shown.facts[0].text == "I work at Acme Robotics"
-    assert _places(storage, request, tmp_path, "Acme Robotics")
+    assert places(storage, request, tmp_path, "Acme Robotics")
 
     forgotten = await _run(engine, alice, f"forget {shown.facts[0].id}")
     assert isinstance(forgotten, ForgetResult)
     await engine.reply(say(alice, here, "Where do I work?"))
 
     assert "Acme" not in _chat_prompts(model)[-1]
-    assert _places(storage, request, tmp_path, "Acme Robotics") == []
+    assert places(storage, request, tmp_path, "Acme Robotics") == []
 
 
 async def test_forget_all_voids_a_reply_still_in_flight(
@@ -84,7 +78,7 @@ async def test_forget_all_voids_a_reply_still_in_flight(
     assert "1 message(s) I was still answering" in receipt.as_text()
     shown = await _run(engine, zed, "show")
     assert isinstance(shown, ShowResult) and shown.empty
-    assert _places(storage, request, tmp_path, "Zedediah") == []
+    assert places(storage, request, tmp_path, "Zedediah") == []
     await engine.scheduler.close()
 
 
@@ -125,7 +119,7 @@ async def test_forget_that_said_in_chat_keeps_no_text(
     assert "removed" in history.as_text() and "Carniolan" not in history.as_text()
     shown = await _run(engine, alice, "show")
     assert isinstance(shown, ShowResult) and shown.facts == []
-    assert _places(storage, request, tmp_path, "Carniolan") == []
+    assert places(storage, request, tmp_path, "Carniolan") == []
 
 
 async def test_every_profile_field_has_its_own_id_and_forget(
@@ -148,8 +142,8 @@ async def test_every_profile_field_has_its_own_id_and_forget(
     assert isinstance(forgotten, ForgetResult) and forgotten.item.text == "location: Vilnius"
     after = await _run(engine, alice, "show profile")
     assert [v.id for v in after.profiles] == ["name"]
-    assert _places(storage, request, tmp_path, "Vilnius") == []
-    assert _places(storage, request, tmp_path, "Alice")  # what was not forgotten stays
+    assert places(storage, request, tmp_path, "Vilnius") == []
+    assert places(storage, request, tmp_path, "Alice")  # what was not forgotten stays
 
 
 async def test_forget_all_removes_the_persons_turns_from_shared_threads_only(
@@ -163,5 +157,47 @@ async def test_forget_all_removes_the_persons_turns_from_shared_threads_only(
     receipt = await _run(engine, alice, "forget all confirm")
 
     assert isinstance(receipt, ForgetAllReceipt) and receipt.channel_threads == 1
-    assert _places(storage, request, tmp_path, "Quetzal") == []
-    assert _places(storage, request, tmp_path, "Okra plants")
+    assert places(storage, request, tmp_path, "Quetzal") == []
+    assert places(storage, request, tmp_path, "Okra plants")
+
+
+def _removes_whole_documents(request: ScriptedCall) -> AIMessage:
+    """Like the rule model, but asked to forget it patches the whole document away."""
+    prompt = request.last_text
+    if "PatchDoc" in request.tools and "forget" in prompt.lower():
+        docs = existing_docs(request.system)
+        whole = {"op": "remove", "path": ""}
+        if "my profile" in prompt.lower():
+            target = "profile"
+        else:
+            target = next(k for k, (schema, data) in docs.items() if "bees" in str(data))
+        return AIMessage(
+            content="",
+            tool_calls=[
+                call("PatchDoc", json_doc_id=target, planned_edits="forget it", patches=[whole])
+            ],
+        )
+    return memory_script(request)
+
+
+async def test_a_patch_that_removes_the_whole_document_forgets_it(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    engine = engine_on(storage, ScriptedChatModel(script=_removes_whole_documents))
+    alice = person(unique("alice"))
+    for line in ("My name is Wilhelmina", "Remember that I keep Buckfast bees"):
+        await engine.reply(say(alice, dm(alice), line))
+    await engine.learn_now(alice.key)
+
+    await engine.reply(say(alice, dm(alice), "Please forget that I keep bees."))
+    await engine.learn_now(alice.key)
+    shown = await _run(engine, alice, "show")
+    assert isinstance(shown, ShowResult) and shown.facts == []
+    assert [v.id for v in shown.profiles] == ["name"]
+
+    await engine.reply(say(alice, dm(alice), "Forget my profile, please."))
+    await engine.learn_now(alice.key)
+    assert (await _run(engine, alice, "show")).empty
+    assert places(storage, request, tmp_path, "Buckfast") == []
+    assert places(storage, request, tmp_path, "Wilhelmina") == []
+    await engine.scheduler.close()

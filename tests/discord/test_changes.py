@@ -1,0 +1,83 @@
+"""Discord deletes (single and bulk, cached or not) and edits reach memory over the gateway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Storage
+from memory.engine import MemoryEngine
+from tests.discord.conftest import Chat
+from tests.fakes.discord import BOT_ID, GUILD_ID, FakeDiscord
+from tests.fakes.discord.world import now
+from tests.memory.scan import places, until_gone
+
+
+async def test_a_deleted_dm_is_not_learned_and_leaves_the_conversation(
+    chat: Chat,
+    fake: FakeDiscord,
+    engine: MemoryEngine,
+    storage: Storage,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    message = fake.message_create("Remember that I see Dr Quillfeather on Monday")
+    await chat.send(message)
+    assert places(storage, request, tmp_path, "Quillfeather")
+
+    await fake.dispatch(
+        "MESSAGE_DELETE", {"id": message["id"], "channel_id": message["channel_id"]}
+    )
+
+    assert await until_gone(storage, request, tmp_path, "Quillfeather") == []
+    await chat.learn()
+    assert (await chat.show()).facts == []
+
+
+async def test_a_bulk_delete_in_a_server_removes_every_message(
+    chat: Chat,
+    fake: FakeDiscord,
+    storage: Storage,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    sent = []
+    for text in ("Remember that I race Penny-farthings", "Remember that I bake Stollen"):
+        message = fake.message_create(f"<@{BOT_ID}> {text}", guild_id=GUILD_ID, mentions=[BOT_ID])
+        await chat.send(message)
+        sent.append(message)
+
+    bulk = {
+        "ids": [m["id"] for m in sent],
+        "channel_id": sent[0]["channel_id"],
+        "guild_id": str(GUILD_ID),
+    }
+    await fake.dispatch("MESSAGE_DELETE_BULK", bulk)
+
+    assert await until_gone(storage, request, tmp_path, "Penny-farthings") == []
+    assert await until_gone(storage, request, tmp_path, "Stollen") == []
+    await chat.learn()
+    assert (await chat.show()).facts == []
+
+
+async def test_an_edit_replaces_what_is_pending_and_stored(
+    chat: Chat,
+    fake: FakeDiscord,
+    storage: Storage,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    message = fake.message_create("Remember that I play the Theorbo")
+    await chat.send(message)
+
+    edited = {
+        **message,
+        "content": "Remember that I play the Hurdy-gurdy",
+        "edited_timestamp": now(),
+    }
+    await fake.dispatch("MESSAGE_UPDATE", edited)
+
+    assert await until_gone(storage, request, tmp_path, "Theorbo") == []
+    await chat.learn()
+    assert [f.text for f in (await chat.show()).facts] == ["I play the Hurdy-gurdy"]
