@@ -32,6 +32,7 @@ from memory.locks import LocalUserLocks, UserLocks
 from memory.messages import MAX_MESSAGE_CHARS, ChatMessage, Reply
 from memory.operations import MemoryOperations
 from memory.policy import MemoryPolicy
+from memory.repositories import StoreRepositories
 from memory.repository import MemoryRepository
 from memory.results import CommandResult
 from memory.scheduler import ExtractionScheduler
@@ -94,7 +95,8 @@ class MemoryEngine:
         self.operations = MemoryOperations(
             self.repository, self.learner, checkpointer, self.scheduler, self.locks
         )
-        self.graph = build_graph(model, self.repository, self.config.policy, semantic).compile(
+        repositories = StoreRepositories.around(self.repository)
+        self.graph = build_graph(model, repositories, self.config.policy, semantic).compile(
             checkpointer=checkpointer, store=store
         )
         self._conversation_locks: dict[str, asyncio.Lock] = {}
