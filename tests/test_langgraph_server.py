@@ -153,3 +153,10 @@ async def test_langgraph_dev_serves_the_agent_on_the_servers_store(tmp_path: Pat
             (text, "m1", "Alice")
         ]
         assert "Alice keeps bees" in pending[0]["reply"]
+
+        # Studio draws its forms from the graph's schemas: input, output and context.
+        (assistant,) = await c.assistants.search(graph_id="agent")
+        schemas = await c.assistants.get_schemas(assistant["assistant_id"])
+        assert "messages" in schemas["input_schema"]["properties"]
+        assert "reply" in schemas["output_schema"]["properties"]
+        assert "message" in schemas["context_schema"]["properties"]
