@@ -65,6 +65,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.slack_bot_token,
         settings.slack_app_token,
         settings.slack_signing_secret,
+        settings.slack_client_secret,
         settings.discord_token,
         settings.memory_encryption_key,
         settings.memory_encryption_old_keys,
