@@ -70,3 +70,8 @@ def test_compose_runs_the_bot_on_postgres_with_the_env_file(tmp_path: Path) -> N
 def test_compose_starts_without_an_env_file(tmp_path: Path) -> None:
     # A missing .env is not an error for `config`; the bot then says which setting is missing.
     assert "bot" in compose_config(tmp_path)["services"]
+
+
+def test_the_build_context_leaves_out_secrets_and_the_virtualenv() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".env", ".venv/", ".git/", "data/"} <= ignored
