@@ -23,6 +23,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot adapters memory tests bench
 	$(BIN)/ruff format --check bot adapters memory tests bench
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/docker-compose -f docker-compose.yml config --quiet
 
 test: lint
 	$(BIN)/pytest -q

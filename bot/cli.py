@@ -8,6 +8,7 @@ import getpass
 import logging
 import sys
 import uuid
+from importlib.metadata import PackageNotFoundError, version
 
 from bot.engine import open_engine
 from bot.logs import configure_logging
@@ -17,13 +18,45 @@ from memory.errors import ConfigurationError, IdentityError
 log = logging.getLogger("bot")
 
 
+DESCRIPTION = (
+    "A Slack and Discord bot that remembers each person it talks to. With no command it runs "
+    "the platforms whose tokens are set, or else a terminal chat."
+)
+CONFIGURATION = (
+    "Configuration comes from environment variables or a .env file in the current folder: "
+    "every variable is listed with a one-line comment in .env.example and explained in the "
+    "'Configuration' table of README.md (MODEL is required)."
+)
+# Each command's own help names the others too.
+COMMANDS = "Commands: `bot run` (Slack and/or Discord) and `bot chat` (a terminal chat). "
+
+
+def _version() -> str:
+    try:
+        return version("memory-bot")
+    except PackageNotFoundError:  # run from a source folder that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bot", description=__doc__)
-    sub = parser.add_subparsers(dest="command")
-    chat = sub.add_parser("chat", help="chat in the terminal")
+    parser = argparse.ArgumentParser(prog="bot", description=DESCRIPTION, epilog=CONFIGURATION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="{run,chat}")
+    sub.add_parser(
+        "run",
+        help="run the Slack and/or Discord adapters whose tokens are set",
+        description="Run the Slack and/or Discord adapters whose tokens are set, with "
+        "/healthz and /metrics on PORT, until SIGTERM.",
+        epilog=COMMANDS + CONFIGURATION,
+    )
+    chat = sub.add_parser(
+        "chat",
+        help="chat in the terminal",
+        description="Chat with the bot in the terminal (or pipe text in); memory carries over.",
+        epilog=COMMANDS + CONFIGURATION,
+    )
     chat.add_argument("--user", default=None, help="who you are (default: your login name)")
     chat.add_argument("--resume", default=None, metavar="SESSION", help="continue a session")
-    sub.add_parser("run", help="run the Slack and/or Discord adapters whose tokens are set")
     return parser
 
 
@@ -32,6 +65,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.slack_bot_token,
         settings.slack_app_token,
         settings.slack_signing_secret,
+        settings.slack_client_secret,
         settings.discord_token,
         settings.memory_encryption_key,
         settings.memory_encryption_old_keys,

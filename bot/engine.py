@@ -17,7 +17,8 @@ from memory.sealing import AesGcmSealer
 from memory.semantic import SemanticIndex
 
 
-def _sealer(settings: Settings) -> AesGcmSealer | None:
+def build_sealer(settings: Settings) -> AesGcmSealer | None:
+    """The sealer for MEMORY_ENCRYPTION_KEY (and its old keys), or None without a key."""
     if settings.memory_encryption_key is None:
         return None
     old = settings.memory_encryption_old_keys
@@ -27,25 +28,34 @@ def _sealer(settings: Settings) -> AesGcmSealer | None:
     return AesGcmSealer(settings.memory_encryption_key.get_secret_value(), old_keys)
 
 
-@asynccontextmanager
-async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, Storage]]:
-    settings.check_model()
-    model = load_model(settings.model)
-    extraction = load_model(settings.extraction_model) if settings.extraction_model else None
-    policy = MemoryPolicy(
+def build_policy(settings: Settings) -> MemoryPolicy:
+    """Caps and retention from MAX_FACTS, MAX_TODOS and the *_DAYS settings."""
+    return MemoryPolicy(
         max_facts=settings.max_facts,
         max_todos=settings.max_todos,
         open_todo_days=settings.open_todo_days,
         finished_todo_days=settings.finished_todo_days,
         summary_days=settings.summary_days,
     )
+
+
+def build_semantic(settings: Settings) -> SemanticIndex | None:
+    """Ranking by meaning when EMBEDDINGS is set."""
+    return SemanticIndex(load_embeddings(settings.embeddings)) if settings.embeddings else None
+
+
+@asynccontextmanager
+async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, Storage]]:
+    settings.check_model()
+    model = load_model(settings.model)
+    extraction = load_model(settings.extraction_model) if settings.extraction_model else None
     config = EngineConfig(
         quiet_seconds=settings.learn_after_seconds,
         every_messages=settings.learn_every_messages,
-        policy=policy,
+        policy=build_policy(settings),
     )
-    sealer = _sealer(settings)
-    semantic = SemanticIndex(load_embeddings(settings.embeddings)) if settings.embeddings else None
+    sealer = build_sealer(settings)
+    semantic = build_semantic(settings)
     serde = EncryptedSerializer(sealer) if sealer else None
     async with open_storage(settings.database_url, settings.data_dir, serde=serde) as storage:
         engine = MemoryEngine(

@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from adapters.discord.runner import run_discord
+from adapters.slack.oauth import OAuthConfig
 from adapters.slack.runner import run_slack
 from bot.engine import open_engine
 from bot.settings import Settings
@@ -33,7 +34,8 @@ POST_GRACE_SECONDS = 1.0
 async def run_platforms(settings: Settings) -> None:
     if not (settings.slack_enabled or settings.discord_enabled):
         raise ConfigurationError(
-            "No platform token is set: set SLACK_BOT_TOKEN and/or DISCORD_TOKEN, "
+            "No platform token is set: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET) and/or DISCORD_TOKEN, "
             "or use `bot chat` for a terminal chat."
         )
     settings.check_slack()
@@ -50,11 +52,11 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
         add_ops_routes(app, engine, storage, probes)
 
     if settings.slack_enabled:
-        assert settings.slack_bot_token is not None
         tasks["slack"] = _start(
             run_slack(
                 engine,
-                bot_token=settings.slack_bot_token.get_secret_value(),
+                bot_token=_secret(settings.slack_bot_token),
+                oauth=_slack_oauth(settings),
                 app_token=_secret(settings.slack_app_token),
                 signing_secret=_secret(settings.slack_signing_secret),
                 api_url=settings.slack_api_url,
@@ -102,6 +104,17 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
             raise result
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             log.error("%s adapter stopped: %s", name, type(result).__name__, exc_info=result)
+
+
+def _slack_oauth(settings: Settings) -> OAuthConfig | None:
+    if not settings.slack_oauth_enabled:
+        return None
+    return OAuthConfig(
+        client_id=settings.slack_client_id or "",
+        client_secret=_secret(settings.slack_client_secret) or "",
+        erase_on_uninstall=settings.slack_on_uninstall == "erase",
+        redirect_uri=settings.slack_redirect_uri,
+    )
 
 
 def _start(work: Awaitable[None]) -> asyncio.Task[None]:

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str | None = None
+    # Installs into many workspaces (OAuth) instead of one SLACK_BOT_TOKEN.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_redirect_uri: str | None = None
+    # What an uninstall does to the workspace's memories: keep them, or erase them.
+    slack_on_uninstall: Literal["keep", "erase"] = "keep"
     discord_token: SecretStr | None = None
     discord_api_url: str | None = None
     discord_guild_id: int | None = None
@@ -69,8 +75,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def slack_oauth_enabled(self) -> bool:
+        return self.slack_client_id is not None or self.slack_client_secret is not None
+
+    @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None
+        return self.slack_bot_token is not None or self.slack_oauth_enabled
 
     @property
     def discord_enabled(self) -> bool:
@@ -88,6 +98,10 @@ class Settings(BaseSettings):
             raise ConfigurationError(f"MODEL={self.model} needs {key}: set {key}.")
 
     def check_slack(self) -> None:
+        if self.slack_oauth_enabled:
+            if not (self.slack_client_id and self.slack_client_secret):
+                raise ConfigurationError("Set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET.")
+            return  # the rest is checked where the app is built (adapters.slack.runner)
         if self.slack_bot_token is None:
             return
         if not self.slack_bot_token.get_secret_value().startswith("xoxb-"):

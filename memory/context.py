@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from memory.identity import ConversationRef, UserRef
 from memory.messages import ChatMessage
 
+# Under LangGraph Server the context arrives as JSON: {"message": {"user": {...}, ...}}.
+_MESSAGE = TypeAdapter(ChatMessage)
+
 
 @dataclass(frozen=True)
 class TurnContext:
+    """`message` is a ChatMessage, or its JSON form (as LangGraph Server passes a run's
+    context); the JSON form is validated, ids included (IdentityError when one is unsafe)."""
+
     message: ChatMessage
+
+    def __post_init__(self) -> None:
+        raw: Any = self.message
+        if isinstance(raw, dict):
+            object.__setattr__(self, "message", _MESSAGE.validate_python(raw))
 
     @property
     def user(self) -> UserRef:

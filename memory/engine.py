@@ -41,6 +41,7 @@ from memory.messages import (
 )
 from memory.operations import MemoryOperations
 from memory.policy import MemoryPolicy
+from memory.repositories import StoreRepositories
 from memory.repository import MemoryRepository
 from memory.results import CommandResult, ForgetAllReceipt
 from memory.scheduler import ExtractionScheduler
@@ -102,7 +103,8 @@ class MemoryEngine:
             quiet_seconds=self.config.quiet_seconds,
             every_messages=self.config.every_messages,
         )
-        self.graph = build_graph(model, self.repository, self.config.policy, semantic).compile(
+        repositories = StoreRepositories.around(self.repository)
+        self.graph = build_graph(model, repositories, self.config.policy, semantic).compile(
             checkpointer=checkpointer, store=store
         )
         # Keyed locks that drop themselves when unused, so their number stays bounded.

@@ -1,6 +1,7 @@
 """The agent graph, exported uncompiled: recall -> respond -> remember.
 
-It is compiled where the checkpointer and the store are opened (see memory.engine).
+It is compiled where the checkpointer and the store are opened (see memory.engine), or served
+by LangGraph Server (see bot.agent). The nodes read and write memory in `runtime.store`.
 State stays bounded: old turns are folded into a summary (memory.summaries) and a hard cap
 trims whatever a failed summary left behind.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -23,12 +24,13 @@ from langgraph.channels.untracked_value import UntrackedValue
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.runtime import Runtime
+from typing_extensions import TypedDict  # pydantic (LangGraph Studio's schemas) needs it on 3.11
 
 from memory.context import TurnContext
 from memory.pending import PendingMessage
 from memory.policy import MemoryPolicy
 from memory.prompt import memory_block, system_prompt
-from memory.repository import MemoryRepository
+from memory.repositories import StoreRepositories
 from memory.semantic import SemanticIndex
 from memory.turn_ids import reply_id
 
@@ -81,12 +83,13 @@ def current_summary(state: ChatState, policy: MemoryPolicy) -> str:
 
 def build_graph(
     model: BaseChatModel,
-    repository: MemoryRepository,
+    repositories: StoreRepositories,
     policy: MemoryPolicy,
     semantic: SemanticIndex | None = None,
 ) -> StateGraph[ChatState, TurnContext, Any, Any]:
     async def recall(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         ctx = runtime.context
+        repository = repositories.for_store(runtime.store)
         memory = await repository.load(ctx.user.key)
         query = _last_human_text(state.get("messages", []))
         similarity = None
@@ -118,6 +121,7 @@ def build_graph(
 
     async def remember(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         ctx = runtime.context
+        repository = repositories.for_store(runtime.store)
         messages = state.get("messages", [])
         if not state.get("paused"):
             pending = PendingMessage.from_message(

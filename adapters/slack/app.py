@@ -16,7 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import controls
 from adapters.slack.chat import SlackChat
 from adapters.slack.directory import UserDirectory
+from adapters.slack.ids import PLATFORM
 from adapters.slack.memory_ui import MemoryUI
+from adapters.slack.oauth import OAuthConfig, SlackOAuth
 from memory.engine import MemoryEngine
 from memory.learning import Learned
 
@@ -28,7 +30,8 @@ COMMAND = "/memory"
 def build_slack_app(
     engine: MemoryEngine,
     *,
-    bot_token: str,
+    bot_token: str | None = None,
+    oauth: OAuthConfig | None = None,
     signing_secret: str | None = None,
     api_url: str | None = None,
     react_when_learned: bool = True,
@@ -36,7 +39,9 @@ def build_slack_app(
 ) -> AsyncApp:
     """The bot's Slack app. Serve it over HTTP (needs `signing_secret`) or Socket Mode.
 
-    `api_url` points the Web API client at a Slack-compatible server (tests, proxies).
+    One workspace with `bot_token`; many with `oauth` (installations and their tokens in the
+    engine's store, see adapters.slack.oauth). `api_url` points the Web API client at a
+    Slack-compatible server (tests, proxies).
     """
     client_args: dict[str, Any] = {}
     if api_url:
@@ -49,6 +54,7 @@ def build_slack_app(
         ],
         **client_args,
     )
+    installs = SlackOAuth(engine, oauth) if oauth is not None else None
     app = AsyncApp(
         client=client,
         # Without a secret (Socket Mode) an unguessable one makes any HTTP request fail
@@ -56,6 +62,7 @@ def build_slack_app(
         signing_secret=signing_secret or secrets.token_hex(32),
         # Unmatched events (a plain channel message, a message edit) are not errors.
         raise_error_for_unhandled_request=False,
+        **(installs.app_options(client) if installs is not None else {}),
     )
     directory = UserDirectory()
     chat = SlackChat(engine, directory, history_limit=history_limit)
@@ -66,6 +73,8 @@ def build_slack_app(
     app.event("app_home_opened")(ui.on_home_opened)
     app.command(COMMAND)(ui.on_command)
     app.action(controls.ACTION_IDS)(ui.on_action)
+    if installs is not None:
+        installs.add_listeners(app)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -79,7 +88,15 @@ def build_slack_app(
     if react_when_learned:
 
         async def react(learned: Learned) -> None:
-            await chat.on_learned(learned, client)
+            if learned.platform != PLATFORM:
+                return
+            target = client
+            if installs is not None:  # the token of the workspace the message came from
+                found = await installs.client_for(learned.user_key, client)
+                if found is None:
+                    return
+                target = found
+            await chat.on_learned(learned, target)
 
         engine.on_learned(react)
     return app

@@ -177,5 +177,5 @@ def _ts_key(ts: str) -> tuple[int, int]:
 def _sent_at(ts: str) -> datetime:
     try:
         return datetime.fromtimestamp(float(ts), UTC)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a number, or out of the platform's range
         return datetime.now(UTC)

@@ -11,6 +11,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.app import build_slack_app
+from adapters.slack.oauth import INSTALL_PATH, OAuthConfig
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 
@@ -22,7 +23,8 @@ EVENTS_PATH = "/slack/events"
 async def run_slack(
     engine: MemoryEngine,
     *,
-    bot_token: str,
+    bot_token: str | None = None,
+    oauth: OAuthConfig | None = None,
     app_token: str | None = None,
     signing_secret: str | None = None,
     api_url: str | None = None,
@@ -33,19 +35,18 @@ async def run_slack(
 ) -> None:
     """Serve Slack until cancelled, then disconnect cleanly.
 
+    One workspace with `bot_token`, or every workspace that installs the app with `oauth`
+    (HTTP only: /slack/install and /slack/oauth_redirect beside /slack/events).
     Socket Mode when `app_token` (xapp-…) is given, else HTTP Events on host:port at
     /slack/events, which needs `signing_secret`. `configure_web` may add routes (e.g. a
-    health check) to the HTTP server.
+    health check) to the HTTP server. Raises ConfigurationError for a missing or malformed
+    token or secret.
     """
-    if not bot_token.startswith("xoxb-"):
-        raise ConfigurationError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-.")
-    if not app_token and not signing_secret:
-        raise ConfigurationError(
-            "Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events)."
-        )
+    check_slack_options(bot_token, oauth, app_token, signing_secret)
     app = build_slack_app(
         engine,
         bot_token=bot_token,
+        oauth=oauth,
         signing_secret=signing_secret,
         api_url=api_url,
         react_when_learned=react_when_learned,
@@ -64,6 +65,33 @@ async def run_slack(
         finally:
             await runner.cleanup()
             log.info("Slack HTTP server stopped")
+
+
+def check_slack_options(
+    bot_token: str | None,
+    oauth: OAuthConfig | None,
+    app_token: str | None,
+    signing_secret: str | None,
+) -> None:
+    """Raises ConfigurationError unless the options make one working Slack setup."""
+    if oauth is not None:
+        if bot_token:
+            raise ConfigurationError(
+                "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "(installs into many workspaces), not both."
+            )
+        if app_token or not signing_secret:
+            raise ConfigurationError(
+                "Installs into many workspaces (SLACK_CLIENT_ID) use HTTP Events: set "
+                "SLACK_SIGNING_SECRET and unset SLACK_APP_TOKEN."
+            )
+        return
+    if not bot_token or not bot_token.startswith("xoxb-"):
+        raise ConfigurationError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-.")
+    if not app_token and not signing_secret:
+        raise ConfigurationError(
+            "Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP Events)."
+        )
 
 
 async def connect_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
@@ -91,4 +119,6 @@ async def serve_http(
     await web.TCPSite(runner, host, port).start()
     bound = runner.addresses[0][1] if runner.addresses else port
     log.info("Slack HTTP Events listening on %s:%s%s", host, bound, EVENTS_PATH)
+    if app.oauth_flow is not None:
+        log.info("Slack installs start at %s", INSTALL_PATH)
     return runner

@@ -25,7 +25,16 @@ USED = {
     "files.getUploadURLExternal / files.completeUploadExternal": "files:write",
     "/memory": "commands",
 }
-EVENTS = {"app_mention", "message.channels", "message.groups", "message.im", "app_home_opened"}
+EVENTS = {
+    "app_mention",
+    "message.channels",
+    "message.groups",
+    "message.im",
+    "app_home_opened",
+    # OAuth installs (adapters/slack/oauth.py); no scope needed
+    "app_uninstalled",
+    "tokens_revoked",
+}
 
 
 def manifest() -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 
 from aiohttp import web
 
-from .recording import SlackRecorder
+from .oauth import OAuthGrants
 from .records import BOT_ID, BOT_USER_ID, Call, JsonDict, ResponseUrlPost, Upload
 
 
@@ -25,10 +27,18 @@ async def _read_args(request: web.Request) -> tuple[JsonDict, str | None]:
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
         token = auth.removeprefix("Bearer ")
+    elif auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+        try:
+            pair = base64.b64decode(auth.removeprefix("Basic ")).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            pair = ""
+        client_id, _, client_secret = pair.partition(":")
+        args.setdefault("client_id", client_id)
+        args.setdefault("client_secret", client_secret)
     return args, token
 
 
-class WebApi(SlackRecorder):
+class WebApi(OAuthGrants):
     """Records each Web API call and answers it from `_handlers()`, or with an injected failure."""
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -47,12 +57,14 @@ class WebApi(SlackRecorder):
                 {"ok": False, "error": failure.error}, status=failure.status, headers=headers
             )
         handler = self._handlers().get(method)
-        body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
+        if method == "auth.test":
+            body = self._identity(token)
+        else:
+            body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         return web.json_response(body)
 
     def _handlers(self) -> dict[str, Callable[[JsonDict], JsonDict]]:
         return {
-            "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": lambda a: {"ok": True, "message_ts": self._next_ts()},
             "chat.update": self._update,
@@ -63,18 +75,7 @@ class WebApi(SlackRecorder):
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "apps.connections.open": lambda a: {"ok": True, "url": self.socket_url},
-        }
-
-    def _auth_test(self, args: JsonDict) -> JsonDict:
-        return {
-            "ok": True,
-            "url": "https://fake.slack.com/",
-            "team": self.team,
-            "user": "memorybot",
-            "team_id": self.team_id,
-            "user_id": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "is_enterprise_install": False,
+            "oauth.v2.access": self._oauth_v2_access,
         }
 
     def _post_message(self, args: JsonDict) -> JsonDict:
