@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import controls
+from adapters.slack.bolt_logs import bolt_base_logger
 from adapters.slack.chat import SlackChat
 from adapters.slack.directory import UserDirectory
 from adapters.slack.memory_ui import MemoryUI
@@ -56,6 +57,7 @@ def build_slack_app(
         signing_secret=signing_secret or secrets.token_hex(32),
         # Unmatched events (a plain channel message, a message edit) are not errors.
         raise_error_for_unhandled_request=False,
+        logger=bolt_base_logger(),
     )
     directory = UserDirectory()
     chat = SlackChat(engine, directory, history_limit=history_limit)
