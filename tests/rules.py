@@ -56,7 +56,7 @@ def extraction_calls(prompt: str, system: str) -> list[dict[str, Any]]:
     for text in said_lines(prompt):
         if m := re.search(r"my name is (\w+)", text, re.I):
             profile["name"] = m.group(1)
-        if m := re.search(r"i (?:live|moved) (?:in|to) ([A-Z][\w ]*?)(?:[.!,]|$)", text):
+        if m := re.search(r"\b[Ii] (?:live|moved) (?:in|to) ([A-Z][\w ]*?)(?:[.!,]|$)", text):
             profile["location"] = m.group(1)
         if m := re.search(r"\bi like (\w+)", text, re.I):
             profile.setdefault("interests", []).append(m.group(1))
