@@ -25,6 +25,7 @@ from trustcall import create_extractor
 from memory.errors import ExtractionFailed, ModelUnavailable
 from memory.pending import PendingMessage
 from memory.schemas import KIND_BY_TOOL, Fact, Kind, Profile, Todo
+from memory.toolchoice import ToolChoiceLeftToModel
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,16 @@ def transcript(messages: list[PendingMessage]) -> str:
 class MemoryExtractor:
     """Runs one trustcall extraction over a user's pending messages or a correction."""
 
-    def __init__(self, model: BaseChatModel, *, max_attempts: int = 3, recursion_limit: int = 16):
+    def __init__(
+        self,
+        model: BaseChatModel,
+        *,
+        max_attempts: int = 3,
+        recursion_limit: int = 16,
+        forced_choice: bool = False,
+    ):
+        """`forced_choice` keeps trustcall's forced tool call when learning from a conversation
+        (the behaviour before memory.toolchoice; benchmarks compare the two)."""
         self.max_attempts = max_attempts
         self.recursion_limit = recursion_limit
         self._runnable: Runnable[Any, Any] = create_extractor(
@@ -109,11 +119,24 @@ class MemoryExtractor:
             enable_inserts=True,
             enable_deletes=True,
         )
+        # A conversation may hold nothing worth keeping, so the model may call no tool at all.
+        # A correction or a consolidation is a request to change something: those stay forced.
+        self._learning: Runnable[Any, Any] = (
+            self._runnable
+            if forced_choice
+            else create_extractor(
+                ToolChoiceLeftToModel(model),  # type: ignore[arg-type]
+                tools=[Profile, Fact, Todo],
+                enable_inserts=True,
+                enable_deletes=True,
+            )
+        )
 
     async def learn(
         self, name: str, existing: ExistingMemory, messages: list[PendingMessage]
     ) -> MemoryChanges:
-        return await self._run(name, existing, f"Conversation:\n{transcript(messages)}")
+        prompt = f"Conversation:\n{transcript(messages)}"
+        return await self._run(name, existing, prompt, self._learning)
 
     async def correct(self, name: str, existing: ExistingMemory, text: str) -> MemoryChanges:
         return await self._run(name, existing, CORRECTION.format(name=name, text=text))
@@ -124,7 +147,13 @@ class MemoryExtractor:
         prompt = CONSOLIDATE.format(name=name, count=len(existing.items), what=what, cap=cap)
         return await self._run(name, existing, prompt)
 
-    async def _run(self, name: str, existing: ExistingMemory, prompt: str) -> MemoryChanges:
+    async def _run(
+        self,
+        name: str,
+        existing: ExistingMemory,
+        prompt: str,
+        runnable: Runnable[Any, Any] | None = None,
+    ) -> MemoryChanges:
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         # A new SystemMessage every call: trustcall appends the existing docs to it in place.
         messages = [
@@ -140,7 +169,7 @@ class MemoryExtractor:
             "recursion_limit": self.recursion_limit,
         }
         try:
-            result = await self._runnable.ainvoke(inputs, config)
+            result = await (runnable or self._runnable).ainvoke(inputs, config)
         except GraphRecursionError as exc:
             # trustcall loops on model exceptions until the recursion limit: a transient
             # outage, not a bad answer, so the caller keeps the work for a retry.

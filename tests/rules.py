@@ -114,3 +114,22 @@ def chat_reply(system: str) -> str:
     block = MEMORY.search(system)
     remembered = block.group(1) if block else ""
     return f"Noted. What I remember:\n{remembered}"
+
+
+def forced(request: ScriptedCall) -> bool:
+    """Was the model made to call a tool (trustcall's "any", OpenAI's "required", or a name)?"""
+    choice = request.tool_choice
+    if isinstance(choice, dict):
+        return True
+    return choice in ("any", "required") or (isinstance(choice, str) and choice in request.tools)
+
+
+def eager_script(request: ScriptedCall) -> AIMessage:
+    """What a real model tends to do when made to call a tool with nothing to keep: insert the
+    last thing said as a fact. Left to choose, it follows the careful rules above."""
+    if request.tools and forced(request) and "PatchFunctionErrors" not in request.tools:
+        # The person's last line: the transcript ends with it, or with the (multi-line) reply.
+        before_reply = request.last_text.rsplit("\nassistant: ", 1)[0]
+        last = before_reply.splitlines()[-1].partition(": ")[2].strip()
+        return AIMessage(content="", tool_calls=[call("Fact", content=last)])
+    return memory_script(request)
