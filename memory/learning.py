@@ -26,6 +26,7 @@ from memory.relevance import rank
 from memory.repository import MemoryRepository, UserMemory
 from memory.schemas import Kind, Provenance, StoredItem
 from memory.semantic import SemanticIndex
+from memory.timeline import earlier_values
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,7 @@ class Learner:
             # Consolidation is housekeeping, not learning: items keep where they came from.
             source = current.provenance if cause == CONSOLIDATION else where
             updated = StoredItem(kind=current.kind, data=data, provenance=source)
+            updated.previous = earlier_values(current, updated, cause)
             await self._embed(updated)
             await self.repository.put(user_key, SECTION_BY_KIND[current.kind], key, updated)
             note("changed", key, updated)
@@ -262,6 +264,7 @@ def _provenance(message: PendingMessage) -> Provenance:
         message_id=message.message_id,
         permalink=message.permalink,
         audience=message.audience,
+        said_at=message.sent_at,
     )
 
 

@@ -9,6 +9,7 @@ from memory.policy import MemoryPolicy
 from memory.relevance import rank
 from memory.repository import UserMemory
 from memory.schemas import profile_text
+from memory.timeline import dated, utc
 
 MAX_FACTS = 8
 MAX_TODOS = 5
@@ -36,6 +37,7 @@ def memory_block(
     query: str,
     policy: MemoryPolicy | None = None,
     similarity: dict[str, float] | None = None,
+    now: datetime | None = None,
 ) -> str:
     visible = memory.visible_to(audience)
     lines: list[str] = []
@@ -45,20 +47,23 @@ def memory_block(
     facts = rank(
         query, visible.facts, limit=MAX_FACTS, max_chars=MAX_MEMORY_CHARS, similarity=similarity
     )
-    lines.extend(f"- {item.text()}" for _, item in facts)
+    lines.extend(f"- {dated(item)}" for _, item in facts)
     policy = policy or MemoryPolicy()
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     # Done and expired todos never reach the prompt.
     open_todos = {k: v for k, v in visible.todos.items() if policy.todo_state(v, now) == "open"}
     todos = rank(
         query, open_todos, limit=MAX_TODOS, max_chars=MAX_MEMORY_CHARS // 2, similarity=similarity
     )
-    lines.extend(f"- todo: {item.text()}" for _, item in todos)
+    lines.extend(f"- todo: {dated(item)}" for _, item in todos)
     return "\n".join(lines) if lines else "(nothing yet)"
 
 
-def system_prompt(name: str, audience: Audience, memory: str, summary: str = "") -> str:
+def system_prompt(
+    name: str, audience: Audience, memory: str, summary: str = "", at: datetime | None = None
+) -> str:
+    """`at`: when the message being answered was sent (default: now)."""
     where = "a direct message" if audience == "dm" else "a shared channel"
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    now = utc(at or datetime.now(UTC)).strftime("%a %Y-%m-%d %H:%M UTC")
     earlier = SUMMARY.format(summary=summary) if summary else ""
     return SYSTEM.format(name=name, where=where, now=now, memory=memory, summary=earlier)
