@@ -25,12 +25,18 @@ import argparse
 import asyncio
 from typing import Any
 
-from bench.common import add_backend_argument, bench_database, machine_line, release_store
+from bench.common import (
+    add_backend_argument,
+    bench_database,
+    engine_on,
+    machine_line,
+    release_store,
+)
 from bench.report import print_table
 from bench.scripted import BenchModel
 from bench.workload import bench_user, dm_of, message, user_text
 from bot.storage import open_storage
-from memory.engine import EngineConfig, MemoryEngine
+from memory.engine import EngineConfig
 from memory.extraction import MemoryExtractor
 from tests.rules import eager_script
 
@@ -41,14 +47,8 @@ async def measure(args: argparse.Namespace, forced: bool) -> dict[str, Any]:
         bench_database(args.backend) as db,
         open_storage(db.url, db.data_dir) as storage,
     ):
-        engine = MemoryEngine(
-            model=model,
-            store=storage.store,
-            checkpointer=storage.checkpointer,
-            locks=storage.locks,
-            seen=storage.seen,
-            config=EngineConfig(quiet_seconds=86_400, every_messages=1_000_000),
-        )
+        config = EngineConfig(quiet_seconds=86_400, every_messages=1_000_000)
+        engine = engine_on(storage, model, config)
         if forced:
             engine.learner.extractor = MemoryExtractor(model, forced_choice=True)
         facts = junk = 0

@@ -14,6 +14,8 @@ from memory.schemas import Earlier, StoredItem
 
 # Enough to say what changed; older values go, so an item cannot grow without bound.
 MAX_EARLIER = 3
+# Recall shows only the value an item replaced last, cut to this, so the prompt stays bounded.
+EARLIER_SHOWN_CHARS = 120
 CORRECTION = "correction"
 CONSOLIDATION = "consolidation"
 
@@ -54,5 +56,10 @@ def dated(item: StoredItem) -> str:
     if when:
         text += f" (on {when})"
     notes = [f"said {utc(item.provenance.said):%Y-%m-%d}"]
-    notes += [f'before: "{e.text}", said {utc(e.said_at):%Y-%m-%d}' for e in item.previous]
+    if item.previous:
+        last = item.previous[0]
+        shown = last.text
+        if len(shown) > EARLIER_SHOWN_CHARS:
+            shown = shown[: EARLIER_SHOWN_CHARS - 3] + "..."
+        notes.append(f'before: "{shown}", said {utc(last.said_at):%Y-%m-%d}')
     return f"{text} [{'; '.join(notes)}]"

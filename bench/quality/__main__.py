@@ -22,7 +22,7 @@ from typing import Any
 from langchain.chat_models import init_chat_model
 from langchain_core.language_models import BaseChatModel
 
-from bench.common import bench_database, release_store
+from bench.common import bench_database, engine_on, release_store
 from bench.quality import report as reporting
 from bench.quality.dataset import DatasetError, load
 from bench.quality.meter import UsageMeter
@@ -30,7 +30,7 @@ from bench.quality.runner import run
 from bench.quality.scripted import scripted_judge, scripted_reader
 from bot.models import load_embeddings, load_model
 from bot.storage import open_storage
-from memory.engine import EngineConfig, MemoryEngine
+from memory.engine import EngineConfig
 from memory.semantic import SemanticIndex
 
 SCRIPTED = "scripted"
@@ -77,15 +77,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         bench_database(args.backend) as database,
         open_storage(database.url, database.data_dir) as storage,
     ):
-        engine = MemoryEngine(
-            model=model,
-            store=storage.store,
-            checkpointer=storage.checkpointer,
-            locks=storage.locks,
-            seen=storage.seen,
-            config=CONFIG,
-            semantic=semantic,
-        )
+        engine = engine_on(storage, model, CONFIG, semantic=semantic)
 
         async def progress(answered: Any) -> None:
             mark = "ok " if answered.correct else "no "

@@ -9,6 +9,8 @@ from memory.commands import parse_command
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef, UserRef
 from memory.messages import ChatMessage
+from memory.schemas import Provenance, StoredItem
+from memory.timeline import dated, earlier_values
 from tests.conftest import unique
 from tests.memory.helpers import dm, person
 from tests.scripted_model import ScriptedChatModel
@@ -99,3 +101,27 @@ async def test_a_todo_marked_done_is_not_a_change_of_mind(engine: MemoryEngine) 
     [todo] = memory.todos.values()
     assert todo.data["status"] == "done"
     assert todo.previous == []
+
+
+def test_recall_shows_only_the_value_replaced_last_and_keeps_it_short() -> None:
+    said = [datetime(2026, 1, day, tzinfo=UTC) for day in (1, 2, 3, 4, 5)]
+    item = StoredItem(
+        kind="fact",
+        data={"content": "my team is gamma"},
+        provenance=Provenance(platform="t", conversation="c", audience="dm", said_at=said[0]),
+    )
+    for n, name in enumerate(["alpha", "beta", "x" * 400, "delta"]):
+        updated = StoredItem(
+            kind="fact",
+            data={"content": f"my team is {name}"},
+            provenance=Provenance(
+                platform="t", conversation="c", audience="dm", said_at=said[n + 1]
+            ),
+        )
+        updated.previous = earlier_values(item, updated, "m1")
+        item = updated
+
+    assert [e.said_at for e in item.previous] == said[1:4][::-1]  # newest first, at most 3
+    line = dated(item)
+    assert line.startswith('my team is delta [said 2026-01-05; before: "my team is xxx')
+    assert len(line) < 200 and "beta" not in line
