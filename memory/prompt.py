@@ -10,6 +10,7 @@ from memory.policy import MemoryPolicy
 from memory.relevance import rank
 from memory.repository import UserMemory
 from memory.schemas import profile_text
+from memory.timeline import dated, utc
 
 MAX_FACTS = 8
 MAX_TODOS = 5
@@ -51,6 +52,7 @@ def memory_block(
     query: str,
     policy: MemoryPolicy | None = None,
     similarity: dict[str, float] | None = None,
+    now: datetime | None = None,
 ) -> str:
     visible = memory.visible_to(audience)
     lines: list[str] = []
@@ -60,24 +62,27 @@ def memory_block(
     facts = rank(
         query, visible.facts, limit=MAX_FACTS, max_chars=MAX_MEMORY_CHARS, similarity=similarity
     )
-    lines.extend(f"- {framed(item.text())}" for _, item in facts)
+    lines.extend(f"- {framed(dated(item))}" for _, item in facts)
     policy = policy or MemoryPolicy()
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     # Done and expired todos never reach the prompt.
     open_todos = {k: v for k, v in visible.todos.items() if policy.todo_state(v, now) == "open"}
     todos = rank(
         query, open_todos, limit=MAX_TODOS, max_chars=MAX_MEMORY_CHARS // 2, similarity=similarity
     )
-    lines.extend(f"- todo: {framed(item.text())}" for _, item in todos)
+    lines.extend(f"- todo: {framed(dated(item))}" for _, item in todos)
     return "\n".join(lines) if lines else "(nothing yet)"
 
 
-def system_prompt(name: str, audience: Audience, memory: str, summary: str = "") -> str:
+def system_prompt(
+    name: str, audience: Audience, memory: str, summary: str = "", at: datetime | None = None
+) -> str:
     """The reply's system message. `memory` is a `memory_block` (each entry one framed line;
     framed again per line here, which leaves framed text as it is but `<` `>`); the summary
-    and the person's display name are outside text and framed too."""
+    and the person's display name are outside text and framed too. `at`: when the message
+    being answered was sent (default: now)."""
     where = "a direct message" if audience == "dm" else "a shared channel"
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    now = utc(at or datetime.now(UTC)).strftime("%a %Y-%m-%d %H:%M UTC")
     earlier = SUMMARY.format(summary=framed(summary)) if summary else ""
     memory = "\n".join(_tagless(line) for line in memory.split("\n"))
     who = framed(name)[:MAX_NAME_CHARS] or "someone"
