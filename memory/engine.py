@@ -30,6 +30,7 @@ from memory.identity import ConversationRef, UserRef
 from memory.learning import LearnedListener, Learner
 from memory.locks import LocalUserLocks, UserLocks
 from memory.messages import MAX_MESSAGE_CHARS, ChatMessage, Reply
+from memory.model_errors import model_failure
 from memory.operations import MemoryOperations
 from memory.policy import MemoryPolicy
 from memory.repository import MemoryRepository
@@ -175,10 +176,12 @@ class MemoryEngine:
             async with lock:
                 text = await self._run_turn(message)
         except Exception as exc:
+            # A provider that is down or misconfigured fails every message: one line each.
+            outside = model_failure(exc)
             log.error(
                 "reply failed: %s",
-                type(exc).__name__,
-                exc_info=True,
+                outside or type(exc).__name__,
+                exc_info=outside is None,
                 extra={"user": message.user.key, "conversation": thread},
             )
             self.stats.errors[f"reply:{type(exc).__name__}"] += 1

@@ -92,3 +92,13 @@ async def test_a_session_can_be_resumed_and_a_bad_id_is_refused(tmp_path: Path) 
 
         code, refused = await run_bot(fake, data, ["x"], "--user", "al", "--resume", "bad id!")
     assert code == 2 and "invalid conversation id" in refused
+
+
+async def test_an_empty_user_or_an_unknown_session_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        code, empty = await run_bot(fake, data, ["hello"], "--user", "")
+        assert code == 2 and "--user needs a name" in empty
+        code, unknown = await run_bot(fake, data, ["hello"], "--user", "al", "--resume", "abcd1234")
+        assert code == 2 and "no session abcd1234 for --user al" in unknown
+        assert "bot> " not in unknown  # nothing was answered in a new session
