@@ -117,5 +117,6 @@ def configure_logging(level: str, secrets: list[str], style: str = "text") -> No
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Client libraries log request details at DEBUG/INFO; keep them quiet unless asked.
-    for noisy in ("httpx", "openai", "discord.http", "slack_bolt", "slack_sdk"):
+    noisy_loggers = ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "anthropic")
+    for noisy in (*noisy_loggers, "discord.http", "slack_bolt", "slack_sdk"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
