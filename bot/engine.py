@@ -47,14 +47,15 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
     sealer = _sealer(settings)
     semantic = SemanticIndex(load_embeddings(settings.embeddings)) if settings.embeddings else None
     serde = EncryptedSerializer(sealer) if sealer else None
-    async with open_storage(settings.database_url, settings.data_dir, serde=serde) as storage:
+    async with open_storage(
+        settings.database_url, settings.data_dir, serde=serde, sealer=sealer
+    ) as storage:
         engine = MemoryEngine(
             model=model,
             extraction_model=extraction,
             store=storage.store,
             checkpointer=storage.checkpointer,
             locks=storage.locks,
-            seen=storage.seen,
             config=config,
             sealer=sealer,
             semantic=semantic,

@@ -69,4 +69,8 @@ async def test_health_reports_an_unreachable_database(
         await storage.store.conn.close()  # type: ignore[attr-defined]
         async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as down:
             assert down.status == 503
-            assert await down.json() == {"status": "unhealthy", "database": False}
+            assert await down.json() == {
+                "status": "unhealthy",
+                "database": False,
+                "reason": "database: ValueError",  # aiosqlite: "no active connection"
+            }

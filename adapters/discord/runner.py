@@ -17,6 +17,7 @@ import discord.http
 import yarl
 
 from adapters.discord.client import DiscordOptions, build_client
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 
@@ -64,6 +65,7 @@ async def run_discord(
     shard_count: int | None = None,
     shard_ids: tuple[int, ...] | None = None,
     react_when_learned: bool = True,
+    delivery: Delivery | None = None,
 ) -> None:
     """Connect and serve until cancelled; the client is closed cleanly on the way out."""
     if not token:
@@ -77,7 +79,7 @@ async def run_discord(
     )
     if shard_ids and not shard_count:
         raise ConfigurationError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total) too.")
-    client = build_client(engine, options)
+    client = build_client(engine, options, delivery)
     try:
         async with client:
             await client.start(token, reconnect=True)

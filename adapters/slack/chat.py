@@ -1,5 +1,6 @@
 """Answering people: @mentions in channels (in their thread), DMs, and follow-ups in threads the
-bot already answered in. Each event is handled once, even when Slack delivers it again."""
+bot already answered in. Each event is answered once through the durable inbox (memory.delivery),
+even when Slack delivers it again or the process that took it died."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.directory import UserDirectory
 from adapters.slack.ids import MessageRef, is_dm_channel, thread_conversation
+from adapters.slack.intake import SKIPPED, inbox_key
 from adapters.slack.normalize import (
     escape,
     is_human_message,
@@ -22,7 +24,8 @@ from adapters.slack.normalize import (
     to_prior_turns,
 )
 from adapters.slack.threads import AnsweredThreads
-from memory.engine import MemoryEngine
+from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
+from memory.engine import APOLOGY, MemoryEngine
 from memory.errors import IdentityError
 from memory.learning import Learned
 from memory.messages import PriorTurn
@@ -30,6 +33,8 @@ from memory.messages import PriorTurn
 log = logging.getLogger(__name__)
 
 REACTION = "brain"
+# Set in a bolt request's context when the inbox redelivers an event: its age in seconds.
+LATE_SECONDS = "inbox_late_seconds"
 
 
 class SlackChat:
@@ -37,10 +42,12 @@ class SlackChat:
         self,
         engine: MemoryEngine,
         directory: UserDirectory,
+        delivery: Delivery,
         *,
         history_limit: int = 20,
     ) -> None:
         self.engine = engine
+        self.delivery = delivery
         self.directory = directory
         self.threads = AnsweredThreads(engine.store)
         self.history_limit = history_limit
@@ -102,18 +109,84 @@ class SlackChat:
         in_thread: bool,
     ) -> None:
         event_id = body.get("event_id")
-        if event_id and not await self.engine.first_time(f"slack:{event_id}"):
-            log.info("skipped a redelivered event", extra={"event_id": event_id})
+        late = context.get(LATE_SECONDS)
+
+        async def answer() -> bool:
+            return await self._settle(event, context, client, in_thread=in_thread, late=late)
+
+        async def busy() -> None:
+            await self._post(event, client, BUSY, in_thread=in_thread)
+
+        if not isinstance(event_id, str):
+            await answer()  # no id to deduplicate by (not sent by the Events API)
             return
+        person = f"{context.team_id}:{event.get('user')}"
+        if not await self.delivery.handle(inbox_key(event_id), person, answer, busy):
+            log.info(SKIPPED, extra={"event_id": event_id})
+
+    async def _settle(
+        self,
+        event: dict[str, Any],
+        context: Any,
+        client: AsyncWebClient,
+        *,
+        in_thread: bool,
+        late: float | None,
+    ) -> bool:
+        """Answer; True once the event needs nothing more, False to try again later."""
         try:
-            await self._reply(event, context, client, in_thread=in_thread)
+            if late is not None and self.delivery.too_late(late):
+                await self._post(event, client, TOO_LATE, in_thread=in_thread, must=True)
+            else:
+                await self._reply(event, context, client, in_thread=in_thread, late=late)
+            return True
         except IdentityError as exc:
             log.warning("ignored a Slack event without usable ids: %s", exc, extra=_where(event))
+            return True
+        except Exception as exc:
+            log.error(
+                "handling a Slack message failed: %s",
+                type(exc).__name__,
+                exc_info=True,
+                extra=_where(event),
+            )
+        # Never silence: apologize, or give the event back to be answered later.
+        try:
+            await self._post(event, client, APOLOGY, in_thread=in_thread, must=True)
+            return True
+        except Exception as exc:
+            log.warning("could not apologize either (%s): will retry", type(exc).__name__)
+            return False
+
+    async def _post(
+        self,
+        event: Mapping[str, Any],
+        client: AsyncWebClient,
+        text: str,
+        *,
+        in_thread: bool,
+        must: bool = False,
+    ) -> None:
+        """A short message where the answer goes; `must` re-raises a failure to send."""
+        thread_ts = reply_thread_ts(event) if in_thread else event.get("thread_ts")
+        args: dict[str, Any] = {"channel": event["channel"], "text": text}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        try:
+            await client.chat_postMessage(**args)
         except Exception:
-            log.exception("handling a Slack message failed", extra=_where(event))
+            if must:
+                raise
+            log.warning("could not post a notice", exc_info=True, extra=_where(event))
 
     async def _reply(
-        self, event: dict[str, Any], context: Any, client: AsyncWebClient, *, in_thread: bool
+        self,
+        event: dict[str, Any],
+        context: Any,
+        client: AsyncWebClient,
+        *,
+        in_thread: bool,
+        late: float | None = None,
     ) -> None:
         bot = context.bot_user_id
         text = str(event.get("text") or "")
@@ -141,7 +214,10 @@ class SlackChat:
         reply = await self.engine.reply(message)
         if reply.failed:
             log.warning("answered with an apology", extra=_where(event))
-        args: dict[str, Any] = {"channel": event["channel"], "text": escape(reply.text)}
+        text = escape(reply.text)
+        if late is not None:
+            text = f"{LATE_NOTE}\n{text}"
+        args: dict[str, Any] = {"channel": event["channel"], "text": text}
         if reply_ts:
             args["thread_ts"] = reply_ts
         try:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from adapters.slack.app import build_slack_app
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from tests.fakes.slack import dm_event, event_envelope, post_signed
 from tests.scripted_model import ScriptedChatModel
@@ -104,7 +105,7 @@ async def test_a_redelivered_event_gets_no_second_reply(
     assert texts(await memory_of(engine)).count("I keep bees") == 1
 
 
-async def test_a_bad_signature_gets_401_and_changes_nothing(bot: Bot, engine: MemoryEngine) -> None:
+async def test_a_bad_signature_gets_401_and_changes_nothing(bot: Bot, delivery: Delivery) -> None:
     envelope = event_envelope(dm_event("Remember that I keep bees.", ts=next_ts()))
     body = json.dumps(envelope).encode()
 
@@ -113,8 +114,8 @@ async def test_a_bad_signature_gets_401_and_changes_nothing(bot: Bot, engine: Me
 
     assert (forged.status, stale.status) == (401, 401)
     assert bot.slack.calls == []
-    # The event was never handled: it is still new to the dedupe log.
-    assert await engine.first_time(f"slack:{envelope['event_id']}")
+    # The event was never handled: it is still new to the inbox.
+    assert await delivery.record(f"slack:{envelope['event_id']}", {}) == "received"
 
 
 async def test_first_mention_mid_thread_reads_the_thread_so_far(
