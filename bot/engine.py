@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +17,8 @@ from memory.engine import EngineConfig, MemoryEngine
 from memory.policy import MemoryPolicy
 from memory.sealing import AesGcmSealer
 from memory.semantic import SemanticIndex
+
+log = logging.getLogger(__name__)
 
 
 def _sealer(settings: Settings) -> AesGcmSealer | None:
@@ -67,4 +71,15 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
         try:
             yield engine, storage
         finally:
-            await engine.aclose()
+            await _close(engine, settings.shutdown_drain_seconds)
+
+
+async def _close(engine: MemoryEngine, within_seconds: float) -> None:
+    """Learn what is pending, for at most `within_seconds`: a long backlog must not hold up a
+    shutdown. What is not learned by then stays pending in the database for the next start."""
+    try:
+        await asyncio.wait_for(engine.aclose(), within_seconds)
+    except TimeoutError:
+        log.warning(
+            "shutdown: learning stopped after %.0f s; the rest is kept pending", within_seconds
+        )

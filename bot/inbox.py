@@ -55,6 +55,10 @@ UNFINISHED = (
     " ORDER BY received_at LIMIT %s"
 )
 PRUNE = "DELETE FROM bot_inbox WHERE state = 'done' AND done_at < %s"
+KEYS_SINCE = (
+    "SELECT event_key FROM bot_inbox WHERE substr(event_key, 1, %s) = %s AND received_at >= %s"
+    " ORDER BY received_at DESC LIMIT %s"
+)
 
 
 class _Payloads:
@@ -119,6 +123,10 @@ class _SqlInbox(_Payloads):
     async def prune(self, before: float) -> int:
         removed, _ = await self._run(PRUNE, (before,))
         return removed
+
+    async def keys_since(self, prefix: str, since: float, limit: int) -> list[str]:
+        _, rows = await self._run(KEYS_SINCE, (len(prefix), prefix, since, limit))
+        return [str(row[0]) for row in rows]
 
 
 class PostgresInbox(_SqlInbox):

@@ -79,6 +79,7 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
                 shard_ids=_shard_ids(settings.discord_shard_ids),
                 react_when_learned=settings.react_when_learned,
                 delivery=delivery,
+                catch_up_seconds=settings.discord_catch_up_seconds,
             )
         )
     for name, task in tasks.items():

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     inbox_recover_every_seconds: float = Field(default=10.0, gt=0)
     answer_late_within_seconds: float = Field(default=3600.0, ge=0)
     shutdown_drain_seconds: float = Field(default=20.0, ge=0)
+    # After a new Discord gateway session, answer DMs and mentions from this far back (0: off).
+    discord_catch_up_seconds: float = Field(default=900.0, ge=0)
 
     @field_validator("log_level", mode="before")
     @classmethod

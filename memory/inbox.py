@@ -71,6 +71,10 @@ class Inbox(Protocol):
         """Delete done entries finished before `before` (unix seconds); how many went."""
         ...
 
+    async def keys_since(self, prefix: str, since: float, limit: int) -> list[str]:
+        """Keys under `prefix` recorded at or after `since` (unix seconds), newest first."""
+        ...
+
 
 class MemoryInbox:
     """In-process only (tests, one process without a database): the same states in a dict."""
@@ -129,6 +133,12 @@ class MemoryInbox:
             and (e.state == "claimed" or e.received_at < older_than)
         ]
         return sorted(found, key=lambda e: e.received_at)[:limit]
+
+    async def keys_since(self, prefix: str, since: float, limit: int) -> list[str]:
+        found = [
+            e for e in self._entries.values() if e.key.startswith(prefix) and e.received_at >= since
+        ]
+        return [e.key for e in sorted(found, key=lambda e: -e.received_at)][:limit]
 
     async def prune(self, before: float) -> int:
         old = [k for k, e in self._entries.items() if e.state == "done" and e.lease_until < before]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.answers import Interaction, answer_error
+from adapters.discord.catchup import catch_up
 from adapters.discord.commands import MemoryCommands
 from adapters.discord.normalize import (
     PLATFORM,
@@ -63,6 +65,8 @@ class DiscordOptions:
     shard_ids: tuple[int, ...] | None = None
     react_when_learned: bool = True
     guild_ready_timeout: float = 2.0
+    # After a new gateway session, answer DMs and mentions from this many seconds back.
+    catch_up_seconds: float = 900.0
 
 
 def bot_intents() -> discord.Intents:
@@ -80,6 +84,7 @@ class MemoryBot(discord.Client):
     ) -> None:
         self.options = options or DiscordOptions()
         self.delivery = delivery or Delivery()
+        self._catching_up: asyncio.Task[int] | None = None
         super().__init__(
             intents=bot_intents(),
             allowed_mentions=NO_PINGS,
@@ -125,11 +130,22 @@ class MemoryBot(discord.Client):
         )
         if self.application_id is not None:
             log.info("invite link: %s", invite_url(self.application_id))
+        # on_ready follows a new session only (a resumed one replays what it missed).
+        if self.options.catch_up_seconds > 0:
+            self._catching_up = asyncio.get_running_loop().create_task(
+                catch_up(
+                    self,
+                    self.delivery.inbox,
+                    INBOX_PREFIX,
+                    self.answer,
+                    window_seconds=self.options.catch_up_seconds,
+                )
+            )
 
     async def on_message(self, message: discord.Message) -> None:
-        await self._answer(message, late=None)
+        await self.answer(message, late=None)
 
-    async def _answer(self, message: discord.Message, late: float | None) -> bool:
+    async def answer(self, message: discord.Message, late: float | None) -> bool:
         """Answer `message` once across processes; False if it is not for the bot or taken."""
         if self.user is None:
             return False
@@ -171,7 +187,12 @@ class MemoryBot(discord.Client):
         except discord.NotFound:
             await self.delivery.inbox.finish(entry.key)  # deleted meanwhile: nothing to answer
             return
-        await self._answer(message, late=entry.age())
+        await self.answer(message, late=entry.age())
+
+    async def close(self) -> None:
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+        await super().close()
 
     async def _send(self, message: discord.Message, text: str) -> None:
         parts = split_reply(text) or ["…"]
