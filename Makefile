@@ -32,3 +32,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.long_conversation --baseline
 	$(BIN)/python -m bench.reply_latency
 	$(BIN)/python -m bench.recall
+	$(BIN)/python -m bench.faults
