@@ -76,15 +76,28 @@ class SlackChat:
         if not thread_ts or thread_ts == event.get("ts"):
             return  # a top-level channel message: only an @mention starts a conversation
         if mentions_bot(str(event.get("text") or ""), bot):
-            return  # app_mention answers it; answering here too would reply twice
+            await self._pass(body)  # app_mention answers it; answering here too would reply twice
+            return
         try:
             key = thread_conversation(context.team_id, event.get("channel"), thread_ts).key
         except IdentityError:
+            await self._pass(body)
             return
         if await self.threads.answered(key):
             await self._answer(event, body, context, client, in_thread=True)
         else:
+            await self._pass(body)
             log.debug("ignored a message in a thread the bot is not in", extra=_where(event))
+
+    async def _pass(self, body: Mapping[str, Any]) -> None:
+        """A recorded event that is not for the bot after all: settle it, so it is not
+        taken for unfinished work (intake records every thread reply, before this lookup)."""
+        event_id = body.get("event_id")
+        if isinstance(event_id, str):
+            try:
+                await self.delivery.inbox.finish(inbox_key(event_id))
+            except Exception as exc:
+                log.warning("could not settle a passed-over event: %s", type(exc).__name__)
 
     async def on_learned(self, learned: Learned, client: AsyncWebClient) -> None:
         """Something was learned from a message: mark it with a reaction."""
@@ -174,10 +187,10 @@ class SlackChat:
             args["thread_ts"] = thread_ts
         try:
             await client.chat_postMessage(**args)
-        except Exception:
+        except Exception as exc:
             if must:
                 raise
-            log.warning("could not post a notice", exc_info=True, extra=_where(event))
+            log.warning("could not post a notice: %s", type(exc).__name__, extra=_where(event))
 
     async def _reply(
         self,
@@ -217,12 +230,9 @@ class SlackChat:
         text = escape(reply.text)
         if late is not None:
             text = f"{LATE_NOTE}\n{text}"
-        args: dict[str, Any] = {"channel": event["channel"], "text": text}
-        if reply_ts:
-            args["thread_ts"] = reply_ts
         try:
-            await client.chat_postMessage(**args)
-        except SlackApiError as exc:
+            await self._post(event, client, text, in_thread=in_thread, must=True)
+        except SlackApiError as exc:  # refused for good (a deleted channel, ...): not retried
             _log_api_error("chat.postMessage", exc, channel=str(event["channel"]))
 
     async def _thread_so_far(

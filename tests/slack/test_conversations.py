@@ -54,15 +54,19 @@ async def test_a_thread_follow_up_without_a_mention_is_answered(bot: Bot) -> Non
     assert all(c.args["channel"] == "C1" for c in _posts(bot.slack.calls, root))
 
 
-async def test_a_message_in_an_unrelated_thread_is_ignored(bot: Bot, wait_for_log: Any) -> None:
+async def test_a_message_in_an_unrelated_thread_is_ignored(
+    bot: Bot, wait_for_log: Any, delivery: Delivery
+) -> None:
     ignored = wait_for_log("ignored a message in a thread the bot is not in")
     message = dm_event("just chatting", user="U2", channel="C1", ts=next_ts())
     message.update(channel_type="channel", thread_ts="1600000000.000001")
 
-    await bot.event(message)
+    _, event_id = await bot.event(message)
 
     await ignored.wait()
     assert bot.slack.calls_to("chat.postMessage") == []
+    # Settled in the inbox, so no process takes it for unfinished work later.
+    assert await delivery.record(f"slack:{event_id}", {}) == "done"
 
 
 async def test_a_top_level_channel_message_and_bot_messages_are_not_answered(

@@ -156,3 +156,25 @@ async def test_socket_mode_does_not_ack_an_event_it_could_not_record(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_socket_mode_acks_and_drops_a_malformed_event(
+    engine: MemoryEngine, slack: SlackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = asyncio.create_task(
+        run_slack(engine, bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url)
+    )
+    try:
+        event = app_mention_event("<@UBOT> hello", ts=next_ts())
+        event["user"] = 12345  # a number where Slack sends an id
+        assert await slack.send_socket_envelope("events_api", event_envelope(event)) is None
+        good = app_mention_event("<@UBOT> hello", ts=next_ts())
+        await slack.send_socket_envelope("events_api", event_envelope(good))
+        await slack.wait_for_call("chat.postMessage")
+        assert [c.args["thread_ts"] for c in slack.calls_to("chat.postMessage")] == [good["ts"]]
+        assert "ignored a malformed Slack payload (fields: user)" in caplog.text
+        assert not [r for r in caplog.records if r.exc_info]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
