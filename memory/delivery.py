@@ -48,6 +48,7 @@ class DeliveryConfig:
     concurrency: int = 8
     busy_after: float = 15.0
     finish_retry_for: float = 300.0
+    max_attempts: int = 5
 
 
 class Delivery:
@@ -140,6 +141,15 @@ class Delivery:
             for entry in await self.inbox.unfinished(prefix, older_than, limit=500):
                 if self._stopping:
                     return handed
+                if entry.attempts >= self.config.max_attempts:
+                    # Taken that often and never finished: it may be what kills the process.
+                    log.error(
+                        "gave up on an event after %d attempts",
+                        entry.attempts,
+                        extra={"event": entry.key},
+                    )
+                    await self.inbox.finish(entry.key)
+                    continue
                 log.info("answering an event left unfinished", extra={"event": entry.key})
                 try:
                     await redeliver(entry)

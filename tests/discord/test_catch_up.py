@@ -3,6 +3,7 @@ answered once after it connects again; what it had already answered is not answe
 
 from __future__ import annotations
 
+from adapters.discord.client import inbox_key
 from bot.storage import Storage
 from memory.delivery import LATE_NOTE, Delivery
 from memory.engine import MemoryEngine
@@ -44,3 +45,25 @@ async def test_dms_and_mentions_sent_while_away_are_answered_once(
     assert late is not None and str(late["content"]).startswith(LATE_NOTE)
     mentions = channel_posts(fake, CHANNEL_ID)
     assert len(mentions) == 1
+
+
+async def test_a_message_whose_process_died_is_fetched_and_answered_late(
+    fake: FakeDiscord, engine: MemoryEngine, storage: Storage
+) -> None:
+    delivery = Delivery(storage.inbox)
+    options = DiscordOptions(guild_ready_timeout=0.05, catch_up_seconds=0)
+    message = fake.message_create("Remember that I keep bees.")
+    channel_id, message_id = int(message["channel_id"]), int(message["id"])
+    key = inbox_key(channel_id, message_id)
+    # Recorded and taken by a process that was then killed: its lease runs out.
+    await delivery.record(key, {"channel_id": str(channel_id), "message_id": str(message_id)})
+    assert await storage.inbox.claim(key, "killed", lease_seconds=-1)
+
+    async with running(build_client(engine, options, delivery), fake):
+        assert await delivery.recover() == 1
+        await fake.wait_for(lambda _requests: channel_posts(fake, channel_id), timeout=10)
+
+    posts = channel_posts(fake, channel_id)
+    assert len(posts) == 1 and posts[0].json is not None
+    assert str(posts[0].json["content"]).startswith(LATE_NOTE)
+    assert await delivery.record(key, {}) == "done"

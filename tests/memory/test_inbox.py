@@ -7,7 +7,8 @@ import time
 import pytest
 
 from bot.storage import Storage
-from memory.inbox import Inbox, MemoryInbox
+from memory.delivery import Delivery, DeliveryConfig
+from memory.inbox import Inbox, InboxEntry, MemoryInbox
 from tests.conftest import unique
 
 
@@ -69,3 +70,23 @@ async def test_release_gives_it_back_and_done_entries_are_pruned(inbox: Inbox) -
     await inbox.finish(key)
     assert await inbox.prune(before=time.time() + 1) >= 1
     assert await inbox.record(key, {}) == "received"  # forgotten after retention
+
+
+async def test_recovery_hands_on_what_nobody_owns_and_gives_up_on_a_poison_event() -> None:
+    delivery = Delivery(MemoryInbox(), DeliveryConfig(lease=60, max_attempts=2))
+    handed: list[str] = []
+
+    async def redeliver(entry: InboxEntry) -> None:
+        handed.append(entry.key)
+
+    delivery.watch("test:", redeliver)
+    for key in ("test:dead", "test:poison", "test:live", "other:dead"):
+        await delivery.inbox.record(key, {})
+    await delivery.inbox.claim("test:dead", "died", lease_seconds=-1)
+    for _ in range(2):  # taken twice, by processes that died on it
+        await delivery.inbox.claim("test:poison", "died", lease_seconds=-1)
+    await delivery.inbox.claim("test:live", "alive", lease_seconds=60)
+
+    assert await delivery.recover() == 1
+    assert handed == ["test:dead"]
+    assert await delivery.inbox.record("test:poison", {}) == "done"
