@@ -60,6 +60,7 @@ class Delivery:
         self.redelivered = 0
         self._watchers: dict[str, Redeliver] = {}
         self._jobs: set[asyncio.Task[Any]] = set()
+        self._held: set[str] = set()  # keys this process has claimed and not yet settled
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -75,8 +76,11 @@ class Delivery:
         """Claim `key`, wait for a slot, run `job`; False if another process owns the event
         or it is done already. Never raises for a database error: an answer twice is better
         than none."""
-        if self._stopping or not await self._claim(key):
+        # Held here already: its lease may have run out while the database was away, and a
+        # claim would then succeed a second time in this very process.
+        if self._stopping or key in self._held or not await self._claim(key):
             return False
+        self._held.add(key)
         task = asyncio.current_task()
         if task is not None:
             self._jobs.add(task)
@@ -87,10 +91,13 @@ class Delivery:
         finally:
             if task is not None:
                 self._jobs.discard(task)
-            if settled:
-                await self._finish(key)
-            else:
-                await self._release(key)
+            try:
+                if settled:
+                    await self._finish(key)
+                else:
+                    await self._release(key)
+            finally:
+                self._held.discard(key)
         return True
 
     async def _claim(self, key: str) -> bool:
@@ -135,12 +142,15 @@ class Delivery:
 
     async def recover(self) -> int:
         """Redeliver every unfinished entry nobody owns; how many were handed on."""
+        await self._renew()  # our own leases first, so a lapse in an outage is not taken
         handed = 0
         older_than = time.time() - self.config.lease
         for prefix, redeliver in list(self._watchers.items()):
             for entry in await self.inbox.unfinished(prefix, older_than, limit=500):
                 if self._stopping:
                     return handed
+                if entry.key in self._held:
+                    continue  # ours, still being answered (its lease lapsed in an outage)
                 if entry.attempts >= self.config.max_attempts:
                     # Taken that often and never finished: it may be what kills the process.
                     log.error(

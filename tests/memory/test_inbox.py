@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -90,3 +91,32 @@ async def test_recovery_hands_on_what_nobody_owns_and_gives_up_on_a_poison_event
     assert await delivery.recover() == 1
     assert handed == ["test:dead"]
     assert await delivery.inbox.record("test:poison", {}) == "done"
+
+
+async def test_an_event_being_answered_is_not_taken_again_after_its_lease_lapsed() -> None:
+    """A database outage longer than the lease: the process still answering must not answer
+    again when Slack resends or when its own recovery runs."""
+    delivery = Delivery(MemoryInbox(), DeliveryConfig(lease=60))
+    handed: list[str] = []
+
+    async def redeliver(entry: InboxEntry) -> None:
+        handed.append(entry.key)
+
+    delivery.watch("test:", redeliver)
+    await delivery.record("test:slow", {})
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow() -> bool:
+        started.set()
+        await release.wait()
+        return True
+
+    first = asyncio.create_task(delivery.handle("test:slow", "alice", slow, None))
+    await started.wait()
+    await delivery.inbox.renew(delivery.owner, lease_seconds=-1)  # the lease lapsed
+
+    assert not await delivery.handle("test:slow", "alice", slow, None)  # Slack's resend
+    assert await delivery.recover() == 0 and handed == []
+    release.set()
+    assert await first
+    assert await delivery.record("test:slow", {}) == "done"
