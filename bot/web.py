@@ -21,7 +21,7 @@ def add_ops_routes(
     probes: dict[str, Probe],
     delivery: Delivery | None = None,
 ) -> None:
-    """/healthz answers within about a second (the database ping is bounded): 200 with
+    """/healthz answers within about a second (the database ping waits 0.5 s at most): 200 with
     {"status": "ok", "database": true, <adapter>: true}, else 503 with "unhealthy" and, when
     the database is the cause, "reason": "database: <timeout or error type>"."""
 
