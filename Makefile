@@ -36,3 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.recall
 	$(BIN)/python -m bench.small_talk
 	$(BIN)/python -m bench.quality --data bench/quality/data/memory_bot_qa.json --model scripted --judge-model scripted --report /tmp/memory-quality.json
+	$(BIN)/python -m bench.faults

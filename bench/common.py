@@ -92,7 +92,6 @@ def engine_on(
         store=storage.store,
         checkpointer=storage.checkpointer,
         locks=storage.locks,
-        seen=storage.seen,
         config=config,
         **options,
     )

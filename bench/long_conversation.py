@@ -69,7 +69,6 @@ async def converse(
                 store=storage.store,
                 checkpointer=storage.checkpointer,
                 locks=storage.locks,
-                seen=storage.seen,
                 config=EngineConfig(),
             )
 

@@ -97,7 +97,6 @@ async def run(args: argparse.Namespace) -> None:
                 store=storage.store,
                 checkpointer=storage.checkpointer,
                 locks=storage.locks,
-                seen=storage.seen,
                 config=EngineConfig(),
             )
             user_key = bench_user(0).key

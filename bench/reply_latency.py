@@ -53,7 +53,6 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             store=storage.store,
             checkpointer=storage.checkpointer,
             locks=user_locks(storage.locks, args.lock_slots),
-            seen=storage.seen,
             config=EngineConfig(),
         )
         warm = bench_user(10_000)

@@ -87,7 +87,6 @@ async def measure(design: str, args: argparse.Namespace, db: BenchDatabase) -> d
                 store=storage.store,
                 checkpointer=storage.checkpointer,
                 locks=user_locks(storage.locks, args.lock_slots),
-                seen=storage.seen,
                 config=EngineConfig(),
             )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +18,8 @@ from memory.engine import EngineConfig, MemoryEngine
 from memory.policy import MemoryPolicy
 from memory.sealing import AesGcmSealer
 from memory.semantic import SemanticIndex
+
+log = logging.getLogger(__name__)
 
 
 def build_sealer(settings: Settings) -> AesGcmSealer | None:
@@ -60,14 +64,15 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
     sealer = build_sealer(settings)
     semantic = build_semantic(settings)
     serde = EncryptedSerializer(sealer) if sealer else None
-    async with open_storage(settings.database_url, settings.data_dir, serde=serde) as storage:
+    async with open_storage(
+        settings.database_url, settings.data_dir, serde=serde, sealer=sealer
+    ) as storage:
         engine = MemoryEngine(
             model=model,
             extraction_model=extraction,
             store=storage.store,
             checkpointer=storage.checkpointer,
             locks=storage.locks,
-            seen=storage.seen,
             config=config,
             sealer=sealer,
             semantic=semantic,
@@ -79,4 +84,15 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
         try:
             yield engine, storage
         finally:
-            await engine.aclose()
+            await _close(engine, settings.shutdown_drain_seconds)
+
+
+async def _close(engine: MemoryEngine, within_seconds: float) -> None:
+    """Learn what is pending, for at most `within_seconds`: a long backlog must not hold up a
+    shutdown. What is not learned by then stays pending in the database for the next start."""
+    try:
+        await asyncio.wait_for(engine.aclose(), within_seconds)
+    except TimeoutError:
+        log.warning(
+            "shutdown: learning stopped after %.0f s; the rest is kept pending", within_seconds
+        )

@@ -1,6 +1,7 @@
 """Running the platform adapters whose tokens are set, on one engine, until SIGTERM.
 
-Shutdown order: stop taking new events, finish the replies in flight, learn what is pending,
+Shutdown order: stop taking new events, finish the replies in flight (within
+SHUTDOWN_DRAIN_SECONDS; the rest stay in the inbox for the next start), learn what is pending,
 then close storage.
 """
 
@@ -23,6 +24,7 @@ from bot.errors import AdapterFailed
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.web import Probe, add_ops_routes
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 
@@ -48,9 +50,10 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
     tasks: dict[str, asyncio.Task[None]] = {}
     probes: dict[str, Probe] = {}
     slack_http = settings.slack_enabled and settings.slack_app_token is None
+    delivery = Delivery(storage.inbox, settings.delivery_config())
 
     def configure_web(app: web.Application) -> None:
-        add_ops_routes(app, engine, storage, probes)
+        add_ops_routes(app, engine, storage, probes, delivery)
 
     if settings.slack_enabled:
         tasks["slack"] = _start(
@@ -64,6 +67,7 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
                 port=settings.port,
                 react_when_learned=settings.react_when_learned,
                 configure_web=configure_web,
+                delivery=delivery,
             )
         )
     if settings.discord_enabled:
@@ -77,11 +81,14 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
                 shard_count=settings.discord_shard_count,
                 shard_ids=_shard_ids(settings.discord_shard_ids),
                 react_when_learned=settings.react_when_learned,
+                delivery=delivery,
+                catch_up_seconds=settings.discord_catch_up_seconds,
             )
         )
     for name, task in tasks.items():
         probes[name] = lambda task=task: not task.done()  # type: ignore[misc]
     ops_runner = None if slack_http else await _serve_ops(settings.port, configure_web)
+    await delivery.start()
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -95,7 +102,10 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
     for task in tasks.values():
         task.cancel()
     results = await asyncio.gather(*tasks.values(), return_exceptions=True)
-    if not await engine.drain():
+    given_back = await delivery.stop()
+    if given_back:
+        log.warning("shutdown: %d unanswered message(s) left for the next start", given_back)
+    if not await engine.drain(settings.shutdown_drain_seconds):
         log.warning("shutdown: replies still running after the drain timeout")
     await asyncio.sleep(POST_GRACE_SECONDS)
     if ops_runner is not None:

@@ -12,6 +12,7 @@ from langchain.chat_models.base import _attempt_infer_model_provider
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from memory.delivery import DeliveryConfig
 from memory.errors import ConfigurationError
 
 # The provider packages read these themselves; we only check they exist for the chosen MODEL.
@@ -72,6 +73,18 @@ class Settings(BaseSettings):
     summary_days: int = 30
     # Ask the model one short question at start, so a wrong address or key is said at once.
     check_model_at_start: bool = True
+    # Delivery (see README "Delivery"): replies made at once, the wait before a person is told
+    # the bot is busy, how long an unfinished event stays owned by the process that took it,
+    # how often unfinished events are looked for, how old one may be and still be answered
+    # (older ones get an apology), and how long SIGTERM waits for answers in flight.
+    reply_concurrency: int = Field(default=8, ge=1)
+    busy_notice_seconds: float = Field(default=15.0, gt=0)
+    inbox_lease_seconds: float = Field(default=30.0, gt=0)
+    inbox_recover_every_seconds: float = Field(default=10.0, gt=0)
+    answer_late_within_seconds: float = Field(default=3600.0, ge=0)
+    shutdown_drain_seconds: float = Field(default=20.0, ge=0)
+    # After a new Discord gateway session, answer DMs and mentions from this far back (0: off).
+    discord_catch_up_seconds: float = Field(default=900.0, ge=0)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -84,6 +97,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("DATABASE_URL must start with postgresql:// (or be unset for SQLite)")
         return value
+
+    def delivery_config(self) -> DeliveryConfig:
+        return DeliveryConfig(
+            lease=self.inbox_lease_seconds,
+            recover_every=self.inbox_recover_every_seconds,
+            answer_within=self.answer_late_within_seconds,
+            drain=self.shutdown_drain_seconds,
+            concurrency=self.reply_concurrency,
+            busy_after=self.busy_notice_seconds,
+        )
 
     @property
     def slack_oauth_enabled(self) -> bool:

@@ -25,14 +25,18 @@ from langgraph.store.sqlite.aio import AsyncSqliteStore
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from memory.dedupe import PostgresSeenEvents, SeenEvents, SqliteSeenEvents
+from bot.inbox import PostgresInbox, SqliteInbox
 from memory.errors import ConfigurationError
+from memory.inbox import Inbox
 from memory.locks import LocalUserLocks, PostgresUserLocks, UserLocks
+from memory.sealing import Sealer
 
 SETUP_LOCK = 7_419_001  # an advisory lock id of our own, held while migrating
 TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
 # Users whose memory one process learns at the same time (each holds a lock connection).
 LEARNING_SLOTS = 4
+# /healthz must answer within a second whatever the database does (a load balancer's probe).
+PING_SECONDS = 0.5  # leaves room for the rest of the request on a loaded machine
 
 
 @dataclass
@@ -40,21 +44,25 @@ class Storage:
     checkpointer: BaseCheckpointSaver[Any]
     store: BaseStore
     locks: UserLocks
-    seen: SeenEvents
+    inbox: Inbox
     kind: str
     pool: AsyncConnectionPool[Any] | None = None
 
-    async def ping(self) -> bool:
-        """Is the database reachable (for /healthz)?"""
+    async def ping(self, within: float = PING_SECONDS) -> str | None:
+        """None when the database answers within `within` seconds, else why not (for
+        /healthz): a short reason such as "timeout" or the error's type, never a message."""
         try:
-            if self.pool is not None:
-                async with self.pool.connection() as conn:
-                    await conn.execute("SELECT 1")
-            else:
-                await self.store.aget(("health",), "ping")
-            return True
-        except Exception:
-            return False
+            async with asyncio.timeout(within):
+                if self.pool is not None:
+                    async with self.pool.connection(timeout=within) as conn:
+                        await conn.execute("SELECT 1")
+                else:
+                    await self.store.aget(("health",), "ping")
+            return None
+        except TimeoutError:
+            return "timeout"
+        except Exception as exc:
+            return type(exc).__name__
 
 
 @asynccontextmanager
@@ -63,13 +71,15 @@ async def open_storage(
     data_dir: Path,
     pool_size: int = 10,
     serde: SerializerProtocol | None = None,
+    sealer: Sealer | None = None,
 ) -> AsyncIterator[Storage]:
-    """`serde` replaces the checkpoint serializer (an EncryptedSerializer, for encryption)."""
+    """`serde` replaces the checkpoint serializer (an EncryptedSerializer, for encryption);
+    `sealer` seals what the inbox keeps of unanswered events."""
     if database_url:
-        async with _postgres(database_url, pool_size, serde) as storage:
+        async with _postgres(database_url, pool_size, serde, sealer) as storage:
             yield storage
     else:
-        async with _sqlite(data_dir, serde) as storage:
+        async with _sqlite(data_dir, serde, sealer) as storage:
             yield storage
 
 
@@ -104,7 +114,7 @@ def database_label(url: str) -> str:
 
 @asynccontextmanager
 async def _postgres(
-    url: str, pool_size: int, serde: SerializerProtocol | None
+    url: str, pool_size: int, serde: SerializerProtocol | None, sealer: Sealer | None
 ) -> AsyncIterator[Storage]:
     await check_database(url)
     # autocommit is required by setup(); prepare_threshold=0 prepares every statement at once, as
@@ -134,18 +144,18 @@ async def _postgres(
     try:
         checkpointer = AsyncPostgresSaver(pool, serde=serde)  # type: ignore[arg-type]
         store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
-        seen = PostgresSeenEvents(pool)
+        inbox = PostgresInbox(pool, sealer)
         # Processes starting together on a fresh database would race on the migrations.
         async with pool.connection() as conn:
             await _take_setup_lock(conn)
             try:
                 await checkpointer.setup()
                 await store.setup()
-                await seen.setup()
+                await inbox.setup()
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
         locks = PostgresUserLocks(lock_pool, slots=LEARNING_SLOTS)
-        yield Storage(checkpointer, store, locks, seen, "postgres", pool)
+        yield Storage(checkpointer, store, locks, inbox, "postgres", pool)
     finally:
         await lock_pool.close()
         await pool.close()
@@ -179,14 +189,20 @@ async def _take_setup_lock(conn: Any) -> None:
 
 
 @asynccontextmanager
-async def _sqlite(data_dir: Path, serde: SerializerProtocol | None) -> AsyncIterator[Storage]:
+async def _sqlite(
+    data_dir: Path, serde: SerializerProtocol | None, sealer: Sealer | None
+) -> AsyncIterator[Storage]:
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     # Two files: one shared file fails under concurrency with "database is locked".
     checkpoints = await aiosqlite.connect(data_dir / "checkpoints.sqlite")
     # The store manages its own transactions (BEGIN/COMMIT), so autocommit mode.
     memory = await aiosqlite.connect(data_dir / "memory.sqlite", isolation_level=None)
+    # The inbox has a file of its own: a store transaction's rollback must not undo it, and
+    # two writers on one SQLite file fail with "database is locked" when a read transaction
+    # of one must become a write after the other wrote (WAL snapshots are not upgraded).
+    inbox_conn = await aiosqlite.connect(data_dir / "inbox.sqlite", isolation_level=None)
     try:
-        for conn in (checkpoints, memory):
+        for conn in (checkpoints, memory, inbox_conn):
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA busy_timeout=5000")
             # Deleted rows are overwritten on disk, so forgotten text does not linger in free pages.
@@ -195,9 +211,10 @@ async def _sqlite(data_dir: Path, serde: SerializerProtocol | None) -> AsyncIter
         store = AsyncSqliteStore(memory)
         await checkpointer.setup()
         await store.setup()
-        seen = SqliteSeenEvents(memory)
-        await seen.setup()
-        yield Storage(checkpointer, store, LocalUserLocks(), seen, "sqlite")
+        inbox = SqliteInbox(inbox_conn, sealer)
+        await inbox.setup()
+        yield Storage(checkpointer, store, LocalUserLocks(), inbox, "sqlite")
     finally:
         await checkpoints.close()
         await memory.close()
+        await inbox_conn.close()

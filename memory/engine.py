@@ -25,7 +25,6 @@ from memory.checkpoints import prune_thread
 from memory.commands import MemoryCommand
 from memory.context import TurnContext
 from memory.conversations import ConversationStates
-from memory.dedupe import MemorySeenEvents, SeenEvents
 from memory.errors import ConfigurationError
 from memory.extraction import MemoryExtractor
 from memory.graph import SUMMARIZE_AFTER, build_graph, pending_key
@@ -81,7 +80,6 @@ class MemoryEngine:
         locks: UserLocks | None = None,
         config: EngineConfig | None = None,
         extraction_model: BaseChatModel | None = None,
-        seen: SeenEvents | None = None,
         sealer: Sealer | None = None,
         semantic: SemanticIndex | None = None,
     ) -> None:
@@ -89,7 +87,6 @@ class MemoryEngine:
         self.store = store
         self.checkpointer = checkpointer
         self.locks: UserLocks = locks or LocalUserLocks()
-        self.seen: SeenEvents = seen or MemorySeenEvents()
         self.model = model
         self.repository = MemoryRepository(store, sealer)
         self.extractor = MemoryExtractor(
@@ -127,10 +124,6 @@ class MemoryEngine:
         self._idle.set()
         self._sweeper: asyncio.Task[None] | None = None
         self._adopter: asyncio.Task[None] | None = None
-
-    async def first_time(self, event_key: str) -> bool:
-        """False when this platform event was already handled (by any process)."""
-        return await self.seen.first_time(event_key)
 
     async def _learn(self, user_key: str) -> int:
         try:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.storage import Storage
 from bot.web import add_ops_routes
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from tests.conftest import unique
 from tests.memory.helpers import dm, person, say
@@ -35,7 +36,8 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
 async def test_health_and_metrics(engine: MemoryEngine, storage: Storage) -> None:
     adapters = {"slack": True, "discord": True}
     app = web.Application()
-    add_ops_routes(app, engine, storage, {k: (lambda k=k: adapters[k]) for k in adapters})
+    probes = {k: (lambda k=k: adapters[k]) for k in adapters}
+    add_ops_routes(app, engine, storage, probes, Delivery(storage.inbox))
     alice = person(unique("alice"))
     await engine.reply(say(alice, dm(alice), "hello"))
 
@@ -58,6 +60,8 @@ async def test_health_and_metrics(engine: MemoryEngine, storage: Storage) -> Non
             assert 'bot_messages_total{platform="test"} 1' in text
             assert "bot_reply_seconds_count 1" in text
             assert "bot_extraction_backlog 1" in text  # the hello waits to be learned
+            assert "bot_reply_queue_wait_seconds_count 0" in text  # nothing queued here
+            assert "bot_replies_in_flight 0" in text
 
 
 async def test_health_reports_an_unreachable_database(
@@ -69,4 +73,8 @@ async def test_health_reports_an_unreachable_database(
         await storage.store.conn.close()  # type: ignore[attr-defined]
         async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as down:
             assert down.status == 503
-            assert await down.json() == {"status": "unhealthy", "database": False}
+            assert await down.json() == {
+                "status": "unhealthy",
+                "database": False,
+                "reason": "database: ValueError",  # aiosqlite: "no active connection"
+            }

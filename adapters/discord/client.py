@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ import discord
 from discord import app_commands
 
 from adapters.discord.answers import Interaction, answer_error
+from adapters.discord.catchup import catch_up
 from adapters.discord.changes import to_deleted, to_edited
 from adapters.discord.commands import DeferringTree, MemoryCommands
 from adapters.discord.normalize import (
@@ -22,13 +24,16 @@ from adapters.discord.normalize import (
     to_chat_message,
 )
 from adapters.discord.views import BUTTONS
+from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
 from memory.engine import MemoryEngine
+from memory.inbox import InboxEntry
 from memory.learning import Learned
 from memory.messages import MessageDeleted, MessageEdited
 
 log = logging.getLogger(__name__)
 
 LEARNED_REACTION = "\N{BRAIN}"
+INBOX_PREFIX = "discord:message:"
 NO_PINGS = discord.AllowedMentions.none()
 # The first part of an answer is a reply and may notify its author; nothing else ever pings.
 REPLY_PING = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
@@ -63,6 +68,8 @@ class DiscordOptions:
     shard_ids: tuple[int, ...] | None = None
     react_when_learned: bool = True
     guild_ready_timeout: float = 2.0
+    # After a new gateway session, answer DMs and mentions from this many seconds back.
+    catch_up_seconds: float = 900.0
 
 
 def bot_intents() -> discord.Intents:
@@ -72,8 +79,15 @@ def bot_intents() -> discord.Intents:
 
 
 class MemoryBot(discord.Client):
-    def __init__(self, engine: MemoryEngine, options: DiscordOptions | None = None) -> None:
+    def __init__(
+        self,
+        engine: MemoryEngine,
+        options: DiscordOptions | None = None,
+        delivery: Delivery | None = None,
+    ) -> None:
         self.options = options or DiscordOptions()
+        self.delivery = delivery or Delivery()
+        self._catching_up: asyncio.Task[int] | None = None
         super().__init__(
             intents=bot_intents(),
             allowed_mentions=NO_PINGS,
@@ -87,6 +101,7 @@ class MemoryBot(discord.Client):
         self.tree.add_command(MemoryCommands(engine))
         if self.options.react_when_learned:
             engine.on_learned(self.react_learned)
+        self.delivery.watch(INBOX_PREFIX, self.redeliver)
 
     def _shard_ids(self) -> dict[str, Any]:
         ids = self.options.shard_ids
@@ -120,19 +135,51 @@ class MemoryBot(discord.Client):
         )
         if self.application_id is not None:
             log.info("invite link: %s", invite_url(self.application_id))
+        # on_ready follows a new session only (a resumed one replays what it missed).
+        if self.options.catch_up_seconds > 0:
+            self._catching_up = asyncio.get_running_loop().create_task(
+                catch_up(
+                    self,
+                    self.delivery.inbox,
+                    INBOX_PREFIX,
+                    self.answer,
+                    window_seconds=self.options.catch_up_seconds,
+                )
+            )
 
     async def on_message(self, message: discord.Message) -> None:
+        await self.answer(message, late=None)
+
+    async def answer(self, message: discord.Message, late: float | None) -> bool:
+        """Answer `message` once across processes; False if it is not for the bot or taken."""
         if self.user is None:
-            return
+            return False
         chat = to_chat_message(from_message(message), self.user.id)
         if chat is None:
-            return
-        if not await self._first_time(f"discord:message:{message.id}"):
-            return
-        log.debug("answering message %s in %s", message.id, chat.conversation.key)
-        async with _typing(message.channel):
-            reply = await self.engine.reply(chat)
-        await self._send(message, reply.text)
+            return False
+        key = inbox_key(message.channel.id, message.id)
+        payload = {"channel_id": str(message.channel.id), "message_id": str(message.id)}
+        try:
+            if await self.delivery.record(key, payload) == "done":
+                return False
+        except Exception as exc:
+            # The gateway does not redeliver: answer now even if it cannot be recorded.
+            log.warning("could not record Discord message %s: %s", message.id, type(exc).__name__)
+
+        async def answer() -> bool:
+            if late is not None and self.delivery.too_late(late):
+                await self._send(message, TOO_LATE)
+                return True
+            log.debug("answering message %s in %s", message.id, chat.conversation.key)
+            async with _typing(message.channel):
+                reply = await self.engine.reply(chat)
+            await self._send(message, reply.text if late is None else f"{LATE_NOTE}\n{reply.text}")
+            return True
+
+        async def busy() -> None:
+            await message.channel.send(BUSY, allowed_mentions=NO_PINGS)
+
+        return await self.delivery.handle(key, chat.user.key, answer, busy)
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         await self._apply(to_deleted(payload.guild_id, payload.channel_id, [payload.message_id]))
@@ -156,13 +203,23 @@ class MemoryBot(discord.Client):
         except Exception:
             log.exception("handling a Discord message change failed")
 
-    async def _first_time(self, event_key: str) -> bool:
+    async def redeliver(self, entry: InboxEntry) -> None:
+        """An unfinished message from the inbox: fetch it again and answer it, late."""
+        ids = _message_ids(entry.payload)
+        if ids is None or self.is_closed():
+            return
+        channel_id, message_id = ids
         try:
-            return await self.engine.first_time(event_key)
-        except Exception:
-            # Answering twice is better than never answering when the dedupe store is down.
-            log.warning("dedupe check failed for %s", event_key, exc_info=True)
-            return True
+            message = await self.get_partial_messageable(channel_id).fetch_message(message_id)
+        except discord.NotFound:
+            await self.delivery.inbox.finish(entry.key)  # deleted meanwhile: nothing to answer
+            return
+        await self.answer(message, late=entry.age())
+
+    async def close(self) -> None:
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+        await super().close()
 
     async def _send(self, message: discord.Message, text: str) -> None:
         parts = split_reply(text) or ["…"]
@@ -200,11 +257,27 @@ class ShardedMemoryBot(MemoryBot, discord.AutoShardedClient):
     """The same bot on several gateway shards (for bots in many servers)."""
 
 
-def build_client(engine: MemoryEngine, options: DiscordOptions | None = None) -> MemoryBot:
+def build_client(
+    engine: MemoryEngine, options: DiscordOptions | None = None, delivery: Delivery | None = None
+) -> MemoryBot:
+    """The bot for these options; `delivery` is shared with the other adapters (durable when
+    it is on the bot's database; an in-process one when not given)."""
     options = options or DiscordOptions()
     if options.shard_count is not None:
-        return ShardedMemoryBot(engine, options)
-    return MemoryBot(engine, options)
+        return ShardedMemoryBot(engine, options, delivery)
+    return MemoryBot(engine, options, delivery)
+
+
+def inbox_key(channel_id: int, message_id: int) -> str:
+    """The inbox key of a Discord message."""
+    return f"{INBOX_PREFIX}{channel_id}:{message_id}"
+
+
+def _message_ids(payload: dict[str, Any] | None) -> tuple[int, int] | None:
+    try:
+        return int((payload or {})["channel_id"]), int((payload or {})["message_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ import discord.http
 import yarl
 
 from adapters.discord.client import DiscordOptions, build_client
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 
@@ -64,8 +65,11 @@ async def run_discord(
     shard_count: int | None = None,
     shard_ids: tuple[int, ...] | None = None,
     react_when_learned: bool = True,
+    delivery: Delivery | None = None,
+    catch_up_seconds: float = 900.0,
 ) -> None:
-    """Connect and serve until cancelled; the client is closed cleanly on the way out."""
+    """Connect and serve until cancelled; the client is closed cleanly on the way out.
+    `catch_up_seconds`: after a new session, answer what was sent this far back."""
     if not token:
         raise ConfigurationError("DISCORD_TOKEN is empty: set it to the bot token.")
     restore = point_at(api_url) if api_url else None
@@ -74,10 +78,11 @@ async def run_discord(
         shard_count=shard_count,
         shard_ids=shard_ids,
         react_when_learned=react_when_learned,
+        catch_up_seconds=catch_up_seconds,
     )
     if shard_ids and not shard_count:
         raise ConfigurationError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total) too.")
-    client = build_client(engine, options)
+    client = build_client(engine, options, delivery)
     try:
         async with client:
             await client.start(token, reconnect=True)

@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -15,12 +16,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import controls
 from adapters.slack.bolt_logs import bolt_base_logger
-from adapters.slack.chat import SlackChat
+from adapters.slack.chat import LATE_SECONDS, SlackChat
 from adapters.slack.directory import UserDirectory
 from adapters.slack.ids import PLATFORM
+from adapters.slack.intake import record_before_ack
 from adapters.slack.memory_ui import MemoryUI
 from adapters.slack.oauth import OAuthConfig, SlackOAuth
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
+from memory.inbox import InboxEntry
 from memory.learning import Learned
 
 log = logging.getLogger(__name__)
@@ -37,13 +41,17 @@ def build_slack_app(
     api_url: str | None = None,
     react_when_learned: bool = True,
     history_limit: int = 20,
+    delivery: Delivery | None = None,
 ) -> AsyncApp:
     """The bot's Slack app. Serve it over HTTP (needs `signing_secret`) or Socket Mode.
 
     One workspace with `bot_token`; many with `oauth` (installations and their tokens in the
     engine's store, see adapters.slack.oauth). `api_url` points the Web API client at a
-    Slack-compatible server (tests, proxies).
+    Slack-compatible server (tests, proxies). `delivery` records events before they are
+    acknowledged and redelivers unfinished ones (an in-process one when not given: no
+    durability across restarts).
     """
+    delivery = delivery or Delivery()
     client_args: dict[str, Any] = {}
     if api_url:
         client_args["base_url"] = api_url if api_url.endswith("/") else api_url + "/"
@@ -67,8 +75,10 @@ def build_slack_app(
         logger=bolt_base_logger(),
     )
     directory = UserDirectory()
-    chat = SlackChat(engine, directory, history_limit=history_limit)
+    chat = SlackChat(engine, directory, delivery, history_limit=history_limit)
     ui = MemoryUI(engine, directory)
+
+    app.middleware(record_before_ack(delivery))
 
     app.event("app_mention")(chat.on_mention)
     app.event("message")(chat.on_message)
@@ -86,6 +96,17 @@ def build_slack_app(
             exc_info=error,
             extra={"slack_type": body.get("type"), "event_id": body.get("event_id")},
         )
+
+    async def redeliver(entry: InboxEntry) -> None:
+        """An unfinished event goes through the app again, marked late. Socket Mode is how
+        bolt names a request that arrived already authenticated (here, by our database)."""
+        if entry.payload is not None:
+            request = AsyncBoltRequest(
+                body=entry.payload, mode="socket_mode", context={LATE_SECONDS: entry.age()}
+            )
+            await app.async_dispatch(request)
+
+    delivery.watch("slack:", redeliver)
 
     if react_when_learned:
 

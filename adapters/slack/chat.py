@@ -1,5 +1,6 @@
 """Answering people: @mentions in channels (in their thread), DMs, and follow-ups in threads the
-bot already answered in. Each event is handled once, even when Slack delivers it again."""
+bot already answered in. Each event is answered once through the durable inbox (memory.delivery),
+even when Slack delivers it again or the process that took it died."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.changes import CHANGE_SUBTYPES, edited_text, to_message_change
 from adapters.slack.directory import UserDirectory
 from adapters.slack.ids import MessageRef, is_dm_channel, thread_conversation
+from adapters.slack.intake import SKIPPED, inbox_key
 from adapters.slack.normalize import (
     is_human_message,
     mentions,
@@ -23,7 +25,8 @@ from adapters.slack.normalize import (
 )
 from adapters.slack.post import post_answer
 from adapters.slack.threads import AnsweredThreads
-from memory.engine import MemoryEngine
+from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
+from memory.engine import APOLOGY, MemoryEngine
 from memory.errors import IdentityError
 from memory.learning import Learned
 from memory.messages import MessageDeleted, MessageEdited, PriorTurn
@@ -31,6 +34,8 @@ from memory.messages import MessageDeleted, MessageEdited, PriorTurn
 log = logging.getLogger(__name__)
 
 REACTION = "brain"
+# Set in a bolt request's context when the inbox redelivers an event: its age in seconds.
+LATE_SECONDS = "inbox_late_seconds"
 
 
 class SlackChat:
@@ -38,10 +43,12 @@ class SlackChat:
         self,
         engine: MemoryEngine,
         directory: UserDirectory,
+        delivery: Delivery,
         *,
         history_limit: int = 20,
     ) -> None:
         self.engine = engine
+        self.delivery = delivery
         self.directory = directory
         self.threads = AnsweredThreads(engine.store)
         self.history_limit = history_limit
@@ -74,15 +81,28 @@ class SlackChat:
         if not thread_ts or thread_ts == event.get("ts"):
             return  # a top-level channel message: only an @mention starts a conversation
         if mentions_bot(str(event.get("text") or ""), bot):
-            return  # app_mention answers it; answering here too would reply twice
+            await self._pass(body)  # app_mention answers it; answering here too would reply twice
+            return
         try:
             key = thread_conversation(context.team_id, event.get("channel"), thread_ts).key
         except IdentityError:
+            await self._pass(body)
             return
         if await self.threads.answered(key):
             await self._answer(event, body, context, client, in_thread=True)
         else:
+            await self._pass(body)
             log.debug("ignored a message in a thread the bot is not in", extra=_where(event))
+
+    async def _pass(self, body: Mapping[str, Any]) -> None:
+        """A recorded event that is not for the bot after all: settle it, so it is not
+        taken for unfinished work (intake records every thread reply, before this lookup)."""
+        event_id = body.get("event_id")
+        if isinstance(event_id, str):
+            try:
+                await self.delivery.inbox.finish(inbox_key(event_id))
+            except Exception as exc:
+                log.warning("could not settle a passed-over event: %s", type(exc).__name__)
 
     async def on_learned(self, learned: Learned, client: AsyncWebClient) -> None:
         """Something was learned from a message: mark it with a reaction."""
@@ -121,18 +141,84 @@ class SlackChat:
         in_thread: bool,
     ) -> None:
         event_id = body.get("event_id")
-        if event_id and not await self.engine.first_time(f"slack:{event_id}"):
-            log.info("skipped a redelivered event", extra={"event_id": event_id})
+        late = context.get(LATE_SECONDS)
+
+        async def answer() -> bool:
+            return await self._settle(event, context, client, in_thread=in_thread, late=late)
+
+        async def busy() -> None:
+            await self._post(event, client, BUSY, in_thread=in_thread)
+
+        if not isinstance(event_id, str):
+            await answer()  # no id to deduplicate by (not sent by the Events API)
             return
+        person = f"{context.team_id}:{event.get('user')}"
+        if not await self.delivery.handle(inbox_key(event_id), person, answer, busy):
+            log.info(SKIPPED, extra={"event_id": event_id})
+
+    async def _settle(
+        self,
+        event: dict[str, Any],
+        context: Any,
+        client: AsyncWebClient,
+        *,
+        in_thread: bool,
+        late: float | None,
+    ) -> bool:
+        """Answer; True once the event needs nothing more, False to try again later."""
         try:
-            await self._reply(event, context, client, in_thread=in_thread)
+            if late is not None and self.delivery.too_late(late):
+                await self._post(event, client, TOO_LATE, in_thread=in_thread, must=True)
+            else:
+                await self._reply(event, context, client, in_thread=in_thread, late=late)
+            return True
         except IdentityError as exc:
             log.warning("ignored a Slack event without usable ids: %s", exc, extra=_where(event))
-        except Exception:
-            log.exception("handling a Slack message failed", extra=_where(event))
+            return True
+        except Exception as exc:
+            log.error(
+                "handling a Slack message failed: %s",
+                type(exc).__name__,
+                exc_info=True,
+                extra=_where(event),
+            )
+        # Never silence: apologize, or give the event back to be answered later.
+        try:
+            await self._post(event, client, APOLOGY, in_thread=in_thread, must=True)
+            return True
+        except Exception as exc:
+            log.warning("could not apologize either (%s): will retry", type(exc).__name__)
+            return False
+
+    async def _post(
+        self,
+        event: Mapping[str, Any],
+        client: AsyncWebClient,
+        text: str,
+        *,
+        in_thread: bool,
+        must: bool = False,
+    ) -> None:
+        """A short message where the answer goes; `must` re-raises a failure to send."""
+        thread_ts = reply_thread_ts(event) if in_thread else event.get("thread_ts")
+        args: dict[str, Any] = {"channel": event["channel"], "text": text}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        try:
+            await client.chat_postMessage(**args)
+        except Exception as exc:
+            if must:
+                raise
+            log.warning("could not post a notice: %s", type(exc).__name__, extra=_where(event))
 
     async def _reply(
-        self, event: dict[str, Any], context: Any, client: AsyncWebClient, *, in_thread: bool
+        self,
+        event: dict[str, Any],
+        context: Any,
+        client: AsyncWebClient,
+        *,
+        in_thread: bool,
+        late: float | None = None,
     ) -> None:
         bot = context.bot_user_id
         text = str(event.get("text") or "")
@@ -160,9 +246,10 @@ class SlackChat:
         reply = await self.engine.reply(message)
         if reply.failed:
             log.warning("answered with an apology", extra=_where(event))
+        text = reply.text if late is None else f"{LATE_NOTE}\n{reply.text}"
         try:
-            await post_answer(client, event["channel"], reply.text, reply_ts)
-        except SlackApiError as exc:
+            await post_answer(client, event["channel"], text, reply_ts)
+        except SlackApiError as exc:  # refused for good (a deleted channel, ...): not retried
             _log_api_error("chat.postMessage", exc, channel=str(event["channel"]))
 
     async def _thread_so_far(

@@ -7,11 +7,13 @@ import logging
 from collections.abc import Callable
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.app import build_slack_app
+from adapters.slack.edge import SlackEdge, ValidatingSocketModeHandler
 from adapters.slack.oauth import INSTALL_PATH, OAuthConfig
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 
@@ -32,6 +34,7 @@ async def run_slack(
     port: int = 3000,
     react_when_learned: bool = True,
     configure_web: Callable[[web.Application], None] | None = None,
+    delivery: Delivery | None = None,
 ) -> None:
     """Serve Slack until cancelled, then disconnect cleanly.
 
@@ -50,6 +53,7 @@ async def run_slack(
         signing_secret=signing_secret,
         api_url=api_url,
         react_when_learned=react_when_learned,
+        delivery=delivery,
     )
     if app_token:
         handler = await connect_socket_mode(app, app_token)
@@ -59,7 +63,8 @@ async def run_slack(
             await handler.close_async()  # type: ignore[no-untyped-call]
             log.info("Slack Socket Mode disconnected")
     else:
-        runner = await serve_http(app, host, port, configure_web)
+        assert signing_secret is not None
+        runner = await serve_http(app, signing_secret, host, port, configure_web)
         try:
             await asyncio.Event().wait()
         finally:
@@ -94,11 +99,11 @@ def check_slack_options(
         )
 
 
-async def connect_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
+async def connect_socket_mode(app: AsyncApp, app_token: str) -> ValidatingSocketModeHandler:
     """Open the Socket Mode connection (apps.connections.open through the app's client)."""
     if not app_token.startswith("xapp-"):
         raise ConfigurationError("SLACK_APP_TOKEN must be an app-level token starting with xapp-.")
-    handler = AsyncSocketModeHandler(app, app_token)
+    handler = ValidatingSocketModeHandler(app, app_token)
     await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("Slack connected over Socket Mode")
     return handler
@@ -106,12 +111,20 @@ async def connect_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeH
 
 async def serve_http(
     app: AsyncApp,
+    signing_secret: str,
     host: str,
     port: int,
     configure_web: Callable[[web.Application], None] | None = None,
 ) -> web.AppRunner:
-    """Start the HTTP Events server; the caller cleans up the returned runner."""
-    web_app = app.web_app(path=EVENTS_PATH, port=port)
+    """Start the HTTP Events server; the caller cleans up the returned runner. Requests go
+    through the edge (adapters/slack/edge.py) before bolt sees them."""
+    web_app = web.Application()
+    web_app.router.add_post(EVENTS_PATH, SlackEdge(app, signing_secret).handle)
+    if app.oauth_flow is not None:
+        # bolt's own handlers for the install page and the OAuth redirect (GET, no body).
+        bolt_server = AsyncSlackAppServer(port=port, path=EVENTS_PATH, app=app)
+        web_app.router.add_get(app.oauth_flow.install_path, bolt_server.handle_get_requests)
+        web_app.router.add_get(app.oauth_flow.redirect_uri_path, bolt_server.handle_get_requests)
     if configure_web is not None:
         configure_web(web_app)
     runner = web.AppRunner(web_app)

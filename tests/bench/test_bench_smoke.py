@@ -42,16 +42,33 @@ def test_script_runs_at_tiny_sizes(name: str, backend: str, postgres_available: 
         pytest.skip("PostgreSQL not reachable")
     extra, expected = SCRIPTS[name]
 
-    done = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}", "--quick", "--backend", backend, *extra],
+    done = run_quick(name, "--backend", backend, *extra)
+
+    assert done.returncode == 0, f"bench.{name} failed:\n{done.stdout}\n{done.stderr}"
+    assert f"backend={backend}" in done.stdout
+    for text in expected:
+        assert text in done.stdout, f"bench.{name} printed no {text!r}:\n{done.stdout}"
+
+
+def test_fault_benchmark_runs_at_tiny_sizes(postgres_available: bool) -> None:
+    """bench.faults needs PostgreSQL (it takes its own database down)."""
+    if not postgres_available:
+        if IN_CI:
+            pytest.fail("PostgreSQL is required in CI and is not reachable")
+        pytest.skip("PostgreSQL not reachable")
+    done = run_quick("faults")
+    assert done.returncode == 0, f"bench.faults failed:\n{done.stdout}\n{done.stderr}"
+    for text in ("| fault | sent | acked |", "| restart |", "| kill9 |", "SIGTERM: exit code"):
+        assert text in done.stdout, f"bench.faults printed no {text!r}:\n{done.stdout}"
+
+
+def run_quick(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bench.<name> --quick ARGS` on the tests' PostgreSQL server."""
+    return subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--quick", *args],
         cwd=ROOT,
         env={**os.environ, "BENCH_POSTGRES_ADMIN_URL": ADMIN_URL},
         capture_output=True,
         text=True,
         timeout=300,
     )
-
-    assert done.returncode == 0, f"bench.{name} failed:\n{done.stdout}\n{done.stderr}"
-    assert f"backend={backend}" in done.stdout
-    for text in expected:
-        assert text in done.stdout, f"bench.{name} printed no {text!r}:\n{done.stdout}"

@@ -4,10 +4,9 @@ messages get an answer or a polite error, and nothing is left half-written."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from bot.storage import open_storage
@@ -15,30 +14,10 @@ from memory.engine import MemoryEngine
 from memory.namespaces import user_namespace
 from memory.pending import PendingMessage
 from tests.conftest import MANUAL, engine_on, unique
+from tests.faults.database import kill_connections
 from tests.memory.helpers import dm, person, say
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel
-
-
-@pytest.fixture
-def own_database(postgres_url: str) -> Iterator[str]:
-    name = unique("dbfault")
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def kill_connections(url: str) -> int:
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        ).fetchall()
-    return len(rows)
 
 
 @pytest.fixture

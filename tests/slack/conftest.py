@@ -18,7 +18,9 @@ from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.app import build_slack_app
 from adapters.slack.runner import serve_http
+from bot.storage import Storage
 from memory.commands import MemoryCommand
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
 from memory.results import ShowResult
@@ -159,7 +161,7 @@ class Bot:
 @asynccontextmanager
 async def serve(app: AsyncApp, slack: SlackServer) -> AsyncIterator[Bot]:
     """Serve the app over HTTP on 127.0.0.1 (as run_slack does) and sign requests to it."""
-    runner = await serve_http(app, "127.0.0.1", 0)
+    runner = await serve_http(app, SECRET, "127.0.0.1", 0)
     port = runner.addresses[0][1]
     try:
         async with aiohttp.ClientSession() as session:
@@ -169,8 +171,20 @@ async def serve(app: AsyncApp, slack: SlackServer) -> AsyncIterator[Bot]:
 
 
 @pytest.fixture
-async def bot(engine: MemoryEngine, slack: SlackServer) -> AsyncIterator[Bot]:
-    app = build_slack_app(engine, bot_token=BOT_TOKEN, signing_secret=SECRET, api_url=slack.api_url)
+def delivery(storage: Storage) -> Delivery:
+    """Delivery on the test's storage (its inbox in the test database)."""
+    return Delivery(storage.inbox)
+
+
+@pytest.fixture
+async def bot(engine: MemoryEngine, slack: SlackServer, delivery: Delivery) -> AsyncIterator[Bot]:
+    app = build_slack_app(
+        engine,
+        bot_token=BOT_TOKEN,
+        signing_secret=SECRET,
+        api_url=slack.api_url,
+        delivery=delivery,
+    )
     async with serve(app, slack) as served:
         yield served
 

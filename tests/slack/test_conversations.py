@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from adapters.slack.app import build_slack_app
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from tests.fakes.slack import dm_event, event_envelope, post_signed
 from tests.scripted_model import ScriptedChatModel
@@ -53,15 +54,19 @@ async def test_a_thread_follow_up_without_a_mention_is_answered(bot: Bot) -> Non
     assert all(c.args["channel"] == "C1" for c in _posts(bot.slack.calls, root))
 
 
-async def test_a_message_in_an_unrelated_thread_is_ignored(bot: Bot, wait_for_log: Any) -> None:
+async def test_a_message_in_an_unrelated_thread_is_ignored(
+    bot: Bot, wait_for_log: Any, delivery: Delivery
+) -> None:
     ignored = wait_for_log("ignored a message in a thread the bot is not in")
     message = dm_event("just chatting", user="U2", channel="C1", ts=next_ts())
     message.update(channel_type="channel", thread_ts="1600000000.000001")
 
-    await bot.event(message)
+    _, event_id = await bot.event(message)
 
     await ignored.wait()
     assert bot.slack.calls_to("chat.postMessage") == []
+    # Settled in the inbox, so no process takes it for unfinished work later.
+    assert await delivery.record(f"slack:{event_id}", {}) == "done"
 
 
 async def test_a_top_level_channel_message_and_bot_messages_are_not_answered(
@@ -125,7 +130,7 @@ async def test_a_redelivered_event_gets_no_second_reply(
     assert texts(await memory_of(engine)).count("I keep bees") == 1
 
 
-async def test_a_bad_signature_gets_401_and_changes_nothing(bot: Bot, engine: MemoryEngine) -> None:
+async def test_a_bad_signature_gets_401_and_changes_nothing(bot: Bot, delivery: Delivery) -> None:
     envelope = event_envelope(dm_event("Remember that I keep bees.", ts=next_ts()))
     body = json.dumps(envelope).encode()
 
@@ -134,8 +139,8 @@ async def test_a_bad_signature_gets_401_and_changes_nothing(bot: Bot, engine: Me
 
     assert (forged.status, stale.status) == (401, 401)
     assert bot.slack.calls == []
-    # The event was never handled: it is still new to the dedupe log.
-    assert await engine.first_time(f"slack:{envelope['event_id']}")
+    # The event was never handled: it is still new to the inbox.
+    assert await delivery.record(f"slack:{envelope['event_id']}", {}) == "received"
 
 
 async def test_first_mention_mid_thread_reads_the_thread_so_far(

@@ -13,6 +13,7 @@ import pytest
 
 from adapters.slack.app import build_slack_app
 from bot.storage import open_storage
+from memory.delivery import Delivery
 from tests.conftest import MANUAL, engine_on
 from tests.fakes.slack import app_mention_event, dm_event
 from tests.rules import memory_script
@@ -32,7 +33,11 @@ async def two_bots(
             engine = engine_on(storage, ScriptedChatModel(script=memory_script), config=MANUAL)
             stack.push_async_callback(engine.scheduler.close)
             app = build_slack_app(
-                engine, bot_token=BOT_TOKEN, signing_secret=SECRET, api_url=slack.api_url
+                engine,
+                bot_token=BOT_TOKEN,
+                signing_secret=SECRET,
+                api_url=slack.api_url,
+                delivery=Delivery(storage.inbox),
             )
             bots.append(await stack.enter_async_context(serve(app, slack)))
         yield bots[0], bots[1]

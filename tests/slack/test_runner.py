@@ -12,8 +12,10 @@ import pytest
 from aiohttp import web
 
 from adapters.slack.runner import run_slack
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
+from memory.inbox import InboxState, MemoryInbox
 from tests.fakes.slack import app_mention_event, event_envelope, slash_command_fields
 from tests.slack.conftest import ALICE, APP_TOKEN, BOT_TOKEN, SECRET, Bot, SlackServer, next_ts
 
@@ -115,3 +117,64 @@ async def _until_up(session: aiohttp.ClientSession, url: str) -> None:
                     return
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.02)
+
+
+class FlakyInbox(MemoryInbox):
+    """An inbox whose database is down while `down` is set."""
+
+    down = True
+
+    async def record(self, key: str, payload: dict[str, Any]) -> InboxState:
+        if self.down:
+            raise ConnectionError("database unavailable")
+        return await super().record(key, payload)
+
+
+async def test_socket_mode_does_not_ack_an_event_it_could_not_record(
+    engine: MemoryEngine, slack: SlackServer
+) -> None:
+    inbox = FlakyInbox()
+    task = asyncio.create_task(
+        run_slack(
+            engine,
+            bot_token=BOT_TOKEN,
+            app_token=APP_TOKEN,
+            api_url=slack.api_url,
+            delivery=Delivery(inbox),
+        )
+    )
+    try:
+        envelope = event_envelope(app_mention_event("<@UBOT> hello", ts=next_ts()))
+        with pytest.raises(AssertionError, match="no ack"):
+            await slack.send_socket_envelope("events_api", envelope, timeout=2)
+        assert slack.calls_to("chat.postMessage") == []
+
+        inbox.down = False  # Slack sends it again; now it is recorded, acked and answered
+        await slack.send_socket_envelope("events_api", envelope, retry_attempt=1)
+        await slack.wait_for_call("chat.postMessage")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_socket_mode_acks_and_drops_a_malformed_event(
+    engine: MemoryEngine, slack: SlackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = asyncio.create_task(
+        run_slack(engine, bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url)
+    )
+    try:
+        event = app_mention_event("<@UBOT> hello", ts=next_ts())
+        event["user"] = 12345  # a number where Slack sends an id
+        assert await slack.send_socket_envelope("events_api", event_envelope(event)) is None
+        good = app_mention_event("<@UBOT> hello", ts=next_ts())
+        await slack.send_socket_envelope("events_api", event_envelope(good))
+        await slack.wait_for_call("chat.postMessage")
+        assert [c.args["thread_ts"] for c in slack.calls_to("chat.postMessage")] == [good["ts"]]
+        assert "ignored a malformed Slack payload (fields: user)" in caplog.text
+        assert not [r for r in caplog.records if r.exc_info]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

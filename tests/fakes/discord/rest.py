@@ -72,6 +72,7 @@ class RestApi(Recorder):
             ("GET", r"/channels/(?P<channel>\d+)", self._get_channel),
             ("POST", r"/channels/(?P<channel>\d+)/messages", self._post_message),
             ("GET", r"/channels/(?P<channel>\d+)/messages/(?P<message>\d+)", self._get_message),
+            ("GET", r"/channels/(?P<channel>\d+)/messages", self._history),
             ("POST", r"/channels/(?P<channel>\d+)/typing", self._typing),
             ("PUT", reaction, self._react),
             ("DELETE", reaction, self._react),
@@ -169,6 +170,24 @@ class RestApi(Recorder):
     def _get_message(self, request: Request, match: re.Match[str]) -> web.Response:
         message = self.messages.get(int(match["message"]))
         return _json(message) if message else _error(404, "Unknown Message", 10008)
+
+    def _history(self, request: Request, match: re.Match[str]) -> web.Response:
+        """A channel's messages, newest first, as Discord returns them (`after`, `before`,
+        `limit` up to 100)."""
+        channel = match["channel"]
+        if int(channel) not in self.channels:
+            return _error(404, "Unknown Channel", 10003)
+        after = int(request.query.get("after") or 0)
+        before = int(request.query.get("before") or 2**63)
+        limit = min(int(request.query.get("limit") or 50), 100)
+        found = [
+            m for i, m in self.messages.items() if m["channel_id"] == channel and after < i < before
+        ]
+        # The `limit` messages nearest to `after` when only it is given, else nearest `before`.
+        oldest_first = bool(after) and "before" not in request.query
+        found.sort(key=lambda m: int(m["id"]), reverse=not oldest_first)
+        page = sorted(found[:limit], key=lambda m: -int(m["id"]))
+        return _json(page)
 
     def _typing(self, request: Request, match: re.Match[str]) -> web.Response:
         if int(match["channel"]) not in self.channels:

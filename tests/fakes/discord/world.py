@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,8 @@ from .ids import (
     Json,
 )
 from .records import Interaction, UploadedFile
+
+DISCORD_EPOCH_MS = 1_420_070_400_000  # 2015-01-01, the origin of Discord's snowflake ids
 
 
 def now() -> str:
@@ -51,7 +53,7 @@ class World:
         self.messages: dict[int, Json] = {}
         # synced commands by guild id (None: global)
         self.commands: dict[int | None, list[Json]] = {}
-        self._ids = itertools.count(1_400_000_000_000_001_000)
+        self._last_id = 0
         self._interactions: dict[str, Interaction] = {}
         self.bot_user = self.add_user("memory-bot", user_id=BOT_ID, bot=True, guild_member=True)
         self.add_user("owner", user_id=OWNER_ID)
@@ -73,7 +75,11 @@ class World:
         }
 
     def snowflake(self) -> int:
-        return next(self._ids)
+        """A new id that, as Discord's do, encodes the time it was made (so a client can ask
+        for the messages after a moment: discord.py turns a datetime into such an id)."""
+        made = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+        self._last_id = max(self._last_id + 1, made)
+        return self._last_id
 
     def add_user(
         self,

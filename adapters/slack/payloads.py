@@ -1,0 +1,127 @@
+"""Typed shapes of the Slack payloads the bot acts on, checked before any listener sees them.
+
+Only the fields the bot reads are declared (everything else passes through untouched); each is
+strict, so a number where Slack sends a string, or a `ts` that is not `seconds.micros`, is a
+malformed payload: refused at the edge, never a traceback inside a handler. Field types follow
+Slack's Events API and interactivity payload references (api.slack.com/events,
+api.slack.com/reference/interaction-payloads).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+Id = Annotated[str, StringConstraints(strict=True, max_length=255)]
+# A Slack timestamp: "1700000000.000100" (seconds, a dot, microseconds).
+Ts = Annotated[str, StringConstraints(strict=True, pattern=r"^\d{1,12}\.\d{1,9}$")]
+Text = Annotated[str, StringConstraints(strict=True)]
+
+
+# Slack's rich text nests a few levels (blocks > elements > elements > ...); far deeper is not
+# something Slack sends, and every recursive reader (json, logging, sealing) would choke on it.
+MAX_DEPTH = 64
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class MessageEvent(_Shape):
+    """A `message` or `app_mention` event."""
+
+    type: Id
+    channel: Id
+    ts: Ts
+    user: Id | None = None
+    text: Text | None = None
+    thread_ts: Ts | None = None
+    event_ts: Ts | None = None
+    channel_type: Id | None = None
+    subtype: Id | None = None
+    bot_id: Id | None = None
+    team: Id | None = None
+    blocks: list[dict[str, Any]] | None = None
+
+
+class OtherEvent(_Shape):
+    """Any other event (app_home_opened, ...): the fields every listener may read."""
+
+    type: Id
+    user: Id | None = None
+    channel: Id | None = None
+    tab: Id | None = None
+
+
+class Authorization(_Shape):
+    team_id: Id | None = None
+    user_id: Id | None = None
+    enterprise_id: Id | None = None
+
+
+class EventCallback(_Shape):
+    type: Id
+    event_id: Id
+    team_id: Id | None = None
+    enterprise_id: Id | None = None
+    api_app_id: Id | None = None
+    authorizations: list[Authorization] | None = None
+    event: dict[str, Any]
+
+
+class Action(_Shape):
+    action_id: Id
+    value: Text | None = None
+
+
+class Presser(_Shape):
+    id: Id
+    team_id: Id | None = None
+
+
+class BlockActions(_Shape):
+    type: Id
+    user: Presser
+    actions: list[Action]
+
+
+class Envelope(_Shape):
+    type: Id
+
+
+def problems(body: Any) -> list[str]:
+    """Why `body` (a parsed Events API or interactivity payload) is malformed: the paths of
+    the offending fields, never their values (they may hold what someone wrote). Empty when
+    the payload is well formed. Slash commands are forms of strings and need no check."""
+    try:
+        if not isinstance(body, dict):
+            return ["body: not an object"]
+        if _too_deep(body):
+            return ["body: nested too deep"]
+        if "command" in body and "type" not in body:
+            return []
+        kind = Envelope.model_validate(body).type
+        if kind == "event_callback":
+            event = EventCallback.model_validate(body).event
+            shape = MessageEvent if event.get("type") in ("message", "app_mention") else OtherEvent
+            shape.model_validate(event)
+        elif kind == "block_actions":
+            BlockActions.model_validate(body)
+    except ValidationError as exc:
+        return sorted({".".join(str(p) for p in error["loc"]) or "body" for error in exc.errors()})
+    return []
+
+
+def _too_deep(value: Any) -> bool:
+    """Is `value` nested deeper than MAX_DEPTH? Iterative, so depth itself cannot hurt."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
