@@ -31,6 +31,7 @@ from memory.extraction import MemoryExtractor
 from memory.graph import SUMMARIZE_AFTER, build_graph, pending_key
 from memory.identity import ConversationRef, UserRef
 from memory.learning import LearnedListener, Learner
+from memory.linking import Linker
 from memory.locks import LocalUserLocks, UserLocks
 from memory.messages import (
     MAX_MESSAGE_CHARS,
@@ -44,7 +45,7 @@ from memory.people import People
 from memory.policy import MemoryPolicy
 from memory.repositories import StoreRepositories
 from memory.repository import MemoryRepository
-from memory.results import CommandResult, ForgetAllReceipt
+from memory.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.scheduler import ExtractionScheduler
 from memory.sealing import Sealer
 from memory.semantic import SemanticIndex
@@ -118,6 +119,7 @@ class MemoryEngine:
         # Accounts resolve to people here, once per message or command, and nowhere else.
         self.people = People(store, self.repository)
         self.operations.authored_ids = self.people.authored_ids
+        self.linker = Linker(store, self.people, self.locks, self.scheduler)
         # (user, conversation) -> the erasure token when this process last noted it; an
         # erasure anywhere changes the token, so the note is written again after it.
         self._noted: LRUCache[tuple[str, str], str | None] = LRUCache(maxsize=NOTED_CACHE)
@@ -343,8 +345,12 @@ class MemoryEngine:
         """Run a /memory command for `user` (only ever on the memory of the person their
         account resolves to)."""
         person = await self.people.resolve(user)
+        if command.action in ("link", "unlink"):
+            return await self.linker.run(user, person, command)
         answering = self._answering.get(person, 0)
         result = await self.operations.run(user, command, where, person)
+        if isinstance(result, ShowResult):
+            result = replace(result, linked=tuple(await self.people.accounts(person)))
         if isinstance(result, ForgetAllReceipt) and answering:
             # Turns still in flight void themselves against the erasure log when they finish.
             result = replace(result, voided_in_flight=answering)

@@ -108,10 +108,12 @@ class People:
                         if kept is None:
                             await self.store.aput(into, item.key, item.value, index=False)
                     await self.store.adelete(namespace, item.key)
-        for key, kind in (await self.links(source)).items():
+        moved = await self.links(source)
+        for key, kind in moved.items():
             await self.attach(key, target, kind)
             await self.store.adelete((PEOPLE, source), key)
-        await self.attach(source, target, "alias")
+        if source not in moved:  # a former id that is no account (a pre-Grid key)
+            await self.attach(source, target, "alias")
         await self.repository.changed(target)
 
     @staticmethod
