@@ -24,7 +24,9 @@ def grid(team: str, enterprise: str | None) -> JsonDict:
     return {"id": team, "domain": "fake", **({"enterprise_id": enterprise} if enterprise else {})}
 
 
-async def dm(bot: Bot, text: str, team: str, enterprise: str | None, user: str = "W1") -> None:
+async def send_event(bot: Bot, event: JsonDict, team: str, enterprise: str | None) -> None:
+    """An Events API envelope as Grid sends it (`enterprise_id` at the top and in
+    `authorizations`), or as a plain workspace does."""
     envelope: JsonDict = {
         "type": "event_callback",
         "team_id": team,
@@ -34,12 +36,17 @@ async def dm(bot: Bot, text: str, team: str, enterprise: str | None, user: str =
         "authorizations": [
             {"team_id": team, "user_id": BOT_USER_ID, "is_bot": True, "enterprise_id": enterprise}
         ],
-        "event": dm_event(text, user=user, channel=f"D{team}", ts=next_ts()),
+        "event": event,
     }
     if enterprise:
         envelope["enterprise_id"] = enterprise
     reply = await bot.post(json.dumps(envelope).encode(), "application/json")
     assert reply.status == 200
+
+
+async def dm(bot: Bot, text: str, team: str, enterprise: str | None, user: str = "W1") -> None:
+    event = dm_event(text, user=user, channel=f"D{team}", ts=next_ts())
+    await send_event(bot, event, team, enterprise)
 
 
 async def command(
@@ -136,19 +143,7 @@ async def test_app_home_shows_the_same_person_in_grid_and_outside_it(
     await wait_replies(bot, 1)
     await engine.learn_now(slack_user(user, team, enterprise).key)
     opened: JsonDict = {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}
-    envelope: JsonDict = {
-        "type": "event_callback",
-        "team_id": team,
-        "api_app_id": "A1",
-        "event_id": f"Ev{next_ts().replace('.', '')}",
-        "event_time": int(time.time()),
-        "authorizations": [
-            {"team_id": team, "user_id": BOT_USER_ID, "is_bot": True, "enterprise_id": enterprise}
-        ],
-        "event": opened,
-        **({"enterprise_id": enterprise} if enterprise else {}),
-    }
-    await bot.post(json.dumps(envelope).encode(), "application/json")
+    await send_event(bot, opened, team, enterprise)
 
     published = await bot.slack.wait_for_call("views.publish", user_id=user)
     assert "I keep bees" in json.dumps(published.args["view"])
