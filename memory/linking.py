@@ -78,12 +78,12 @@ class Linker:
             return await self._unlink(person, command.text or "")
         if command.text:
             return await self._redeem(user, person, command.text)
-        return await self._issue(user, person)
+        return await self._issue(user)
 
-    async def _issue(self, user: UserRef, person: str) -> LinkResult:
+    async def _issue(self, user: UserRef) -> LinkResult:
         code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
         expires = self.clock() + VALID_FOR
-        value = {"person": person, "platform": user.platform, "expires": expires.isoformat()}
+        value = {"account": user.key, "platform": user.platform, "expires": expires.isoformat()}
         await self.store.aput(CODES, _digest(code), value, index=False)
         minutes = int(VALID_FOR.total_seconds() // 60)
         return LinkResult(
@@ -108,7 +108,8 @@ class Linker:
                     f"That code is for an account on another platform than {user.platform}: "
                     "type it there, as yourself. Nothing was changed."
                 )
-            keeper = str(found.value["person"])
+            # The issuer's person now (they may have linked or unlinked since).
+            keeper = await self.people.person_of(str(found.value["account"]))
             if keeper == person:
                 raise CommandError("Those accounts are already linked.")
             await self._check_platforms(keeper, person)
