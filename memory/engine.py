@@ -349,6 +349,9 @@ class MemoryEngine:
             return await self.linker.run(user, person, command)
         answering = self._answering.get(person, 0)
         result = await self.operations.run(user, command, where, person)
+        if isinstance(result, ForgetAllReceipt):
+            for former in await self.people.former_ids(person):
+                await self.repository.delete_everything(former)
         if isinstance(result, ShowResult):
             result = replace(result, linked=tuple(await self.people.accounts(person)))
         if isinstance(result, ForgetAllReceipt) and answering:

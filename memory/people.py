@@ -85,6 +85,12 @@ class People:
         """The account keys that resolve to `person`, sorted."""
         return sorted(k for k, kind in (await self.links(person)).items() if kind == "account")
 
+    async def former_ids(self, person: str) -> list[str]:
+        """Other ids this person's rows were stored under before a merge, sorted: a turn that
+        was in flight during `/memory link` may still write there (no one else ever gets
+        these ids: an account's mapping is never removed, only pointed elsewhere)."""
+        return sorted(k for k in await self.links(person) if k != person)
+
     async def authored_ids(self, person: str) -> set[str]:
         """Every id a turn of this person may be stored under in a conversation."""
         return {person, *(await self.links(person))}

@@ -79,3 +79,22 @@ async def test_each_account_resolves_once_to_one_person(engine: MemoryEngine) ->
     await engine.reply(say(alice, dm(alice), "Remember that I keep bees"))
     await engine.learn_now(alice.key)
     assert await _show(engine, alice) == ["I keep bees"]
+
+
+async def test_forget_all_reaches_rows_written_under_an_id_merged_away(
+    engine: MemoryEngine, storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    slack, discord = UserRef("slack", unique("U"), workspace="T1"), UserRef("discord", unique("d"))
+    keeper, joining = await engine.people.resolve(slack), await engine.people.resolve(discord)
+    await engine.people.merge(joining, keeper)
+    # A reply that was in flight during the merge finishes under the old id.
+    await engine.reply(say(discord, dm(discord), "Remember that I keep Carniolan bees"))
+    await engine.repository.add_pending(
+        joining,
+        "late",
+        (await engine.repository.list_pending(keeper)).popitem()[1],
+    )
+
+    await engine.run_command(slack, parse_command("forget all confirm"))
+
+    assert places(storage, request, tmp_path, "Carniolan") == []
