@@ -9,13 +9,26 @@ from typing import Literal
 from memory.errors import CommandError
 
 Action = Literal[
-    "show", "forget", "forget_all", "correct", "export", "pause", "resume", "help", "history"
+    "show",
+    "forget",
+    "forget_all",
+    "correct",
+    "export",
+    "pause",
+    "resume",
+    "help",
+    "history",
+    "link",
+    "unlink",
 ]
+PLATFORMS = ("slack", "discord", "console")
 ShowScope = Literal["all", "profile", "facts", "todos"]
 
 MAX_COMMAND_CHARS = 2000
 # Item ids (`f3k9q`) and profile field ids (`location`, `preferred-name`).
 ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
+# `/memory link <code>` (memory.linking makes them).
+LINK_CODE = re.compile(r"^[a-z0-9]{4,16}$")
 
 USAGE = """\
 /memory show [profile|facts|todos]  what I remember about you, with ids
@@ -26,6 +39,9 @@ USAGE = """\
 /memory export                      everything I remember about you, as JSON
 /memory pause                       stop learning from your messages (recall still works)
 /memory resume                      start learning again
+/memory link                        a one-time code to join your account on another platform
+/memory link <code>                 join this account with the one that gave the code
+/memory unlink <platform>           separate that platform's account (its memory starts empty)
 /memory help                        this help"""
 
 
@@ -63,6 +79,14 @@ def parse_command(raw: str | None) -> MemoryCommand:
         if not rest:
             raise CommandError("Tell me what to correct, e.g. `/memory correct I live in Lisbon`.")
         return MemoryCommand("correct", text=rest)
+    if verb == "link":
+        return _link(rest)
+    if verb == "unlink":
+        if rest.lower() not in PLATFORMS:
+            raise CommandError(
+                f"Use `/memory unlink <platform>` with one of {', '.join(PLATFORMS)}."
+            )
+        return MemoryCommand("unlink", text=rest.lower())
     if verb in ("export", "pause", "resume", "help", "history") and not rest:
         return MemoryCommand(verb)  # type: ignore[arg-type]
     raise CommandError(f"I don't know `{_clip(text)}`.\n\nUsage:\n{USAGE}")
@@ -82,6 +106,17 @@ def _scope(rest: str) -> ShowScope:
     if value not in aliases:
         raise CommandError(f"`show` takes profile, facts or todos, not `{_clip(rest)}`.")
     return aliases[value]
+
+
+def _link(rest: str) -> MemoryCommand:
+    code = rest.strip().lower()
+    if not code:
+        return MemoryCommand("link")
+    if not LINK_CODE.match(code):
+        raise CommandError(
+            "That is not a link code. Codes look like `k3x9p2ab`; nothing was changed."
+        )
+    return MemoryCommand("link", text=code)
 
 
 def _forget(rest: str) -> MemoryCommand:

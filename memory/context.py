@@ -20,6 +20,9 @@ class TurnContext:
     context); the JSON form is validated, ids included (IdentityError when one is unsafe)."""
 
     message: ChatMessage
+    # The person the author's account resolves to (memory.people); under LangGraph Server,
+    # where nobody resolves it, the account key stands for the person.
+    person: str | None = None
 
     def __post_init__(self) -> None:
         raw: Any = self.message
@@ -29,6 +32,11 @@ class TurnContext:
     @property
     def user(self) -> UserRef:
         return self.message.user
+
+    @property
+    def person_key(self) -> str:
+        """Whose memory this turn reads and writes."""
+        return self.person or self.message.user.key
 
     @property
     def conversation(self) -> ConversationRef:

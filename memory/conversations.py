@@ -8,6 +8,7 @@ turns in is dropped with them (it is rebuilt from what remains as the thread gro
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,19 +50,21 @@ class ConversationStates:
         thread: str,
         *,
         message_ids: set[str] | frozenset[str] = frozenset(),
-        authored_by: str | None = None,
+        authored_by: str | Collection[str] | None = None,
         owner: str | None = None,
         containing: tuple[str, ...] = (),
     ) -> int:
         """Remove stored messages; returns how many went. A message goes when it is
 
         - a turn (the person's message or the reply to it) whose platform id is in `message_ids`;
-        - a turn of the user `authored_by` (forget all in a shared thread);
+        - a turn of the person `authored_by` (forget all in a shared thread: their id, or
+          every id their turns may be stored under);
         - the bot's reply, or a message of the user `owner`, whose text contains one of
           `containing` (case-insensitive): a forgotten memory repeated later.
         Messages of other people that merely mention the text are theirs and stay.
         """
         needles = tuple(n.casefold() for n in containing if len(n.strip()) >= MIN_NEEDLE)
+        authors = {authored_by} if isinstance(authored_by, str) else set(authored_by or ())
 
         async with self.locks.hold(thread):
             config = _config(thread)
@@ -75,7 +78,7 @@ class ConversationStates:
                 repeats = bool(needles) and (turn.reply or turn.user_key == owner)
                 if (
                     turn.message_id in message_ids
-                    or turn.user_key == authored_by
+                    or turn.user_key in authors
                     or (repeats and any(n in message.text.casefold() for n in needles))
                 ):
                     removals.append(RemoveMessage(id=message.id))
@@ -84,7 +87,7 @@ class ConversationStates:
             # A summary may hold what was removed, or turns folded into it before: whenever
             # something asked for is not in the state any more, the summary goes too.
             if (state.values.get("summary") or {}).get("text") and (
-                authored_by is not None or not set(message_ids) <= found
+                authors or not set(message_ids) <= found
             ):
                 update["summary"] = {"text": "", "at": datetime.now(UTC).isoformat()}
             if not removals and "summary" not in update:

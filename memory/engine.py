@@ -30,6 +30,7 @@ from memory.extraction import MemoryExtractor
 from memory.graph import SUMMARIZE_AFTER, build_graph, pending_key
 from memory.identity import ConversationRef, UserRef
 from memory.learning import LearnedListener, Learner
+from memory.linking import Linker
 from memory.locks import LocalUserLocks, UserLocks
 from memory.messages import (
     MAX_MESSAGE_CHARS,
@@ -40,10 +41,11 @@ from memory.messages import (
 )
 from memory.model_errors import model_failure
 from memory.operations import MemoryOperations
+from memory.people import People
 from memory.policy import MemoryPolicy
 from memory.repositories import StoreRepositories
 from memory.repository import MemoryRepository
-from memory.results import CommandResult, ForgetAllReceipt
+from memory.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.scheduler import ExtractionScheduler
 from memory.sealing import Sealer
 from memory.semantic import SemanticIndex
@@ -112,6 +114,10 @@ class MemoryEngine:
         self.operations = MemoryOperations(
             self.repository, self.learner, self.conversations, self.scheduler, self.locks
         )
+        # Accounts resolve to people here, once per message or command, and nowhere else.
+        self.people = People(store, self.repository)
+        self.operations.authored_ids = self.people.authored_ids
+        self.linker = Linker(store, self.people, self.locks, self.scheduler)
         # (user, conversation) -> the erasure token when this process last noted it; an
         # erasure anywhere changes the token, so the note is written again after it.
         self._noted: LRUCache[tuple[str, str], str | None] = LRUCache(maxsize=NOTED_CACHE)
@@ -144,6 +150,7 @@ class MemoryEngine:
         memory or conversations are encrypted with a key the settings do not hold."""
         await self.repository.check_readable()
         await self._check_checkpoints_readable()
+        await self.people.upgrade()
         await self.adopt_pending()
         loop = asyncio.get_running_loop()
         self._sweeper = loop.create_task(self._every(self.config.sweep_every_seconds, self.sweep))
@@ -196,14 +203,16 @@ class MemoryEngine:
         thread = message.conversation.key
         started = time.perf_counter()
         self._in_flight += 1
-        self._answering[message.user.key] += 1
+        person = message.user.key
         self._idle.clear()
         try:
+            person = await self.people.resolve(message.user)
+            self._answering[person] += 1
             # One turn at a time per conversation, so turns never fork the thread's state.
             async with self._conversation_locks.hold(thread):
-                result = await self._run_turn(message)
+                result = await self._run_turn(message, person)
             text = str(result.get("reply", ""))
-            if await self._reconcile(message, result.get("erasure_token")):
+            if await self._reconcile(message, person, result.get("erasure_token")):
                 self._after_turn(thread, result)
         except Exception as exc:
             # A provider that is down or misconfigured fails every message: one line each.
@@ -218,20 +227,20 @@ class MemoryEngine:
             return Reply(APOLOGY, message.conversation, message.message_id, failed=True)
         finally:
             self._in_flight -= 1
-            self._answering[message.user.key] -= 1
-            if self._answering[message.user.key] <= 0:
-                del self._answering[message.user.key]
+            self._answering[person] -= 1
+            if self._answering[person] <= 0:
+                del self._answering[person]
             if not self._in_flight:
                 self._idle.set()
         self.stats.messages[message.conversation.platform] += 1
         self.stats.reply_seconds.observe(time.perf_counter() - started)
-        self.scheduler.notify(message.user.key)
+        self.scheduler.notify(person)
         return Reply(text, message.conversation, message.message_id)
 
-    async def _run_turn(self, message: ChatMessage) -> dict[str, Any]:
+    async def _run_turn(self, message: ChatMessage, person: str) -> dict[str, Any]:
         thread = message.conversation.key
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
-        inputs = [_human(message)]
+        inputs = [_human(message, person)]
         if message.prior_turns:
             existing = await self.graph.aget_state(config)
             if not existing.values.get("messages"):
@@ -242,7 +251,7 @@ class MemoryEngine:
         result = await self.graph.ainvoke(
             {"messages": inputs},
             config,
-            context=TurnContext(message),
+            context=TurnContext(message, person),
             durability="exit",
         )
         return result
@@ -256,14 +265,14 @@ class MemoryEngine:
         if self._turns[thread] % self.config.prune_every == 0:
             self._in_background(prune_thread(self.checkpointer, thread))
 
-    async def _reconcile(self, message: ChatMessage, started_with: str | None) -> bool:
+    async def _reconcile(self, message: ChatMessage, person: str, started_with: str | None) -> bool:
         """After a turn: undo what it wrote if an erasure happened while it ran (in any process).
 
         The turn's checkpoint and pending row are already written, and the erasure log is read
         after them, so either the erasure saw them (and removed them) or this sees the erasure.
         Returns False when forget all voided the turn.
         """
-        user, thread = message.user.key, message.conversation.key
+        user, thread = person, message.conversation.key
         if self._noted.get((user, thread), "unset") != started_with:
             # Noted before the log is read, so a forget all that this read misses finds it.
             await self.repository.note_conversation(user, thread, message.conversation.audience)
@@ -329,9 +338,18 @@ class MemoryEngine:
     async def run_command(
         self, user: UserRef, command: MemoryCommand, where: ConversationRef | None = None
     ) -> CommandResult:
-        """Run a /memory command for `user` (only ever on their own memory)."""
-        answering = self._answering.get(user.key, 0)
-        result = await self.operations.run(user, command, where)
+        """Run a /memory command for `user` (only ever on the memory of the person their
+        account resolves to)."""
+        person = await self.people.resolve(user)
+        if command.action in ("link", "unlink"):
+            return await self.linker.run(user, person, command)
+        answering = self._answering.get(person, 0)
+        result = await self.operations.run(user, command, where, person)
+        if isinstance(result, ForgetAllReceipt):
+            for former in await self.people.former_ids(person):
+                await self.repository.delete_everything(former)
+        if isinstance(result, ShowResult):
+            result = replace(result, linked=tuple(await self.people.accounts(person)))
         if isinstance(result, ForgetAllReceipt) and answering:
             # Turns still in flight void themselves against the erasure log when they finish.
             result = replace(result, voided_in_flight=answering)
@@ -374,9 +392,9 @@ class MemoryEngine:
         task.add_done_callback(self._background.discard)
 
 
-def _human(message: ChatMessage) -> HumanMessage:
+def _human(message: ChatMessage, person: str) -> HumanMessage:
     # The id names the platform message and its author, so erasure can find this turn again.
-    state_id = human_id(message.message_id, message.user.key)
+    state_id = human_id(message.message_id, person)
     if message.conversation.audience == "channel":
         # Several people share a channel thread; the model must know who says what.
         return HumanMessage(content=f"{message.user.name}: {message.text}", id=state_id)

@@ -90,7 +90,7 @@ def build_graph(
     async def recall(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         ctx = runtime.context
         repository = repositories.for_store(runtime.store)
-        memory = await repository.load(ctx.user.key)
+        memory = await repository.load(ctx.person_key)
         query = _last_human_text(state.get("messages", []))
         similarity = None
         if semantic is not None:
@@ -119,7 +119,7 @@ def build_graph(
         history = state.get("messages", [])[-HARD_CAP:]
         answer = await model.ainvoke([system, *history])
         text = answer.text if isinstance(answer, AIMessage) else str(answer.content)
-        answer_id = reply_id(ctx.message.message_id, ctx.user.key)
+        answer_id = reply_id(ctx.message.message_id, ctx.person_key)
         return {"messages": [AIMessage(content=text, id=answer_id)], "reply": text}
 
     async def remember(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
@@ -131,7 +131,7 @@ def build_graph(
                 ctx.message, state.get("reply", ""), state.get("erasure_token")
             )
             key = pending_key(ctx.conversation.key, ctx.message.message_id)
-            await repository.add_pending(ctx.user.key, key, pending)
+            await repository.add_pending(ctx.person_key, key, pending)
         stale = messages[:-HARD_CAP] if len(messages) > HARD_CAP else []
         return {"messages": [RemoveMessage(id=m.id) for m in stale if m.id]}
 

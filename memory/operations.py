@@ -6,6 +6,7 @@ Every operation takes the caller's UserRef and touches only that user's namespac
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,11 +66,19 @@ class MemoryOperations:
         self.conversations = conversations
         self.scheduler = scheduler
         self.locks = locks
+        # Every id a person's turns may be stored under (memory.people sets it).
+        self.authored_ids: Callable[[str], Awaitable[set[str]]] = _only
 
     async def run(
-        self, user: UserRef, command: MemoryCommand, where: ConversationRef | None = None
+        self,
+        user: UserRef,
+        command: MemoryCommand,
+        where: ConversationRef | None = None,
+        person: str | None = None,
     ) -> CommandResult:
-        key = user.key
+        """Run `command` on the memory of `person` (the person `user`'s account resolves to;
+        the account key when not given)."""
+        key = person or user.key
         if command.action == "show":
             return self._show(await self.repository.load(key), command.scope)
         if command.action == "forget" and command.item_id:
@@ -85,7 +94,7 @@ class MemoryOperations:
                 return ConfirmForgetAll(counts)
             return await self._forget_all(key)
         if command.action == "correct" and command.text:
-            return await self._correct(user, command.text, where)
+            return await self._correct(user, key, command.text, where)
         if command.action == "export":
             return self._export(user, await self.repository.load(key))
         if command.action == "history":
@@ -155,10 +164,11 @@ class MemoryOperations:
             for thread in dms:
                 await self.conversations.delete(thread)
             shared = 0
+            authors = await self.authored_ids(user_key)
             for thread, audience in conversations.items():
                 if audience != "dm":
                     shared += bool(
-                        await self.conversations.remove_turns(thread, authored_by=user_key)
+                        await self.conversations.remove_turns(thread, authored_by=authors)
                     )
             deleted = await self.repository.delete_everything(user_key)
             if was_paused:
@@ -170,7 +180,7 @@ class MemoryOperations:
         )
 
     async def _correct(
-        self, user: UserRef, text: str, where: ConversationRef | None
+        self, user: UserRef, key: str, text: str, where: ConversationRef | None
     ) -> CorrectResult:
         provenance = Provenance(
             platform=where.platform if where else user.platform,
@@ -179,9 +189,9 @@ class MemoryOperations:
             # A correction is the person's own word about themselves: kept private.
             audience="dm",
         )
-        before = await self.repository.load(user.key)
-        changes = await self.learner.correct(user.key, user.name, text, provenance)
-        after = await self.repository.load(user.key)
+        before = await self.repository.load(key)
+        changes = await self.learner.correct(key, user.name, text, provenance)
+        after = await self.repository.load(key)
         items = {**after.facts, **after.todos}
         old = {**before.facts, **before.todos}
         return CorrectResult(
@@ -217,6 +227,10 @@ class MemoryOperations:
                 pending = await self.repository.list_pending(user_key)
                 await self.repository.delete_pending(user_key, list(pending))
         return LearningResult(paused=paused)
+
+
+async def _only(person: str) -> set[str]:
+    return {person}
 
 
 def _sources_of(item: StoredItem) -> list[SourceRef]:

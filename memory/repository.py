@@ -153,6 +153,11 @@ class MemoryRepository:
             index=False,
         )
 
+    async def changed(self, user_key: str) -> None:
+        """Rows of this user were written around the repository (memory.people moves a
+        person's rows): every process reloads the user's memory."""
+        await self._changed(user_key)
+
     async def put(self, user_key: str, section: Section, key: str, item: StoredItem) -> None:
         item.updated_at = datetime.now(UTC)
         await self._put(user_key, section, key, item.model_dump(mode="json"))

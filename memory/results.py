@@ -9,6 +9,7 @@ from typing import Any
 from memory.commands import USAGE
 from memory.history import HistoryEntry
 from memory.ids import field_id
+from memory.linking import LinkResult
 from memory.schemas import Kind, StoredItem, profile_text
 
 
@@ -73,16 +74,22 @@ class ShowResult:
     facts: list[ItemView] = field(default_factory=list)
     todos: list[ItemView] = field(default_factory=list)
     paused: bool = False
+    # The person's accounts (memory.people), when more than one is linked.
+    linked: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
         return not (self.profiles or self.facts or self.todos)
 
+    def linked_text(self) -> str:
+        """ "Linked accounts: …", or "" when only one account is the person's."""
+        return "Linked accounts: " + ", ".join(self.linked) if len(self.linked) > 1 else ""
+
     def as_text(self) -> str:
+        linked = f"\n{self.linked_text()}" if self.linked_text() else ""
         if self.empty:
-            return "I don't remember anything about you yet." + (
-                " (Learning is paused.)" if self.paused else ""
-            )
+            paused = " (Learning is paused.)" if self.paused else ""
+            return "I don't remember anything about you yet." + paused + linked
         lines: list[str] = []
         for title, views in (
             ("Profile", self.profiles),
@@ -98,7 +105,7 @@ class ShowResult:
                 lines.append(f"  {label}{view.text}{state}  ({view.source()})")
         if self.paused:
             lines.append("Learning is paused: `/memory resume` starts it again.")
-        return "\n".join(lines)
+        return "\n".join(lines) + linked
 
 
 @dataclass(frozen=True)
@@ -219,4 +226,5 @@ CommandResult = (
     | LearningResult
     | HistoryResult
     | HelpResult
+    | LinkResult
 )

@@ -1,8 +1,8 @@
 """Ids of the messages kept in a conversation's state, so a platform message can be found again.
 
 A person's message and the bot's reply to it carry the platform message id and the author's
-user key, which lets an erasure (forget, forget all, a platform delete) remove exactly the
-turns it concerns from a conversation that other people may share.
+person id (memory.people), which lets an erasure (forget, forget all, a platform delete)
+remove exactly the turns it concerns from a conversation that other people may share.
 """
 
 from __future__ import annotations

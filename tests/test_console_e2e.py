@@ -143,3 +143,18 @@ async def test_an_empty_user_or_an_unknown_session_is_refused(tmp_path: Path) ->
         code, unknown = await run_bot(fake, data, ["hello"], "--user", "al", "--resume", "abcd1234")
         assert code == 2 and "no session abcd1234 for --user al" in unknown
         assert "bot> " not in unknown  # nothing was answered in a new session
+
+
+async def test_distinct_console_names_are_distinct_people(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        for name, line in (("Dana.Lee", "I keep bees"), ("王芳", "I grow tea")):
+            code, said = await run_bot(fake, data, [f"Remember that {line}."], "--user", name)
+            assert code == 0, said
+        shown = {}
+        for name in ("Dana.Lee", "dana lee", "王芳"):
+            code, shown[name] = await run_bot(fake, data, ["/memory show facts"], "--user", name)
+            assert code == 0, shown[name]
+    assert "I keep bees" in shown["Dana.Lee"] and "tea" not in shown["Dana.Lee"]
+    assert "bees" not in shown["dana lee"] and "tea" not in shown["dana lee"]
+    assert "I grow tea" in shown["王芳"] and "bees" not in shown["王芳"]

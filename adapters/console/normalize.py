@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
-import re
+import unicodedata
 
 from memory.commands import MemoryCommand, parse_command
 from memory.errors import IdentityError
 from memory.identity import ConversationRef, UserRef, conversation_key
 from memory.messages import ChatMessage
 
-_NAME = re.compile(r"[^A-Za-z0-9_\-]+")
+# Kept as they are in a key; every other character is written as its UTF-8 bytes.
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+# A user id is at most 128 characters (memory.identity): 42 CJK characters, 128 ASCII ones.
+MAX_ID_CHARS = 128
+
+
+def name_id(name: str) -> str:
+    """The key part for a console name: one-to-one, so distinct names are distinct people.
+
+    The name is NFC-normalized (the same letters typed composed or decomposed are one name),
+    never case-folded. Letters A-Z, a-z, digits and "-" stay; any other character becomes
+    "_" and two hex digits per UTF-8 byte ("Dana.Lee" -> "Dana_2eLee"), and "_" only ever
+    starts such an escape, so the encoding can be read back and never joins two names.
+    """
+    exact = unicodedata.normalize("NFC", name)
+    return "".join(c if c in _PLAIN else "".join(f"_{b:02x}" for b in c.encode()) for c in exact)
 
 
 def console_user(name: str) -> UserRef:
-    cleaned = _NAME.sub("-", name.strip()).strip("-").lower()[:64]
-    if not cleaned:
-        raise IdentityError("a console user needs a name of letters or digits, e.g. --user alice")
-    return UserRef("console", cleaned, display_name=name.strip())
+    """The person typing in a terminal, by the exact name they gave (see `name_id`).
+
+    Raises IdentityError for an empty or unprintable name, or one too long for a key.
+    """
+    exact = unicodedata.normalize("NFC", name.strip())
+    if not exact or not exact.isprintable():
+        raise IdentityError("a console user needs a name, e.g. --user alice")
+    user_id = name_id(exact)
+    if len(user_id) > MAX_ID_CHARS:
+        raise IdentityError("that console name is too long; please use a shorter one")
+    return UserRef("console", user_id, display_name=exact)
 
 
 def console_conversation(user: UserRef, session: str) -> ConversationRef:

@@ -15,7 +15,7 @@ from adapters.discord.answers import Interaction, answer_privately
 from adapters.discord.normalize import conversation_ref, user_ref
 from adapters.discord.render import clip, render_export, render_help, render_result, render_show
 from adapters.discord.views import confirm_view, show_view
-from memory.commands import ITEM_ID, MAX_COMMAND_CHARS, MemoryCommand, ShowScope
+from memory.commands import ITEM_ID, MAX_COMMAND_CHARS, MemoryCommand, ShowScope, parse_command
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef, UserRef
 from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowResult
@@ -46,7 +46,7 @@ class DeferringTree(app_commands.CommandTree[discord.Client]):
 
 
 class MemoryCommands(app_commands.Group):
-    """`/memory show|forget|forget-all|correct|export|pause|resume|help`."""
+    """`/memory show|forget|forget-all|correct|export|pause|resume|link|unlink|help`."""
 
     def __init__(self, engine: MemoryEngine) -> None:
         super().__init__(
@@ -133,6 +133,24 @@ class MemoryCommands(app_commands.Group):
     @app_commands.command(name="resume", description="Start learning from your messages again")
     async def resume(self, interaction: Interaction) -> None:
         result = await self.engine.run_command(caller(interaction), MemoryCommand("resume"))
+        await answer_privately(interaction, embed=render_result(result))
+
+    @app_commands.command(name="link", description="Join your accounts on Slack and Discord")
+    @app_commands.describe(code="The code /memory link gave you on your other platform")
+    async def link(
+        self, interaction: Interaction, code: app_commands.Range[str, 1, 40] | None = None
+    ) -> None:
+        command = parse_command(f"link {code}" if code else "link")
+        result = await self.engine.run_command(caller(interaction), command)
+        await answer_privately(interaction, embed=render_result(result))
+
+    @app_commands.command(name="unlink", description="Separate your account on one platform")
+    @app_commands.describe(platform="Its account starts again with an empty memory")
+    async def unlink(
+        self, interaction: Interaction, platform: Literal["slack", "discord", "console"]
+    ) -> None:
+        command = MemoryCommand("unlink", text=platform)
+        result = await self.engine.run_command(caller(interaction), command)
         await answer_privately(interaction, embed=render_result(result))
 
     @app_commands.command(name="help", description="What /memory can do")

@@ -8,6 +8,7 @@ import math
 import discord
 from discord.utils import escape_markdown
 
+from memory.linking import LinkResult
 from memory.results import (
     CommandResult,
     ConfirmForgetAll,
@@ -34,6 +35,8 @@ HELP = """\
 `/memory correct <text>`: correct what I remember, e.g. `I moved to Lisbon`
 `/memory export`: everything I remember about you, as a JSON file
 `/memory pause` / `/memory resume`: stop or restart learning from your messages
+`/memory link [code]`: a one-time code to join your account on another platform, or use one
+`/memory unlink <platform>`: separate that platform's account (its memory starts empty)
 Everything here is visible only to you."""
 
 
@@ -63,6 +66,8 @@ def render_show(result: ShowResult, page: int = 0) -> discord.Embed:
     for item in page_items(result, page):
         embed.add_field(name=f"`{item.id}` · {item.kind}", value=_item_value(item), inline=False)
     footer = [f"Page {page + 1}/{page_count(result)}"] if page_count(result) > 1 else []
+    if result.linked_text():
+        footer.append(result.linked_text())
     if result.paused:
         footer.append("Learning is paused: /memory resume starts it again")
     footer.append("Only you can see this")
@@ -101,6 +106,8 @@ def render_result(result: CommandResult) -> discord.Embed:
         return discord.Embed(
             title="Export", description=f"Attached: `{result.filename}`", colour=MEMORY_COLOUR
         )
+    if isinstance(result, LinkResult):
+        return discord.Embed(title=result.title, description=result.text, colour=DONE_COLOUR)
     assert isinstance(result, HelpResult)
     return render_help()
 

@@ -115,7 +115,7 @@ def build_slack_app(
                 return
             target = client
             if installs is not None:  # the token of the workspace the message came from
-                found = await installs.client_for(learned.user_key, client)
+                found = await installs.client_for(learned.conversation, learned.user_key, client)
                 if found is None:
                     return
                 target = found

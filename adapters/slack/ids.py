@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from memory.errors import IdentityError
 from memory.identity import ConversationRef, UserRef, conversation_key
@@ -18,9 +20,32 @@ def key_part(slack_id: str | None, what: str = "id") -> str:
 
 
 def workspace_of(team_id: str | None, enterprise_id: str | None = None) -> str:
-    """The workspace part of a user key: the team, prefixed by the Enterprise Grid org if any."""
-    team = key_part(team_id, "team id")
-    return f"{key_part(enterprise_id, 'enterprise id')}-{team}" if enterprise_id else team
+    """The workspace part of a user key: the Enterprise Grid org when there is one (a Grid
+    user id is the same in every workspace of the org), else the team."""
+    if enterprise_id:
+        return key_part(enterprise_id, "enterprise id")
+    return key_part(team_id, "team id")
+
+
+def enterprise_of(payload: Mapping[str, Any]) -> str | None:
+    """The Enterprise Grid org a Slack payload comes from, or None outside Grid.
+
+    Every shape Slack sends (api.slack.com/enterprise/grid): slash commands and Events API
+    envelopes carry `enterprise_id` (events also `authorizations[0].enterprise_id`); block
+    actions and view submissions carry `enterprise` ({"id", "name"}, or null for a workspace
+    install) and `team.enterprise_id`; org-wide installs may send `team: null` with
+    `user.enterprise_id`.
+    """
+    org = payload.get("enterprise")
+    if isinstance(org, str) and org:
+        return org
+    if isinstance(org, Mapping) and org.get("id"):
+        return str(org["id"])
+    authorizations = payload.get("authorizations") or [None]
+    for source in (payload, authorizations[0], payload.get("team"), payload.get("user")):
+        if isinstance(source, Mapping) and source.get("enterprise_id"):
+            return str(source["enterprise_id"])
+    return None
 
 
 def slack_user(
@@ -29,7 +54,11 @@ def slack_user(
     enterprise_id: str | None = None,
     name: str | None = None,
 ) -> UserRef:
-    """The one way a Slack person becomes a UserRef; a missing id is an error, never a default."""
+    """The one way a Slack person becomes a UserRef; a missing id is an error, never a default.
+
+    An Enterprise Grid user is one person across the org's workspaces (`slack:E1:W1`); a
+    user of a workspace outside Grid is keyed by the team (`slack:T1:U1`).
+    """
     return UserRef(
         PLATFORM,
         key_part(user_id, "user id"),

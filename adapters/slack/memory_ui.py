@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import controls
 from adapters.slack.controls import ButtonValue
 from adapters.slack.directory import UserDirectory
-from adapters.slack.ids import command_conversation, slack_user
+from adapters.slack.ids import command_conversation, enterprise_of, slack_user
 from adapters.slack.normalize import to_memory_command
 from adapters.slack.render import Message, confirm_blocks, render_home, render_result, render_text
 from memory.commands import MemoryCommand
@@ -46,7 +46,7 @@ class MemoryUI:
             user = slack_user(
                 command.get("user_id"),
                 command.get("team_id"),
-                command.get("enterprise_id"),
+                enterprise_of(command),
                 await self.directory.name(client, str(command.get("user_id") or "")),
             )
             parsed = to_memory_command(command.get("text"))
@@ -132,7 +132,7 @@ class MemoryUI:
         if event.get("tab", "home") != "home":
             return
         try:
-            user = slack_user(event.get("user"), context.team_id, context.enterprise_id)
+            user = slack_user(event.get("user"), context.team_id, enterprise_of(body))
         except IdentityError as exc:
             log.warning("app_home_opened without usable ids: %s", exc)
             return
@@ -195,8 +195,7 @@ class MemoryUI:
 def _presser(body: dict[str, Any]) -> UserRef:
     user = body.get("user") or {}
     team = (body.get("team") or {}).get("id") or user.get("team_id")
-    enterprise = (body.get("enterprise") or {}).get("id")
-    return slack_user(user.get("id"), team, enterprise)
+    return slack_user(user.get("id"), team, enterprise_of(body))
 
 
 def _slack_id(user: UserRef) -> str:

@@ -20,7 +20,7 @@ from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAutho
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.ids import PLATFORM, key_part, workspace_of
+from adapters.slack.ids import PLATFORM, workspace_of
 from adapters.slack.installations import StoreInstallationStore
 from adapters.slack.oauth_state import StoreOAuthStateStore
 from memory.commands import MemoryCommand
@@ -107,14 +107,20 @@ class SlackOAuth:
             erased = await erase_workspace(self.engine, context.team_id, context.enterprise_id)
             log.info("erased the memories of %d people of an uninstalled workspace", erased)
 
-    async def client_for(self, user_key: str, client: AsyncWebClient) -> AsyncWebClient | None:
-        """A client with the bot token of the workspace in `user_key` ("slack:T1:U1"), or None
-        when that workspace has no installation (any more)."""
+    async def client_for(
+        self, conversation: str, user_key: str, client: AsyncWebClient
+    ) -> AsyncWebClient | None:
+        """A client with the bot token of the workspace a conversation is in
+        (`slack:T1:C1:...`), or None when that workspace has no installation (any more).
+        The org comes from a Grid person's key (`slack:E1:W1`) when it names one."""
         try:
-            _platform, workspace, _user = user_key.split(":", 2)
+            _platform, team_id, _rest = conversation.split(":", 2)
         except ValueError:
-            raise IdentityError(f"not a Slack user key: {user_key!r}") from None
-        enterprise_id, _, team_id = workspace.rpartition("-")
+            raise IdentityError(f"not a Slack conversation: {conversation!r}") from None
+        owner = user_key.split(":")
+        enterprise_id = None
+        if len(owner) == 3 and owner[0] == PLATFORM and owner[1] != team_id:
+            enterprise_id = owner[1]
         bot = await self.installations.async_find_bot(
             enterprise_id=enterprise_id or None, team_id=team_id
         )
@@ -129,11 +135,14 @@ async def erase_workspace(
     engine: MemoryEngine, team_id: str | None, enterprise_id: str | None = None
 ) -> int:
     """`/memory forget all` for every person of the workspace (or of the whole org, for an
-    org-wide install); returns how many people. Raises IdentityError without any id."""
-    if team_id:
-        prefix = f"{PLATFORM}:{workspace_of(team_id, enterprise_id)}:"
-    else:
-        prefix = f"{PLATFORM}:{key_part(enterprise_id, 'enterprise id')}-"
+    org-wide install); returns how many people. Raises IdentityError without any id.
+    A single workspace of an Enterprise Grid org erases nobody (see above)."""
+    if enterprise_id and team_id:
+        # Grid people are the org's, not one workspace's: their memory follows them to the
+        # org's other workspaces, so leaving one workspace erases nobody.
+        log.info("a Grid workspace left; its people's memories belong to the org and stay")
+        return 0
+    prefix = f"{PLATFORM}:{workspace_of(team_id, enterprise_id)}:"
     erased = 0
     for user_key in await users_under(engine.store, prefix):
         platform, workspace, user_id = user_key.split(":", 2)

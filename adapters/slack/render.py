@@ -90,6 +90,8 @@ def show_blocks(result: ShowResult, owner: UserRef, limit: int) -> list[Block]:
     total = len(result.profiles) + len(result.facts) + len(result.todos)
     if total > shown:
         blocks.append(_context(f"…and {total - shown} more. `/memory export` has everything."))
+    if result.linked_text():
+        blocks.append(_context(escape(result.linked_text())))
     blocks.append(_controls(result, owner))
     return blocks
 

@@ -82,6 +82,8 @@ async def test_run_discord_answers_and_stops_cleanly(
     try:
         put = await bare_fake.wait_for_request("PUT", rf"/applications/{APP_ID}/commands")
         assert [c["name"] for c in put.json] == ["memory"]
+        verbs = {option["name"] for option in put.json[0]["options"]}
+        assert {"link", "unlink"} <= verbs
         reply = await Chat(bare_fake, engine).dm("hello")
         assert reply.json["content"].startswith("Noted.")
     finally:

@@ -8,6 +8,7 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]
 
 from adapters.slack.app import COMMAND
+from memory.commands import USAGE
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack-app-manifest.yml"
 
@@ -57,3 +58,11 @@ def test_events_command_socket_mode_and_interactivity() -> None:
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert data["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_usage_hint_names_every_memory_verb() -> None:
+    [memory] = manifest()["features"]["slash_commands"]
+    hint = memory["usage_hint"]
+    for line in USAGE.splitlines():
+        verb = line.split()[1]
+        assert verb in hint, verb

@@ -59,9 +59,11 @@ def test_a_dm_is_private_and_keyed_by_its_channel() -> None:
     assert message.conversation.audience == "dm"  # type: ignore[attr-defined]
 
 
-def test_enterprise_and_team_are_both_in_the_user_key() -> None:
+def test_a_grid_user_is_keyed_by_org_and_a_plain_one_by_workspace() -> None:
     message = normalize(dm_event("hello"), enterprise_id="E7")
-    assert message.user.key == "slack:E7-T1:U1"  # type: ignore[attr-defined]
+    assert message.user.key == "slack:E7:U1"  # type: ignore[attr-defined]
+    assert message.conversation.key == "slack:T1:D1"  # type: ignore[attr-defined]
+    assert slack_user("U1", "T2", "E7").key == slack_user("U1", "T1", "E7").key
     assert slack_user("U1", "T2").key != slack_user("U1", "T1").key
 
 
