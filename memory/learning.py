@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from memory.attribution import source_of
 from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
 from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, transcript
@@ -30,6 +31,7 @@ from memory.schemas import (
     Provenance,
     SourceRef,
     StoredItem,
+    field_change_text,
     merge_sources,
     profile_text,
 )
@@ -175,7 +177,7 @@ class Learner:
                     SourceRef(conversation=m.conversation, message_id=m.message_id)
                     for m in messages
                 ]
-                report = await self._write(user_key, memory, changes, where, sources)
+                report = await self._write(user_key, memory, changes, where, sources, messages)
                 # Consumed per group, so a failure in the next group never re-learns this one.
                 await self.repository.delete_pending(user_key, list(group))
                 if report.changed:
@@ -202,16 +204,29 @@ class Learner:
         changes: MemoryChanges,
         where: Provenance,
         sources: list[SourceRef] | None = None,
+        messages: list[PendingMessage] | None = None,
     ) -> WriteReport:
-        """Write what an extraction decided; `sources` are the messages it was learned from."""
+        """Write what an extraction decided; `sources` are the messages it was learned from,
+        `messages` the same messages with their words, so each change names its own."""
         report = WriteReport()
-        cause = where.message_id or "message"
-        housekeeping = cause == CONSOLIDATION
+        housekeeping = where.message_id == CONSOLIDATION
         sources = sources or []
 
-        def note(change: Change, key: str, kind: Kind, text: str) -> None:
+        def origin(text: str) -> Provenance:
+            # The message of the batch this change came from (by its words), not the last one.
+            return _provenance(source_of(text, messages)) if messages else where
+
+        def note(change: Change, key: str, kind: Kind, text: str, came: str = "") -> None:
+            at = origin(came) if came else where
             report.history.append(
-                HistoryEntry(change=change, item_id=key, kind=kind, text=text, cause=cause)
+                HistoryEntry(
+                    change=change,
+                    item_id=key,
+                    kind=kind,
+                    text=text,
+                    cause=at.message_id or "message",
+                    conversation=at.conversation,
+                )
             )
 
         forgotten: list[SourceRef] = []
@@ -238,22 +253,23 @@ class Learner:
             known.add((kind, _same_text(kind, data)))
             key = new_item_id(taken)
             taken.add(key)
-            item = StoredItem(kind=kind, data=data, provenance=where, sources=sources)
+            text = _same_text(kind, data)
+            item = StoredItem(kind=kind, data=data, provenance=origin(text), sources=sources)
             await self._embed(item)
             await self.repository.put(user_key, SECTION_BY_KIND[kind], key, item)
-            note("added", key, kind, item.text())
+            note("added", key, kind, item.text(), came=text)
         for key, data in changes.updates.items():
             current = memory.item(key)
             if current is None or _about_someone_else(current.kind, data):
                 continue
             # An update keeps the item's id; learning it again here moves it to this audience.
             # Consolidation is housekeeping, not learning: items keep where they came from.
-            source = current.provenance if housekeeping else where
+            source = current.provenance if housekeeping else origin(_same_text(current.kind, data))
             merged = current.sources if housekeeping else merge_sources(current.sources, sources)
             updated = StoredItem(kind=current.kind, data=data, provenance=source, sources=merged)
             await self._embed(updated)
             await self.repository.put(user_key, SECTION_BY_KIND[current.kind], key, updated)
-            note("changed", key, current.kind, updated.text())
+            note("changed", key, current.kind, updated.text(), came=_same_text(current.kind, data))
         for key in changes.deletes:
             current = memory.item(key)
             if current is None:
@@ -265,7 +281,7 @@ class Learner:
             # Removed because the person asked ("forget that ..."): no copy of its text is kept,
             # neither in history nor in the turns it was learned from or asked to be forgotten in.
             await self.repository.forget_history_of(user_key, key)
-            note("removed", key, current.kind, "(forgotten)")
+            note("removed", key, current.kind, "(forgotten)", current.text())
             forgotten = merge_sources(forgotten, current.sources, _last_source(current), sources)
             texts.extend(current.remembered_texts())
         if forgotten:
@@ -281,7 +297,7 @@ class Learner:
         data: dict[str, Any],
         where: Provenance,
         sources: list[SourceRef],
-        note: Callable[[Change, str, Kind, str], None],
+        note: Callable[[Change, str, Kind, str, str], None],
     ) -> dict[str, tuple[list[SourceRef], tuple[str, ...]]]:
         """Store the patched profile with per-field sources and one history entry per field.
 
@@ -298,11 +314,12 @@ class Learner:
                 continue
             if not now and before is not None:
                 erased[name] = (field_sources.pop(name, []), before.remembered_texts(name))
-                note("removed", field_id(name), "profile", "(forgotten)")
+                note("removed", field_id(name), "profile", "(forgotten)", "")
                 continue
             field_sources[name] = merge_sources(field_sources.get(name, []), sources)
             change: Change = "added" if not was else "changed"
-            note(change, field_id(name), "profile", profile_text({name: now}))
+            came = profile_text({name: now})
+            note(change, field_id(name), "profile", field_change_text(name, was, now), came)
         item = StoredItem(kind="profile", data=data, provenance=where, field_sources=field_sources)
         await self.repository.put(user_key, "profile", where.audience, item)
         return erased

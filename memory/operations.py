@@ -13,6 +13,7 @@ from memory.commands import MemoryCommand
 from memory.conversations import ConversationStates
 from memory.erasure import ErasureEvent
 from memory.errors import CommandError
+from memory.history import HistoryEntry
 from memory.identity import ConversationRef, UserRef
 from memory.ids import field_name
 from memory.learning import Learner
@@ -87,7 +88,8 @@ class MemoryOperations:
         if command.action == "correct" and command.text:
             return await self._correct(user, command.text, where)
         if command.action == "export":
-            return self._export(user, await self.repository.load(key))
+            entries = list((await self.repository.history(key)).values())
+            return self._export(user, await self.repository.load(key), entries)
         if command.action == "history":
             history = await self.repository.history(key)
             return HistoryResult(list(history.values()))
@@ -192,7 +194,7 @@ class MemoryOperations:
         )
 
     @staticmethod
-    def _export(user: UserRef, memory: UserMemory) -> ExportResult:
+    def _export(user: UserRef, memory: UserMemory, history: list[HistoryEntry]) -> ExportResult:
         def dump(items: dict[str, Any]) -> list[dict[str, Any]]:
             return [{"id": k, **v.model_dump(mode="json")} for k, v in items.items()]
 
@@ -203,6 +205,7 @@ class MemoryOperations:
             "profile": dump(memory.profiles),
             "facts": dump(memory.facts),
             "todos": dump(memory.todos),
+            "history": [entry.model_dump(mode="json") for entry in history],
         }
         text = json.dumps(document, indent=2, ensure_ascii=False)
         filename = f"memory-{user.key.replace(':', '-')}.json"

@@ -22,6 +22,7 @@ from adapters.slack.normalize import (
     to_chat_message,
     to_prior_turns,
 )
+from adapters.slack.permalinks import WorkspaceUrls
 from adapters.slack.threads import AnsweredThreads
 from memory.engine import MemoryEngine
 from memory.errors import IdentityError
@@ -45,6 +46,7 @@ class SlackChat:
         self.directory = directory
         self.threads = AnsweredThreads(engine.store)
         self.history_limit = history_limit
+        self.urls = WorkspaceUrls()
 
     # ---- listeners ------------------------------------------------------------------------
 
@@ -150,7 +152,9 @@ class SlackChat:
             enterprise_id=context.enterprise_id,
             bot_user_id=bot,
             names=names,
-            workspace_url=_workspace_url(context),
+            workspace_url=await self.urls.base_url(
+                client, context, str(event.get("channel") or ""), str(event.get("ts") or "")
+            ),
             prior_turns=prior,
         )
         if message is None:
@@ -190,12 +194,6 @@ class SlackChat:
         people = [*authors, *(u for t in texts for u in t)]
         names = await self.directory.names(client, [u for u in people if u != bot])
         return to_prior_turns(messages, before_ts=str(event["ts"]), bot_user_id=bot, names=names)
-
-
-def _workspace_url(context: Any) -> str | None:
-    result = getattr(context, "authorize_result", None)
-    url = getattr(result, "url", None)
-    return url if isinstance(url, str) else None
 
 
 def _where(event: Mapping[str, Any]) -> dict[str, Any]:
