@@ -67,6 +67,8 @@ class EngineConfig:
     # How often each process looks for pending learning nobody has scheduled (for example
     # left by a process that died): any process may then claim it, under the user lock.
     adopt_every_seconds: float = 60.0
+    # /memory show and export first learn what is pending for the caller, waiting this long.
+    show_wait_seconds: float = 3.0
     policy: MemoryPolicy = field(default_factory=MemoryPolicy)
 
 
@@ -112,7 +114,12 @@ class MemoryEngine:
         self.conversations = ConversationStates(self.graph, checkpointer, self._conversation_locks)
         self.learner.conversations = self.conversations
         self.operations = MemoryOperations(
-            self.repository, self.learner, self.conversations, self.scheduler, self.locks
+            self.repository,
+            self.learner,
+            self.conversations,
+            self.scheduler,
+            self.locks,
+            show_wait_seconds=self.config.show_wait_seconds,
         )
         # (user, conversation) -> the erasure token when this process last noted it; an
         # erasure anywhere changes the token, so the note is written again after it.

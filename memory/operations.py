@@ -6,9 +6,11 @@ Every operation takes the caller's UserRef and touches only that user's namespac
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from memory.catch_up import catch_up
 from memory.commands import MemoryCommand
 from memory.conversations import ConversationStates
 from memory.erasure import ErasureEvent
@@ -60,7 +62,10 @@ class MemoryOperations:
         conversations: ConversationStates,
         scheduler: ExtractionScheduler,
         locks: UserLocks,
+        *,
+        show_wait_seconds: float = 3.0,
     ) -> None:
+        self.show_wait_seconds = show_wait_seconds
         self.repository = repository
         self.learner = learner
         self.conversations = conversations
@@ -72,7 +77,9 @@ class MemoryOperations:
     ) -> CommandResult:
         key = user.key
         if command.action == "show":
-            return self._show(await self.repository.load(key), command.scope)
+            learning = await catch_up(self.repository, self.scheduler, key, self.show_wait_seconds)
+            shown = self._show(await self.repository.load(key), command.scope)
+            return replace(shown, still_learning=learning)
         if command.action == "forget" and command.item_id:
             return await self._forget(key, command.item_id)
         if command.action == "forget_all":
@@ -88,8 +95,10 @@ class MemoryOperations:
         if command.action == "correct" and command.text:
             return await self._correct(user, command.text, where)
         if command.action == "export":
+            learning = await catch_up(self.repository, self.scheduler, key, self.show_wait_seconds)
             entries = list((await self.repository.history(key)).values())
-            return self._export(user, await self.repository.load(key), entries)
+            exported = self._export(user, await self.repository.load(key), entries)
+            return replace(exported, still_learning=learning)
         if command.action == "history":
             history = await self.repository.history(key)
             return HistoryResult(list(history.values()))

@@ -66,6 +66,12 @@ class ItemView:
         return f"learned in {where} on {self.platform}, {self.learned_at:%Y-%m-%d %H:%M} UTC"
 
 
+def still_learning_line(count: int) -> str:
+    """The line under a list read while learning from `count` recent messages was running."""
+    plural = "message" if count == 1 else "messages"
+    return f"Still learning from {count} recent {plural}; this will update when I'm done."
+
+
 @dataclass(frozen=True)
 class ShowResult:
     scope: str
@@ -73,6 +79,8 @@ class ShowResult:
     facts: list[ItemView] = field(default_factory=list)
     todos: list[ItemView] = field(default_factory=list)
     paused: bool = False
+    # Recent messages still being learned from when this was read (it is then refreshed).
+    still_learning: int = 0
 
     @property
     def empty(self) -> bool:
@@ -80,9 +88,10 @@ class ShowResult:
 
     def as_text(self) -> str:
         if self.empty:
-            return "I don't remember anything about you yet." + (
+            empty = "I don't remember anything about you yet." + (
                 " (Learning is paused.)" if self.paused else ""
             )
+            return "\n".join([empty, *self.learning_lines()])
         lines: list[str] = []
         for title, views in (
             ("Profile", self.profiles),
@@ -98,7 +107,10 @@ class ShowResult:
                 lines.append(f"  {label}{view.text}{state}  ({view.source()})")
         if self.paused:
             lines.append("Learning is paused: `/memory resume` starts it again.")
-        return "\n".join(lines)
+        return "\n".join([*lines, *self.learning_lines()])
+
+    def learning_lines(self) -> list[str]:
+        return [still_learning_line(self.still_learning)] if self.still_learning else []
 
 
 @dataclass(frozen=True)
@@ -173,6 +185,7 @@ class ExportResult:
     document: dict[str, Any]
     json_text: str
     filename: str
+    still_learning: int = 0
 
     def as_text(self) -> str:
         return self.json_text

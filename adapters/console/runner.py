@@ -22,6 +22,7 @@ from adapters.console.normalize import (
 )
 from memory.engine import MemoryEngine
 from memory.errors import CommandError
+from memory.saved import saved_line
 
 PROMPT = "you> "
 
@@ -63,6 +64,7 @@ async def run_console(
         f"Chatting as {user.name} (session {session}: `bot chat --resume {session}` continues it)."
         " Type /memory help for your memory, Ctrl-D to quit."
     )
+    before = await engine.repository.load(user.key)
     lines = _read_lines(stdin, loop)
     number = 0
     run = secrets.token_hex(3)
@@ -95,5 +97,5 @@ async def run_console(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signum)
-    show("Saving what I learned…")
     await engine.flush()
+    show(saved_line(before, await engine.repository.load(user.key)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Literal
 
 from discord import app_commands
@@ -14,6 +16,8 @@ from memory.commands import ITEM_ID, MAX_COMMAND_CHARS, MemoryCommand, ShowScope
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef, UserRef
 from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowResult
+
+log = logging.getLogger(__name__)
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
 
@@ -36,6 +40,7 @@ class MemoryCommands(app_commands.Group):
             name="memory", description="See, correct and erase what the bot remembers about you"
         )
         self.engine = engine
+        self._refreshing: set[asyncio.Task[None]] = set()
 
     async def _run(self, interaction: Interaction, command: MemoryCommand) -> CommandResult:
         return await self.engine.run_command(caller(interaction), command, where(interaction))
@@ -53,6 +58,19 @@ class MemoryCommands(app_commands.Group):
         assert isinstance(result, ShowResult)
         view = ShowView(self.engine, user, interaction.user.id, result, shown)
         await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
+        if result.still_learning:
+            task = asyncio.get_running_loop().create_task(self._refresh(interaction, view))
+            self._refreshing.add(task)
+            task.add_done_callback(self._refreshing.discard)
+
+    async def _refresh(self, interaction: Interaction, view: ShowView) -> None:
+        """Edit a list read while learning was still running, once that learning is done."""
+        try:
+            await self.engine.learn_now(view.user.key)
+            fresh = await view.refreshed(view.page)
+            await interaction.edit_original_response(embed=fresh.embed(), view=fresh)
+        except Exception:
+            log.exception("refreshing a /memory show answer failed", extra={"user": view.user.key})
 
     @app_commands.command(name="forget", description="Forget one thing, by its id")
     @app_commands.rename(item_id="id")

@@ -63,6 +63,7 @@ def render_show(result: ShowResult, page: int = 0) -> discord.Embed:
     for item in page_items(result, page):
         embed.add_field(name=f"`{item.id}` · {item.kind}", value=_item_value(item), inline=False)
     footer = [f"Page {page + 1}/{page_count(result)}"] if page_count(result) > 1 else []
+    footer.extend(result.learning_lines())
     if result.paused:
         footer.append("Learning is paused: /memory resume starts it again")
     footer.append("Only you can see this")

@@ -63,6 +63,7 @@ def show_blocks(result: ShowResult, owner: UserRef, limit: int) -> list[Block]:
         blocks.append(_context(":double_vertical_bar: Learning is paused."))
     if result.empty:
         blocks.append(_section("I don't remember anything about you yet."))
+    blocks.extend(_context(":hourglass_flowing_sand: " + line) for line in result.learning_lines())
     shown = 0
     sections = (("Profile", result.profiles), ("Facts", result.facts), ("Todos", result.todos))
     for title, views in sections:
