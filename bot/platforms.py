@@ -62,6 +62,7 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
                 api_url=settings.slack_api_url,
                 port=settings.port,
                 react_when_learned=settings.react_when_learned,
+                notices=settings.memory_notices,
                 configure_web=configure_web,
             )
         )
@@ -76,6 +77,7 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
                 shard_count=settings.discord_shard_count,
                 shard_ids=_shard_ids(settings.discord_shard_ids),
                 react_when_learned=settings.react_when_learned,
+                notices=settings.memory_notices,
             )
         )
     for name, task in tasks.items():

@@ -21,6 +21,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
+from memory.changesets import ChangeListener
 from memory.checkpoints import prune_thread
 from memory.commands import MemoryCommand
 from memory.context import TurnContext
@@ -150,6 +151,10 @@ class MemoryEngine:
 
     def on_learned(self, listener: LearnedListener) -> None:
         self.learner.listeners.append(listener)
+
+    def on_changed(self, listener: ChangeListener) -> None:
+        """Call `listener` after each learning round that changed someone's memory."""
+        self.learner.change_listeners.append(listener)
 
     async def start(self) -> None:
         """Check that storage is readable with the configured key; pick up extractions a previous

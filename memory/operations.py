@@ -36,6 +36,8 @@ from memory.results import (
 )
 from memory.scheduler import ExtractionScheduler
 from memory.schemas import Provenance, SourceRef, StoredItem, merge_sources
+from memory.undo import undo
+from memory.why import explain
 
 
 def _views(items: dict[str, Any]) -> list[ItemView]:
@@ -102,6 +104,11 @@ class MemoryOperations:
         if command.action == "history":
             history = await self.repository.history(key)
             return HistoryResult(list(history.values()))
+        if command.action == "undo":
+            policy = self.learner.policy
+            return await undo(self.repository, self.locks, key, command.item_id, policy.max_history)
+        if command.action == "why" and command.item_id:
+            return await explain(self.repository, self.conversations, key, command.item_id)
         if command.action in ("pause", "resume"):
             return await self._set_learning(key, paused=command.action == "pause")
         return HelpResult()

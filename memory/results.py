@@ -217,6 +217,52 @@ class HistoryResult:
 
 
 @dataclass(frozen=True)
+class UndoResult:
+    """What `/memory undo` (or an Undo button) did: `reason` is done, gone (no such change
+    to undo, or past the undo window) or changed (something newer touched these items)."""
+
+    reverted: list[str]
+    reason: str
+    blocked: list[str] = field(default_factory=list)
+
+    def as_text(self) -> str:
+        if self.reason == "done":
+            return "Undone: " + "; ".join(self.reverted) + "."
+        if self.reason == "changed":
+            return (
+                "I didn't undo that: something newer changed the same memory ("
+                + "; ".join(self.blocked)
+                + "). `/memory show` lists what I remember now."
+            )
+        return "There is nothing I learned recently to undo. `/memory history` lists changes."
+
+
+@dataclass(frozen=True)
+class WhyResult:
+    """Why an item is remembered: where from (a link, the words while still stored) and its
+    change history, oldest first."""
+
+    item: ItemView
+    permalink: str | None
+    message_id: str | None
+    words: str | None
+    history: list[HistoryEntry]
+
+    def as_text(self) -> str:
+        lines = [f"[{self.item.id}] {self.item.text}", f"  {self.item.source()}"]
+        if self.permalink:
+            lines.append(f"  message: {self.permalink}")
+        elif self.message_id:
+            lines.append(f"  message: {self.message_id}")
+        if self.words:
+            lines.append(f"  you said: “{self.words}”")
+        if self.history:
+            lines.append("  history:")
+            lines.extend("    " + entry.as_text() for entry in self.history)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
 class HelpResult:
     def as_text(self) -> str:
         return "Usage:\n" + USAGE
@@ -232,4 +278,6 @@ CommandResult = (
     | LearningResult
     | HistoryResult
     | HelpResult
+    | UndoResult
+    | WhyResult
 )

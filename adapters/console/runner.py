@@ -20,11 +20,19 @@ from adapters.console.normalize import (
     to_chat_message,
     to_memory_command,
 )
+from memory.changesets import MemoryChanged
 from memory.engine import MemoryEngine
 from memory.errors import CommandError
 from memory.saved import saved_line
 
 PROMPT = "you> "
+
+
+def notice_line(changed: MemoryChanged) -> str:
+    """`(remembered: location: Lisbon — /memory undo)`; a removal the person asked for is final."""
+    if changed.undoable:
+        return f"(remembered: {changed.summary()} — /memory undo)"
+    return f"({changed.summary()})"
 
 
 def _read_lines(stdin: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
@@ -65,6 +73,12 @@ async def run_console(
         " Type /memory help for your memory, Ctrl-D to quit."
     )
     before = await engine.repository.load(user.key)
+
+    async def noticed(changed: MemoryChanged) -> None:
+        if changed.user_key == user.key:
+            show(notice_line(changed))
+
+    engine.on_changed(noticed)
     lines = _read_lines(stdin, loop)
     number = 0
     run = secrets.token_hex(3)

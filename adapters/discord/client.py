@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -21,6 +21,8 @@ from adapters.discord.normalize import (
     split_reply,
     to_chat_message,
 )
+from adapters.discord.notices import UndoButton, post_notice
+from memory.changesets import MemoryChanged
 from memory.engine import MemoryEngine
 from memory.learning import Learned
 from memory.messages import MessageDeleted, MessageEdited
@@ -61,6 +63,9 @@ class DiscordOptions:
     # With shard_count N > 0: the shards this process runs (the others run elsewhere).
     shard_ids: tuple[int, ...] | None = None
     react_when_learned: bool = True
+    # When learning changed someone's memory: a notice with Undo ("message"), only the
+    # reaction ("reaction"), or nothing ("off").
+    notices: Literal["off", "reaction", "message"] = "message"
     guild_ready_timeout: float = 2.0
 
 
@@ -84,14 +89,18 @@ class MemoryBot(discord.Client):
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self)
         self.tree.error(self.on_tree_error)
         self.tree.add_command(MemoryCommands(engine))
-        if self.options.react_when_learned:
+        if self.options.react_when_learned and self.options.notices != "off":
             engine.on_learned(self.react_learned)
+        if self.options.notices == "message":
+            engine.on_changed(self.notify_changed)
 
     def _shard_ids(self) -> dict[str, Any]:
         ids = self.options.shard_ids
         return {"shard_ids": list(ids)} if ids else {}
 
     async def setup_hook(self) -> None:
+        # Undo buttons of notices sent before a restart still work.
+        self.add_dynamic_items(UndoButton)
         guild_id = self.options.guild_id
         try:
             if guild_id is None:
@@ -172,6 +181,11 @@ class MemoryBot(discord.Client):
             log.warning(
                 "could not send a reply in channel %s: HTTP %s", message.channel.id, exc.status
             )
+
+    async def notify_changed(self, changed: MemoryChanged) -> None:
+        """Tell the person privately what learning changed, with an Undo button."""
+        if changed.platform == PLATFORM and not self.is_closed():
+            await post_notice(self, changed)
 
     async def react_learned(self, learned: Learned) -> None:
         """Mark the message the bot learned from; a missing message or permission is fine."""

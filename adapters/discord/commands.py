@@ -129,6 +129,25 @@ class MemoryCommands(app_commands.Group):
         content, file = render_export(result)
         await interaction.followup.send(content, file=file, ephemeral=True)
 
+    @app_commands.command(name="why", description="Where and when I learned something")
+    @app_commands.rename(item_id="id")
+    @app_commands.describe(item_id="The id from /memory show")
+    async def why(self, interaction: Interaction, item_id: str) -> None:
+        item = item_id.strip().lower()
+        if not ITEM_ID.match(item):
+            await answer_privately(
+                interaction,
+                f"`{clip(item_id, 40)}` is not a memory id; `/memory show` lists yours.",
+            )
+            return
+        result = await self._run(interaction, MemoryCommand("why", item_id=item))
+        await answer_privately(interaction, embed=render_result(result))
+
+    @app_commands.command(name="undo", description="Take back what I just learned")
+    async def undo(self, interaction: Interaction) -> None:
+        result = await self._run(interaction, MemoryCommand("undo"))
+        await answer_privately(interaction, embed=render_result(result))
+
     @app_commands.command(name="pause", description="Stop learning from your messages")
     async def pause(self, interaction: Interaction) -> None:
         result = await self.engine.run_command(caller(interaction), MemoryCommand("pause"))

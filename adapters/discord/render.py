@@ -16,9 +16,12 @@ from memory.results import (
     ForgetAllReceipt,
     ForgetResult,
     HelpResult,
+    HistoryResult,
     ItemView,
     LearningResult,
     ShowResult,
+    UndoResult,
+    WhyResult,
 )
 
 PAGE_SIZE = 5  # one row of forget buttons per page
@@ -75,6 +78,7 @@ def _item_value(item: ItemView, limit: int = ITEM_CHARS) -> str:
     source = item.source()
     if item.permalink:
         source = f"[{source}]({item.permalink})"
+    source += f" · why: `/memory why {item.id}`"
     return f"{escape_markdown(clip(item.text, limit))}\n-# {source}"
 
 
@@ -102,6 +106,9 @@ def render_result(result: CommandResult) -> discord.Embed:
         return discord.Embed(
             title="Export", description=f"Attached: `{result.filename}`", colour=MEMORY_COLOUR
         )
+    if isinstance(result, UndoResult | WhyResult | HistoryResult):
+        # Discord's limit for an embed description is 4,096 characters.
+        return discord.Embed(description=clip(result.as_text(), 4000), colour=MEMORY_COLOUR)
     assert isinstance(result, HelpResult)
     return render_help()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Literal
 
 import discord
 import discord.gateway
@@ -64,6 +65,7 @@ async def run_discord(
     shard_count: int | None = None,
     shard_ids: tuple[int, ...] | None = None,
     react_when_learned: bool = True,
+    notices: Literal["off", "reaction", "message"] = "message",
 ) -> None:
     """Connect and serve until cancelled; the client is closed cleanly on the way out."""
     if not token:
@@ -74,6 +76,7 @@ async def run_discord(
         shard_count=shard_count,
         shard_ids=shard_ids,
         react_when_learned=react_when_learned,
+        notices=notices,
     )
     if shard_ids and not shard_count:
         raise ConfigurationError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total) too.")

@@ -18,7 +18,9 @@ from adapters.slack.chat import SlackChat
 from adapters.slack.directory import UserDirectory
 from adapters.slack.ids import PLATFORM
 from adapters.slack.memory_ui import MemoryUI
+from adapters.slack.notices import Notices, post_notice
 from adapters.slack.oauth import OAuthConfig, SlackOAuth
+from memory.changesets import MemoryChanged
 from memory.engine import MemoryEngine
 from memory.learning import Learned
 
@@ -36,12 +38,15 @@ def build_slack_app(
     api_url: str | None = None,
     react_when_learned: bool = True,
     history_limit: int = 20,
+    notices: Notices = "message",
 ) -> AsyncApp:
     """The bot's Slack app. Serve it over HTTP (needs `signing_secret`) or Socket Mode.
 
     One workspace with `bot_token`; many with `oauth` (installations and their tokens in the
     engine's store, see adapters.slack.oauth). `api_url` points the Web API client at a
-    Slack-compatible server (tests, proxies).
+    Slack-compatible server (tests, proxies). `notices`: what a person sees when learning
+    changed their memory: an ephemeral notice with Undo and the reaction ("message"), only the
+    reaction on their message ("reaction"), or nothing ("off").
     """
     client_args: dict[str, Any] = {}
     if api_url:
@@ -85,18 +90,30 @@ def build_slack_app(
             extra={"slack_type": body.get("type"), "event_id": body.get("event_id")},
         )
 
-    if react_when_learned:
+    async def client_for(user_key: str) -> AsyncWebClient | None:
+        if installs is None:
+            return client
+        # The token of the workspace the message came from.
+        return await installs.client_for(user_key, client)
+
+    if react_when_learned and notices != "off":
 
         async def react(learned: Learned) -> None:
             if learned.platform != PLATFORM:
                 return
-            target = client
-            if installs is not None:  # the token of the workspace the message came from
-                found = await installs.client_for(learned.user_key, client)
-                if found is None:
-                    return
-                target = found
-            await chat.on_learned(learned, target)
+            target = await client_for(learned.user_key)
+            if target is not None:
+                await chat.on_learned(learned, target)
 
         engine.on_learned(react)
+    if notices == "message":
+
+        async def notify(changed: MemoryChanged) -> None:
+            if changed.platform != PLATFORM:
+                return
+            target = await client_for(changed.user_key)
+            if target is not None:
+                await post_notice(target, changed)
+
+        engine.on_changed(notify)
     return app

@@ -125,6 +125,9 @@ class MemoryUI:
             toggle = MemoryCommand("pause" if action_id == controls.PAUSE else "resume")
             changed = await run(owner, toggle)
             return changed.as_text(), await self._show(owner)
+        if action_id == controls.UNDO:
+            # The notice is replaced by what the Undo did (or why it did nothing).
+            return None, await run(owner, MemoryCommand("undo", item_id=value.item_id))
         if action_id == controls.EXPORT:
             exported = await run(owner, MemoryCommand("export"))
             assert isinstance(exported, ExportResult)

@@ -114,6 +114,7 @@ def _item(view: ItemView, owner: UserRef) -> Block:
     source = escape(view.source())
     if view.permalink:
         source += f" · <{view.permalink}|message>"
+    source += f" · why: `/memory why {view.id}`"
     block = _section(f"`{view.id}` {escape(view.text)}\n_{source}_")
     value = ButtonValue(owner.key, view.id).encode()
     block["accessory"] = _button("Forget", controls.FORGET, value)

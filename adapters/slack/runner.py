@@ -11,6 +11,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.app import build_slack_app
+from adapters.slack.notices import Notices
 from adapters.slack.oauth import INSTALL_PATH, OAuthConfig
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
@@ -31,6 +32,7 @@ async def run_slack(
     host: str = "0.0.0.0",
     port: int = 3000,
     react_when_learned: bool = True,
+    notices: Notices = "message",
     configure_web: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Serve Slack until cancelled, then disconnect cleanly.
@@ -50,6 +52,7 @@ async def run_slack(
         signing_secret=signing_secret,
         api_url=api_url,
         react_when_learned=react_when_learned,
+        notices=notices,
     )
     if app_token:
         handler = await connect_socket_mode(app, app_token)
