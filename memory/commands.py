@@ -50,6 +50,9 @@ class MemoryCommand:
     item_id: str | None = None
     text: str | None = None
     confirmed: bool = False
+    # show/export learn what is pending first; False reads what is stored at once (autocomplete,
+    # which Discord gives 3 seconds).
+    fresh: bool = True
 
 
 def parse_command(raw: str | None) -> MemoryCommand:

@@ -190,6 +190,9 @@ class MemoryEngine:
         removed = 0
         for user_key in await self.repository.users_with_todos():
             removed += await self.learner.sweep(user_key)
+        for user_key in await self.repository.users_with_changes():
+            # Reading them drops the change sets past the undo window, with their before-states.
+            await self.repository.change_sets(user_key)
         return removed
 
     @staticmethod

@@ -79,7 +79,7 @@ class MemoryOperations:
     ) -> CommandResult:
         key = user.key
         if command.action == "show":
-            learning = await catch_up(self.repository, self.scheduler, key, self.show_wait_seconds)
+            learning = await self._catch_up(key, command)
             shown = self._show(await self.repository.load(key), command.scope)
             return replace(shown, still_learning=learning)
         if command.action == "forget" and command.item_id:
@@ -97,7 +97,7 @@ class MemoryOperations:
         if command.action == "correct" and command.text:
             return await self._correct(user, command.text, where)
         if command.action == "export":
-            learning = await catch_up(self.repository, self.scheduler, key, self.show_wait_seconds)
+            learning = await self._catch_up(key, command)
             entries = list((await self.repository.history(key)).values())
             exported = self._export(user, await self.repository.load(key), entries)
             return replace(exported, still_learning=learning)
@@ -112,6 +112,11 @@ class MemoryOperations:
         if command.action in ("pause", "resume"):
             return await self._set_learning(key, paused=command.action == "pause")
         return HelpResult()
+
+    async def _catch_up(self, user_key: str, command: MemoryCommand) -> int:
+        if not command.fresh:
+            return 0
+        return await catch_up(self.repository, self.scheduler, user_key, self.show_wait_seconds)
 
     def _show(self, memory: UserMemory, scope: str) -> ShowResult:
         now = datetime.now(UTC)

@@ -243,6 +243,9 @@ class MemoryRepository:
     async def users_with_todos(self) -> list[str]:
         return await self._users_with("todos")
 
+    async def users_with_changes(self) -> list[str]:
+        return await self._users_with("changes")
+
     async def _users_with(self, section: Section) -> list[str]:
         namespaces = await self.store.alist_namespaces(prefix=("users",), max_depth=3, limit=100000)
         return sorted({ns[1] for ns in namespaces if len(ns) == 3 and ns[2] == section})

@@ -22,4 +22,4 @@ def saved_line(before: UserMemory, after: UserMemory) -> str:
         parts.append(f"Saved {added} new {'memory' if added == 1 else 'memories'}")
     if changed:
         parts.append(f"{'updated' if added else 'Updated'} {changed}")
-    return " and ".join(parts) + ". `/memory show` lists them."
+    return " and ".join(parts) + "."

@@ -76,13 +76,8 @@ class MemoryCommands(app_commands.Group):
     @app_commands.rename(item_id="id")
     @app_commands.describe(item_id="The id from /memory show (start typing to search)")
     async def forget(self, interaction: Interaction, item_id: str) -> None:
-        item = item_id.strip().lower()
-        if not ITEM_ID.match(item):
-            await answer_privately(
-                interaction,
-                f"`{clip(item_id, 40)}` is not a memory id. Ids look like `f3k9q`; "
-                "`/memory show` lists yours.",
-            )
+        item = await _item_id(interaction, item_id)
+        if item is None:
             return
         user = caller(interaction)
         result = await self.engine.run_command(user, MemoryCommand("forget", item_id=item))
@@ -93,7 +88,8 @@ class MemoryCommands(app_commands.Group):
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         # Only the caller's own memory is read, so nobody can discover another person's ids.
-        result = await self.engine.run_command(caller(interaction), MemoryCommand("show"))
+        command = MemoryCommand("show", fresh=False)
+        result = await self.engine.run_command(caller(interaction), command)
         assert isinstance(result, ShowResult)
         needle = current.strip().lower()
         choices = []
@@ -133,12 +129,8 @@ class MemoryCommands(app_commands.Group):
     @app_commands.rename(item_id="id")
     @app_commands.describe(item_id="The id from /memory show")
     async def why(self, interaction: Interaction, item_id: str) -> None:
-        item = item_id.strip().lower()
-        if not ITEM_ID.match(item):
-            await answer_privately(
-                interaction,
-                f"`{clip(item_id, 40)}` is not a memory id; `/memory show` lists yours.",
-            )
+        item = await _item_id(interaction, item_id)
+        if item is None:
             return
         result = await self._run(interaction, MemoryCommand("why", item_id=item))
         await answer_privately(interaction, embed=render_result(result))
@@ -161,3 +153,16 @@ class MemoryCommands(app_commands.Group):
     @app_commands.command(name="help", description="What /memory can do")
     async def help(self, interaction: Interaction) -> None:
         await answer_privately(interaction, embed=render_help())
+
+
+async def _item_id(interaction: Interaction, typed: str) -> str | None:
+    """The item id typed, or None after telling the person it is not one."""
+    item = typed.strip().lower()
+    if ITEM_ID.match(item):
+        return item
+    await answer_privately(
+        interaction,
+        f"`{clip(typed, 40)}` is not a memory id. Ids look like `f3k9q`; "
+        "`/memory show` lists yours.",
+    )
+    return None

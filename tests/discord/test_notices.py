@@ -63,3 +63,16 @@ async def test_why_gives_the_jump_url_and_the_words(chat: Chat) -> None:
     assert isinstance(why, WhyResult) and why.permalink
     assert why.permalink.startswith("https://discord.com/channels/")
     assert why.permalink in text and "Remember that I keep bees." in text
+
+
+async def test_undo_works_from_the_custom_id_alone_as_after_a_restart(chat: Chat) -> None:
+    notice = await notice_after(chat, "Remember that I keep bees.")
+    [undo] = [c for c in custom_ids(notice.json) if c.startswith("memory:undo:")]
+    # A message this client never attached a view to: only the DynamicItem template can
+    # answer, as after a restart (the custom_id carries the owner and the change set).
+    stranger = {**notice.response, "id": "1400000000000099999"}
+
+    done = await chat.press(undo, stranger)
+
+    assert "Undone: I keep bees" in str(done.json)
+    assert (await chat.show()).facts == []

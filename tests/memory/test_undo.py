@@ -138,7 +138,8 @@ async def test_change_sets_expire_after_the_undo_window(engine: MemoryEngine) ->
     await engine.repository.drop_change_set(ALICE.key, kept.id)
     await engine.repository.add_change_set(ALICE.key, old)
 
-    assert await engine.repository.change_sets(ALICE.key) == []
+    await engine.sweep()  # the hourly sweep drops before-states past the window
+    assert await engine.store.asearch(("users", ALICE.key, "changes")) == []
     assert (await undo(engine)).reason == "gone"
     assert await facts(engine) == ["I keep bees"]
 
