@@ -34,3 +34,5 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.long_conversation --baseline
 	$(BIN)/python -m bench.reply_latency
 	$(BIN)/python -m bench.recall
+	$(BIN)/python -m bench.small_talk
+	$(BIN)/python -m bench.quality --data bench/quality/data/memory_bot_qa.json --model scripted --judge-model scripted --report /tmp/memory-quality.json

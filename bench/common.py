@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from langchain_core.language_models import BaseChatModel
 
+from bot.storage import Storage
+from memory.engine import EngineConfig, MemoryEngine
 from memory.locks import UserLocks
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL") or os.environ.get(
@@ -78,6 +81,21 @@ class BoundedUserLocks:
 
 def user_locks(inner: UserLocks, slots: int) -> UserLocks:
     return BoundedUserLocks(inner, slots) if slots > 0 else inner
+
+
+def engine_on(
+    storage: Storage, model: BaseChatModel, config: EngineConfig, **options: Any
+) -> MemoryEngine:
+    """An engine on opened storage, wired as bot/engine.py wires one (`options`: e.g. semantic)."""
+    return MemoryEngine(
+        model=model,
+        store=storage.store,
+        checkpointer=storage.checkpointer,
+        locks=storage.locks,
+        seen=storage.seen,
+        config=config,
+        **options,
+    )
 
 
 # --- the database under test -------------------------------------------------------------

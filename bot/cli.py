@@ -10,9 +10,13 @@ import sys
 import uuid
 from importlib.metadata import PackageNotFoundError, version
 
+from langchain_core.runnables import RunnableConfig
+
 from bot.engine import open_engine
+from bot.errors import AdapterFailed
 from bot.logs import configure_logging
 from bot.settings import Settings, get_settings
+from bot.storage import database_label
 from memory.errors import ConfigurationError, IdentityError
 
 log = logging.getLogger("bot")
@@ -73,11 +77,29 @@ def _secrets(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if v is not None]
 
 
-async def _chat(settings: Settings, user: str, session: str) -> None:
+async def _chat(settings: Settings, user: str, session: str, resume: bool) -> None:
+    from adapters.console.normalize import console_conversation, console_user
     from adapters.console.runner import run_console
 
-    async with open_engine(settings) as (engine, _storage):
-        await run_console(engine, user, session)
+    async with open_engine(settings) as (engine, storage):
+        where = storage_description(settings)
+        if resume:
+            thread = console_conversation(console_user(user), session).key
+            config: RunnableConfig = {"configurable": {"thread_id": thread}}
+            if await storage.checkpointer.aget_tuple(config) is None:
+                raise ConfigurationError(
+                    f"no session {session} for --user {user} in {where}; "
+                    "leave out --resume to start a new one"
+                )
+        await run_console(engine, user, session, storage=where)
+
+
+def storage_description(settings: Settings) -> str:
+    """Where memory is kept, as the person should read it: an absolute path (DATA_DIR is
+    relative to the directory the bot starts in) or the database's host and name."""
+    if settings.database_url:
+        return f"PostgreSQL {database_label(settings.database_url)}"
+    return f"SQLite in {settings.data_dir.resolve()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,9 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         if command is None:
             command = "run" if settings.slack_enabled or settings.discord_enabled else "chat"
         if command == "chat":
-            user = getattr(args, "user", None) or getpass.getuser() or "you"
-            session = getattr(args, "resume", None) or uuid.uuid4().hex[:8]
-            asyncio.run(_chat(settings, user, session))
+            user = getattr(args, "user", None)
+            if user is not None and not user.strip():
+                raise ConfigurationError("--user needs a name, e.g. --user alice")
+            user = user or getpass.getuser() or "you"
+            resume = getattr(args, "resume", None)
+            if sys.stdin.isatty() and settings.log_level != "DEBUG":
+                # Log lines would land in the middle of what the person is typing.
+                logging.getLogger().setLevel(logging.WARNING)
+            asyncio.run(_chat(settings, user, resume or uuid.uuid4().hex[:8], bool(resume)))
             return 0
         from bot.platforms import run_platforms
 
@@ -101,5 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         # Bad settings or arguments (a --user or --resume the bot can't use): say which.
         print(f"bot: {exc}", file=sys.stderr)
         return 2
+    except AdapterFailed as exc:
+        print(f"bot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
+from bot.model_check import check_model_answers
 from bot.models import load_embeddings, load_model
 from bot.settings import Settings
 from bot.storage import Storage, open_storage
@@ -49,6 +50,8 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
     settings.check_model()
     model = load_model(settings.model)
     extraction = load_model(settings.extraction_model) if settings.extraction_model else None
+    if settings.check_model_at_start:
+        await check_model_answers(model, settings)
     config = EngineConfig(
         quiet_seconds=settings.learn_after_seconds,
         every_messages=settings.learn_every_messages,

@@ -50,7 +50,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        entry.update(context_fields(record))
         if record.exc_text:
             entry["exception"] = record.exc_text
         elif record.exc_info:
@@ -58,13 +58,52 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def context_fields(record: logging.LogRecord) -> dict[str, object]:
+    """The fields a record was given through `extra=` (user, conversation, ...)."""
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD}
+
+
+# Everything below U+0020 plus DEL and the C1 controls, and the Unicode line separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: a newline becomes `\\n`, other control characters `\\xNN` or
+    `\\uNNNN`, so text from outside (a message body) cannot start a log line of its own."""
+
+    def one(match: re.Match[str]) -> str:
+        char = match.group()
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char) or (
+            f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+        )
+
+    return _CONTROL.sub(one, text)
+
+
 class TextFormatter(logging.Formatter):
-    """The plain format, with the `extra=` context appended as key=value."""
+    """One line per record (control characters escaped), the `extra=` context appended as
+    key=value; a traceback follows on lines that each start with `  | `."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        context = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
-        return f"{line} [{context}]" if context else line
+        record.message = escape_controls(record.getMessage())
+        record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        context = " ".join(
+            f"{k}={escape_controls(str(v))}" for k, v in context_fields(record).items()
+        )
+        if context:
+            line = f"{line} [{context}]"
+        trace = record.exc_text or (
+            self.formatException(record.exc_info) if record.exc_info else ""
+        )
+        if record.stack_info:
+            trace = f"{trace}\n{self.formatStack(record.stack_info)}".lstrip("\n")
+        if trace:
+            # An exception message can quote outside text; the prefix keeps it from
+            # passing for a record of its own.
+            lines = (f"  | {escape_controls(part)}" for part in trace.splitlines())
+            line = line + "\n" + "\n".join(lines)
+        return line
 
 
 def configure_logging(level: str, secrets: list[str], style: str = "text") -> None:
@@ -78,5 +117,6 @@ def configure_logging(level: str, secrets: list[str], style: str = "text") -> No
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Client libraries log request details at DEBUG/INFO; keep them quiet unless asked.
-    for noisy in ("httpx", "openai", "discord.http", "slack_bolt", "slack_sdk"):
+    noisy_loggers = ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "anthropic")
+    for noisy in (*noisy_loggers, "discord.http", "slack_bolt", "slack_sdk"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

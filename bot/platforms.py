@@ -19,6 +19,7 @@ from adapters.discord.runner import run_discord
 from adapters.slack.oauth import OAuthConfig
 from adapters.slack.runner import run_slack
 from bot.engine import open_engine
+from bot.errors import AdapterFailed
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.web import Probe, add_ops_routes
@@ -101,11 +102,16 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
     await asyncio.sleep(POST_GRACE_SECONDS)
     if ops_runner is not None:
         await ops_runner.cleanup()
+    failed: list[str] = []
     for name, result in zip(tasks, results, strict=True):
         if isinstance(result, ConfigurationError):
             raise result
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             log.error("%s adapter stopped: %s", name, type(result).__name__, exc_info=result)
+            failed.append(f"{name} ({type(result).__name__}: {str(result)[:200]})")
+    if failed and not stopping.is_set():
+        # A process manager restarts a process that exits non-zero, not one that exits 0.
+        raise AdapterFailed(f"could not keep running: {', '.join(failed)}")
 
 
 def _slack_oauth(settings: Settings) -> OAuthConfig | None:

@@ -7,6 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from dotenv import load_dotenv
+from langchain.chat_models.base import _attempt_infer_model_provider
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,6 +21,13 @@ PROVIDER_KEYS = {
     "google_genai": "GOOGLE_API_KEY",
     "groq": "GROQ_API_KEY",
     "mistralai": "MISTRAL_API_KEY",
+}
+# Where each provider package reads the server's address from (for the start-up check's
+# message when the model does not answer).
+PROVIDER_URLS = {
+    "openai": "OPENAI_BASE_URL",
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "ollama": "OLLAMA_BASE_URL",
 }
 
 
@@ -63,6 +72,8 @@ class Settings(BaseSettings):
     open_todo_days: int = 60
     finished_todo_days: int = 90
     summary_days: int = 30
+    # Ask the model one short question at start, so a wrong address or key is said at once.
+    check_model_at_start: bool = True
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -94,10 +105,23 @@ class Settings(BaseSettings):
                 "MODEL is not set. Set MODEL to a LangChain model string, "
                 "e.g. MODEL=openai:gpt-4o-mini (with OPENAI_API_KEY) or MODEL=ollama:llama3.1."
             )
-        provider = self.model.split(":", 1)[0] if ":" in self.model else ""
+        provider = self.provider
+        if not provider:
+            raise ConfigurationError(
+                f"MODEL={self.model} names no provider: write it as provider:model, "
+                "e.g. MODEL=openai:gpt-4o-mini or MODEL=ollama:llama3.1."
+            )
         key = PROVIDER_KEYS.get(provider)
-        if key and not os.environ.get(key) and not _dotenv_has(key):
+        if key and not os.environ.get(key):
             raise ConfigurationError(f"MODEL={self.model} needs {key}: set {key}.")
+
+    @property
+    def provider(self) -> str:
+        """The LangChain provider of MODEL ("openai" for `openai:gpt-4o` and, as LangChain
+        infers it, for `gpt-4o`); "" when there is none."""
+        if ":" in self.model:
+            return self.model.split(":", 1)[0]
+        return _attempt_infer_model_provider(self.model) or ""
 
     def check_slack(self) -> None:
         if self.slack_oauth_enabled:
@@ -115,16 +139,17 @@ class Settings(BaseSettings):
             )
 
 
-def _dotenv_has(key: str) -> bool:
-    env = Path(".env")
-    if not env.exists():
-        return False
-    return any(line.split("=", 1)[0].strip() == key for line in env.read_text().splitlines())
+def load_env_file(path: Path = Path(".env")) -> None:
+    """Put `.env`'s variables into the environment, where the provider packages read theirs
+    (OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_BASE_URL, ...); variables
+    already set win. Settings alone would read MODEL from `.env` and leave the rest unseen."""
+    load_dotenv(path, override=False)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Read the settings once per process."""
+    """Read the settings once per process (the environment, then `.env`)."""
+    load_env_file()
     try:
         return Settings()
     except ValidationError as exc:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import psycopg
+import psycopg.conninfo
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
@@ -24,6 +26,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from memory.dedupe import PostgresSeenEvents, SeenEvents, SqliteSeenEvents
+from memory.errors import ConfigurationError
 from memory.locks import LocalUserLocks, PostgresUserLocks, UserLocks
 
 SETUP_LOCK = 7_419_001  # an advisory lock id of our own, held while migrating
@@ -70,10 +73,40 @@ async def open_storage(
             yield storage
 
 
+# A server that answers at all answers a connection within this; a wrong host may not.
+CONNECT_SECONDS = 5
+
+
+async def check_database(url: str) -> None:
+    """Connect once before any pool exists: a wrong port, database, role or password is a
+    ConfigurationError with one line naming DATABASE_URL and the server's reason, within
+    seconds, instead of a pool retrying for its whole timeout. The URL's password is never
+    part of the message."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_SECONDS)
+    except (psycopg.Error, OSError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigurationError(
+            f"DATABASE_URL: cannot connect to {database_label(url)}: {reason[:300]}"
+        ) from None
+    await conn.close()
+
+
+def database_label(url: str) -> str:
+    """host:port/database of a DATABASE_URL, without the user's password."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return "the server (the URL could not be read)"
+    host, port = info.get("host", "localhost"), info.get("port", "5432")
+    return f"{host}:{port}/{info.get('dbname', '')}"
+
+
 @asynccontextmanager
 async def _postgres(
     url: str, pool_size: int, serde: SerializerProtocol | None
 ) -> AsyncIterator[Storage]:
+    await check_database(url)
     # autocommit is required by setup(); prepare_threshold=0 prepares every statement at once, as
     # the LangGraph savers expect (behind pgbouncer in transaction mode, set it to None instead).
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(

@@ -40,6 +40,7 @@ from memory.messages import (
     MessageEdited,
     Reply,
 )
+from memory.model_errors import model_failure
 from memory.operations import MemoryOperations
 from memory.policy import MemoryPolicy
 from memory.repositories import StoreRepositories
@@ -227,10 +228,12 @@ class MemoryEngine:
             if await self._reconcile(message, result.get("erasure_token")):
                 self._after_turn(thread, result)
         except Exception as exc:
+            # A provider that is down or misconfigured fails every message: one line each.
+            outside = model_failure(exc)
             log.error(
                 "reply failed: %s",
-                type(exc).__name__,
-                exc_info=True,
+                outside or type(exc).__name__,
+                exc_info=outside is None,
                 extra={"user": message.user.key, "conversation": thread},
             )
             self.stats.errors[f"reply:{type(exc).__name__}"] += 1

@@ -97,7 +97,9 @@ def build_graph(
             visible = memory.visible_to(ctx.conversation.audience)
             similarity = await semantic.similarity(query, {**visible.facts, **visible.todos})
         return {
-            "memory": memory_block(memory, ctx.conversation.audience, query, policy, similarity),
+            "memory": memory_block(
+                memory, ctx.conversation.audience, query, policy, similarity, ctx.message.sent_at
+            ),
             "paused": memory.paused,
             "erasure_token": memory.erasure_token,
         }
@@ -111,6 +113,7 @@ def build_graph(
                 ctx.conversation.audience,
                 state["memory"],
                 current_summary(state, policy),
+                ctx.message.sent_at,
             )
         )
         history = state.get("messages", [])[-HARD_CAP:]

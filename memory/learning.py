@@ -37,6 +37,7 @@ from memory.schemas import (
     profile_text,
 )
 from memory.semantic import SemanticIndex
+from memory.timeline import earlier_values
 
 if TYPE_CHECKING:
     from memory.conversations import ConversationStates
@@ -314,6 +315,7 @@ class Learner:
             source = current.provenance if housekeeping else origin(_same_text(current.kind, data))
             merged = current.sources if housekeeping else merge_sources(current.sources, sources)
             updated = StoredItem(kind=current.kind, data=data, provenance=source, sources=merged)
+            updated.previous = earlier_values(current, updated, where.message_id or "")
             await self._embed(updated)
             await self.repository.put(user_key, SECTION_BY_KIND[current.kind], key, updated)
             if not housekeeping:
@@ -451,6 +453,7 @@ def _provenance(message: PendingMessage) -> Provenance:
         message_id=message.message_id,
         permalink=message.permalink,
         audience=message.audience,
+        said_at=message.sent_at,
     )
 
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
 from memory.schemas import StoredItem
 
-WORD = re.compile(r"[a-z0-9][a-z0-9'\-]+")
+# A word in any script: letters and digits (Unicode), with inner apostrophes or hyphens.
+WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")
+# Scripts written without spaces between words (Han, Hiragana, Katakana, Thai, Lao, Myanmar,
+# Khmer): a run of them is indexed as overlapping character pairs, the usual stand-in for
+# word segmentation in search engines (e.g. Lucene's CJKBigramFilter).
+UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+"
+)
 STOPWORDS = frozenset(
     [
         "the",
@@ -91,8 +100,38 @@ STOPWORDS = frozenset(
 )
 
 
+def fold(text: str) -> str:
+    """Case and accents folded away, compatibility forms unified: `Café` and `cafe`,
+    `Γάτα` and `γατα`, full-width `Ｔｏｋｙｏ` and `tokyo` compare equal."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", bare)
+
+
 def words(text: str) -> list[str]:
-    return [w for w in WORD.findall(text.lower()) if w not in STOPWORDS]
+    """The terms a text is ranked by: folded words of two or more characters (stopwords
+    dropped) in spaced scripts, and character pairs in scripts written without spaces.
+
+    `words("café München Αθήνα 東京 naïve")` is `["cafe", "munchen", "αθηνα", "東京", "naive"]`.
+    """
+    terms: list[str] = []
+    for word in WORD.findall(fold(text)):
+        last = 0
+        for run in UNSPACED.finditer(word):
+            terms.extend(_spaced(word[last : run.start()]))
+            chars = run.group()
+            terms.extend([chars] if len(chars) == 1 else _pairs(chars))
+            last = run.end()
+        terms.extend(_spaced(word[last:]))
+    return terms
+
+
+def _spaced(word: str) -> list[str]:
+    return [word] if len(word) >= 2 and word not in STOPWORDS else []
+
+
+def _pairs(chars: str) -> list[str]:
+    return [chars[i : i + 2] for i in range(len(chars) - 1)]
 
 
 @functools.lru_cache(maxsize=100_000)

@@ -10,6 +10,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from memory.model_errors import model_failure
+
 log = logging.getLogger(__name__)
 
 Run = Callable[[str], Awaitable[int]]
@@ -109,10 +111,17 @@ class ExtractionScheduler:
         try:
             await self._run(user_key)
             self._failures.pop(user_key, None)
-        except Exception:
+        except Exception as exc:
             failures = self._failures.get(user_key, 0) + 1
             self._failures[user_key] = failures
-            log.exception("learning failed (attempt %d)", failures, extra={"user": user_key})
+            outside = model_failure(exc)  # a provider down: one line, not a traceback
+            log.error(
+                "learning failed (attempt %d)%s",
+                failures,
+                f": {outside}" if outside else "",
+                exc_info=outside is None,
+                extra={"user": user_key},
+            )
             if failures < self.max_retries and not self._closed:
                 self._arm(user_key, self.retry_seconds * failures)
             else:

@@ -49,13 +49,24 @@ class Fact(BaseModel):
         " otherwise that other person's name (such facts are not kept)",
         max_length=80,
     )
+    when: str | None = Field(
+        default=None,
+        description="When it happens or happened, if they said: YYYY-MM-DD, with relative dates"
+        " ('next Friday', 'yesterday') worked out from the date the message was said",
+        max_length=40,
+    )
 
 
 class Todo(BaseModel):
     """Something the person asked to be reminded of or plans to do."""
 
     task: str = Field(description="What to do", min_length=1, max_length=MAX_TEXT)
-    due: str | None = Field(default=None, description="When, as they said it", max_length=100)
+    due: str | None = Field(
+        default=None,
+        description="When it is due: YYYY-MM-DD when a date can be worked out (relative dates"
+        " like 'next Friday' from the date the message was said), otherwise as they said it",
+        max_length=100,
+    )
     status: Literal["open", "done"] = Field(default="open", description="open or done")
 
 
@@ -72,6 +83,19 @@ class Provenance(BaseModel):
     permalink: str | None = None
     audience: Literal["dm", "channel"]
     learned_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    # When the person said it (the message's own time); None for what no message said.
+    said_at: datetime | None = None
+
+    @property
+    def said(self) -> datetime:
+        return self.said_at or self.learned_at
+
+
+class Earlier(BaseModel):
+    """What an item said before a later message changed it, and when that was said."""
+
+    text: str
+    said_at: datetime
 
 
 MAX_SOURCES = 50
@@ -106,6 +130,8 @@ class StoredItem(BaseModel):
     # The messages it was learned from; for a profile, per field (forgotten one by one).
     sources: list[SourceRef] = Field(default_factory=list)
     field_sources: dict[str, list[SourceRef]] = Field(default_factory=dict)
+    # Newest first: what it said before later messages updated it (see memory.timeline).
+    previous: list[Earlier] = Field(default_factory=list)
 
     @property
     def audience(self) -> str:
@@ -113,10 +139,12 @@ class StoredItem(BaseModel):
 
     def remembered_texts(self, field: str | None = None) -> tuple[str, ...]:
         """The words this memory holds (of one profile field, if given), to find copies of."""
+        # What it said before an update is forgotten with it.
+        earlier = tuple(e.text for e in self.previous)
         if self.kind == "fact":
-            return (str(self.data.get("content") or ""),)
+            return (str(self.data.get("content") or ""), *earlier)
         if self.kind == "todo":
-            return (str(self.data.get("task") or ""),)
+            return (str(self.data.get("task") or ""), *earlier)
         values = [self.data.get(field)] if field else list(self.data.values())
         found: list[str] = []
         for value in values:

@@ -5,6 +5,7 @@ keeps tokens out of its logs, and stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import socket
@@ -143,3 +144,35 @@ async def test_sigterm_during_load_answers_every_acknowledged_message(tmp_path: 
 
     assert bot.returncode == 0, output[-3000:]
     assert answered == {f"D{n}" for n in range(6)}
+
+
+async def test_an_adapter_that_cannot_run_makes_the_process_exit_non_zero(tmp_path: Path) -> None:
+    port = free_port()
+    async with FakeOpenAI(responder) as llm, FakeSlack() as slack:
+        env = bot_env(
+            llm.base_url,
+            tmp_path / "data",
+            SLACK_BOT_TOKEN=SLACK_TOKEN,
+            SLACK_APP_TOKEN="xapp-1-A1-1-e2eapptoken",  # Socket Mode: /healthz on its own server
+            SLACK_API_URL=slack.api_url,
+            DISCORD_TOKEN="abc",
+            DISCORD_API_URL=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+            PORT=str(port),
+        )
+        process = await start_bot(env=env, cwd=tmp_path)
+        statuses: list[int] = []
+        async with aiohttp.ClientSession() as session:
+            while process.returncode is None:
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        statuses.append(response.status)
+                except aiohttp.ClientError:
+                    pass
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(process.wait(), 0.05)
+        output = (await process.stdout.read()).decode() if process.stdout else ""
+
+    assert process.returncode == 1, output
+    assert "bot: could not keep running: discord" in output
+    # While it drains before exiting, health says so (the last answer before the port closed).
+    assert statuses and statuses[-1] == 503, statuses

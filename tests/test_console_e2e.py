@@ -113,3 +113,33 @@ async def test_encrypted_memory_without_its_key_is_a_start_up_error(tmp_path: Pa
             assert process.returncode == 2, text
             assert "MEMORY_ENCRYPTION_KEY" in text and "Traceback" not in text
             assert "bees" not in text
+
+
+async def test_a_forgotten_fact_is_not_answered_from_a_resumed_conversation(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        _, first = await run_bot(
+            fake, data, ["Remember that I work at Acme Robotics."], "--user", "al"
+        )
+        session = first.split("session ", 1)[1].split(":", 1)[0]
+        _, shown = await run_bot(fake, data, ["/memory show facts"], "--user", "al")
+        item_id = shown.split("[", 1)[1].split("]", 1)[0]
+
+        lines = [f"/memory forget {item_id}", "Where do I work?"]
+        code, resumed = await run_bot(fake, data, lines, "--user", "al", "--resume", session)
+
+        assert code == 0 and "Forgotten: I work at Acme Robotics" in resumed
+        chat_turns = [r for r in fake.requests if not r.get("tools")]
+        assert "Acme" not in str(chat_turns[-1]["messages"])
+
+
+async def test_an_empty_user_or_an_unknown_session_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        code, empty = await run_bot(fake, data, ["hello"], "--user", "")
+        assert code == 2 and "--user needs a name" in empty
+        code, unknown = await run_bot(fake, data, ["hello"], "--user", "al", "--resume", "abcd1234")
+        assert code == 2 and "no session abcd1234 for --user al" in unknown
+        assert "bot> " not in unknown  # nothing was answered in a new session

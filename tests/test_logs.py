@@ -45,3 +45,19 @@ def test_text_logs_append_context(capsys: pytest.CaptureFixture[str]) -> None:
     logging.getLogger("bot.test").warning("summary failed", extra={"conversation": "c9"})
     line = capsys.readouterr().err.strip()
     assert line.endswith("summary failed [conversation=c9]")
+
+
+def test_text_logs_keep_outside_text_on_its_own_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", [], style="text")
+    forged = "2026-11-29 23:59:59,000 ERROR memory.engine: forged"
+    log = logging.getLogger("bot.test")
+    log.warning("got %s", f"hi\n{forged}", extra={"user": f"u\n{forged}"})
+    try:
+        raise ValueError(f"bad\n{forged}")
+    except ValueError:
+        log.exception("failed")
+
+    lines = capsys.readouterr().err.splitlines()
+    assert not [line for line in lines if line.startswith("2026-11-29 23:59:59")]
+    assert "got hi\\n2026-11-29" in lines[0]
+    assert lines[1].endswith("failed") and all(line.startswith("  | ") for line in lines[2:])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import shlex
 import signal
 import sys
 import threading
@@ -48,13 +49,48 @@ def _read_lines(stdin: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue
     return queue
 
 
+class _Terminal:
+    """Lines typed at a terminal, with line editing (arrow keys, history) from the standard
+    library's readline: `input()` uses it once it is imported. No dependency is added for
+    this; prompt_toolkit would bring its own event loop integration for no gain here. The
+    reading thread asks for the next line only when the bot is ready for it, so the prompt
+    appears after the answer, not under it."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        with contextlib.suppress(ImportError):  # absent on some builds: plain input() then
+            import readline  # noqa: F401
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._want = threading.Semaphore(0)
+        self._loop = loop
+        threading.Thread(target=self._pump, name="console-tty", daemon=True).start()
+
+    def ask(self) -> None:
+        self._want.release()
+
+    def _pump(self) -> None:
+        while True:
+            self._want.acquire()
+            try:
+                line: str | None = input(PROMPT) + "\n"
+            except EOFError:
+                line = None
+            self._loop.call_soon_threadsafe(self.queue.put_nowait, line)
+            if line is None:
+                return
+
+
 async def run_console(
     engine: MemoryEngine,
     user_name: str,
     session: str,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    storage: str | None = None,
 ) -> None:
+    """Chat on `stdin`/`stdout` as `user_name` in `session` until end of input or a signal.
+
+    `storage` (e.g. "SQLite in /home/al/bot/data") is named in the banner, so a person who
+    starts the bot from another directory sees which memory they are talking to."""
     user = console_user(user_name)
     conversation = console_conversation(user, session)
     interactive = stdin.isatty()
@@ -68,10 +104,13 @@ async def run_console(
         stdout.write(text + "\n")
         stdout.flush()
 
+    resume = f"bot chat --user {shlex.quote(user_name)} --resume {session}"
     show(
-        f"Chatting as {user.name} (session {session}: `bot chat --resume {session}` continues it)."
+        f"Chatting as {user.name} (session {session}: `{resume}` continues it)."
         " Type /memory help for your memory, Ctrl-D to quit."
     )
+    if storage:
+        show(f"Memory: {storage}.")
     before = await engine.repository.load(user.key)
 
     async def noticed(changed: MemoryChanged) -> None:
@@ -79,11 +118,14 @@ async def run_console(
             show(notice_line(changed))
 
     engine.on_changed(noticed)
-    lines = _read_lines(stdin, loop)
+    terminal = _Terminal(loop) if interactive and stdin is sys.stdin else None
+    lines = terminal.queue if terminal else _read_lines(stdin, loop)
     number = 0
     run = secrets.token_hex(3)
     while not stopping.is_set():
-        if interactive:
+        if terminal:
+            terminal.ask()
+        elif interactive:
             stdout.write(PROMPT)
             stdout.flush()
         next_line = asyncio.ensure_future(lines.get())

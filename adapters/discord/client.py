@@ -13,7 +13,7 @@ from discord import app_commands
 
 from adapters.discord.answers import Interaction, answer_error
 from adapters.discord.changes import to_deleted, to_edited
-from adapters.discord.commands import MemoryCommands
+from adapters.discord.commands import DeferringTree, MemoryCommands
 from adapters.discord.normalize import (
     PLATFORM,
     from_message,
@@ -22,6 +22,7 @@ from adapters.discord.normalize import (
     to_chat_message,
 )
 from adapters.discord.notices import UndoButton, post_notice
+from adapters.discord.views import BUTTONS
 from memory.changesets import MemoryChanged
 from memory.engine import MemoryEngine
 from memory.learning import Learned
@@ -86,7 +87,7 @@ class MemoryBot(discord.Client):
             **self._shard_ids(),
         )
         self.engine = engine
-        self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self)
+        self.tree: app_commands.CommandTree[discord.Client] = DeferringTree(self)
         self.tree.error(self.on_tree_error)
         self.tree.add_command(MemoryCommands(engine))
         if self.options.react_when_learned and self.options.notices != "off":
@@ -99,8 +100,8 @@ class MemoryBot(discord.Client):
         return {"shard_ids": list(ids)} if ids else {}
 
     async def setup_hook(self) -> None:
-        # Undo buttons of notices sent before a restart still work.
-        self.add_dynamic_items(UndoButton)
+        # Buttons on messages sent before this process started work too (Undo included).
+        self.add_dynamic_items(*BUTTONS, UndoButton)
         guild_id = self.options.guild_id
         try:
             if guild_id is None:

@@ -1,4 +1,8 @@
-"""The /memory slash command group: every answer is private to the person who asked."""
+"""The /memory slash command group: every answer is private to the person who asked.
+
+Every command is deferred (ephemeral, "thinking") before it runs, by `DeferringTree`, so the
+first response is in within Discord's 3 seconds whatever the person's lock or the model are
+doing; the answer follows as a followup (valid for 15 minutes)."""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import asyncio
 import logging
 from typing import Literal
 
+import discord
 from discord import app_commands
 
 from adapters.discord.answers import Interaction, answer_privately
 from adapters.discord.normalize import conversation_ref, user_ref
-from adapters.discord.render import clip, render_export, render_help, render_result
-from adapters.discord.views import ConfirmForgetAllView, ShowView
+from adapters.discord.render import clip, render_export, render_help, render_result, render_show
+from adapters.discord.views import confirm_view, show_view
+from adapters.discord.views import shown as current
 from memory.commands import ITEM_ID, MAX_COMMAND_CHARS, MemoryCommand, ShowScope
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef, UserRef
@@ -30,6 +36,18 @@ def where(interaction: Interaction) -> ConversationRef | None:
     if interaction.channel_id is None:
         return None
     return conversation_ref(interaction.guild_id, interaction.channel_id)
+
+
+class DeferringTree(app_commands.CommandTree[discord.Client]):
+    """A command tree that acknowledges each slash command before running it."""
+
+    async def interaction_check(self, interaction: Interaction, /) -> bool:
+        if (
+            interaction.type is discord.InteractionType.application_command
+            and not interaction.response.is_done()
+        ):
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        return True
 
 
 class MemoryCommands(app_commands.Group):
@@ -56,21 +74,26 @@ class MemoryCommands(app_commands.Group):
         user = caller(interaction)
         result = await self.engine.run_command(user, MemoryCommand("show", scope=shown))
         assert isinstance(result, ShowResult)
-        view = ShowView(self.engine, user, interaction.user.id, result, shown)
-        await interaction.response.send_message(embed=view.embed(), view=view, ephemeral=True)
+        view = show_view(interaction.user.id, result, shown)
+        sent = await interaction.followup.send(
+            embed=render_show(result), view=view, ephemeral=True, wait=True
+        )
         if result.still_learning:
-            task = asyncio.get_running_loop().create_task(self._refresh(interaction, view))
+            refresh = self._refresh(sent, user, interaction.user.id, shown)
+            task = asyncio.get_running_loop().create_task(refresh)
             self._refreshing.add(task)
             task.add_done_callback(self._refreshing.discard)
 
-    async def _refresh(self, interaction: Interaction, view: ShowView) -> None:
+    async def _refresh(
+        self, sent: discord.WebhookMessage, user: UserRef, owner_id: int, scope: ShowScope
+    ) -> None:
         """Edit a list read while learning was still running, once that learning is done."""
         try:
-            await self.engine.learn_now(view.user.key)
-            fresh = await view.refreshed(view.page)
-            await interaction.edit_original_response(embed=fresh.embed(), view=fresh)
+            await self.engine.learn_now(user.key)
+            fresh = await current(self.engine, user, scope)
+            await sent.edit(embed=render_show(fresh), view=show_view(owner_id, fresh, scope))
         except Exception:
-            log.exception("refreshing a /memory show answer failed", extra={"user": view.user.key})
+            log.exception("refreshing a /memory show answer failed", extra={"user": user.key})
 
     @app_commands.command(name="forget", description="Forget one thing, by its id")
     @app_commands.rename(item_id="id")
@@ -101,11 +124,10 @@ class MemoryCommands(app_commands.Group):
 
     @app_commands.command(name="forget-all", description="Forget everything about you (asks first)")
     async def forget_all(self, interaction: Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         user = caller(interaction)
         result = await self.engine.run_command(user, MemoryCommand("forget_all"))
         assert isinstance(result, ConfirmForgetAll)
-        view = ConfirmForgetAllView(self.engine, user, interaction.user.id)
+        view = confirm_view(interaction.user.id)
         await interaction.followup.send(embed=render_result(result), view=view, ephemeral=True)
 
     @app_commands.command(name="correct", description="Correct what I remember about you")
@@ -113,13 +135,11 @@ class MemoryCommands(app_commands.Group):
     async def correct(
         self, interaction: Interaction, text: app_commands.Range[str, 1, MAX_COMMAND_CHARS]
     ) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self._run(interaction, MemoryCommand("correct", text=text))
         await answer_privately(interaction, embed=render_result(result))
 
     @app_commands.command(name="export", description="Everything I remember about you, as JSON")
     async def export(self, interaction: Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
         result = await self.engine.run_command(caller(interaction), MemoryCommand("export"))
         assert isinstance(result, ExportResult)
         content, file = render_export(result)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from adapters.split import split_text
 from memory.identity import ConversationRef, UserRef, conversation_key
 from memory.messages import ChatMessage
 
@@ -36,6 +37,9 @@ class IncomingMessage:
     is_system: bool = False
     user_mentions: dict[int, str] = field(default_factory=dict)  # id -> display name
     role_mentions: dict[int, str] = field(default_factory=dict)
+    # Roles among role_mentions that Discord manages for a bot (role.tags.bot_id): role -> bot.
+    # Discord's autocomplete offers a bot's managed role next to the bot itself, and people pick it.
+    bot_roles: dict[int, int] = field(default_factory=dict)
     channel_mentions: dict[int, str] = field(default_factory=dict)
     replied_to_author_id: int | None = None  # author of the message this one replies to
     permalink: str | None = None
@@ -60,6 +64,11 @@ def from_message(message: discord.Message) -> IncomingMessage:
         is_system=message.is_system(),
         user_mentions={m.id: m.display_name for m in message.mentions},
         role_mentions={r.id: r.name for r in message.role_mentions},
+        bot_roles={
+            r.id: r.tags.bot_id
+            for r in message.role_mentions
+            if r.tags is not None and r.tags.bot_id is not None
+        },
         channel_mentions={c.id: getattr(c, "name", str(c.id)) for c in message.channel_mentions},
         replied_to_author_id=replied_to,
         permalink=message.jump_url,
@@ -93,9 +102,14 @@ def parse_message_key(key: str) -> tuple[int, int] | None:
 
 
 def is_addressed_to_bot(message: IncomingMessage, bot_id: int) -> bool:
+    """A DM, a mention of the bot or of its managed role, or a reply to one of its messages."""
     if message.guild_id is None:
         return True
-    return bot_id in message.user_mentions or message.replied_to_author_id == bot_id
+    return (
+        bot_id in message.user_mentions
+        or bot_id in message.bot_roles.values()
+        or message.replied_to_author_id == bot_id
+    )
 
 
 def clean_text(message: IncomingMessage, bot_id: int) -> str:
@@ -107,10 +121,14 @@ def clean_text(message: IncomingMessage, bot_id: int) -> str:
             return ""
         return "@" + message.user_mentions.get(user_id, "someone")
 
+    def role(match: re.Match[str]) -> str:
+        role_id = int(match.group(1))
+        if message.bot_roles.get(role_id) == bot_id:
+            return ""
+        return "@" + message.role_mentions.get(role_id, "role")
+
     text = _USER_MENTION.sub(user, message.content)
-    text = _ROLE_MENTION.sub(
-        lambda m: "@" + message.role_mentions.get(int(m.group(1)), "role"), text
-    )
+    text = _ROLE_MENTION.sub(role, text)
     text = _CHANNEL_MENTION.sub(
         lambda m: "#" + message.channel_mentions.get(int(m.group(1)), "channel"), text
     )
@@ -137,32 +155,7 @@ def to_chat_message(message: IncomingMessage, bot_id: int) -> ChatMessage | None
 
 
 def split_reply(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split an answer into messages of at most `limit` characters.
-
-    Cuts at the last paragraph break, else line break, else space before the limit, and
-    only mid-word when a single word is longer than a whole message.
-    """
-    if limit < 2:
-        raise ValueError("limit must be at least 2")
-    rest = text.strip()
-    parts: list[str] = []
-    while len(rest) > limit:
-        window = rest[: limit + 1]  # a separator just past the limit still allows a clean cut
-        cut = limit
-        for separator in ("\n\n", "\n", " "):
-            found = window.rfind(separator)
-            if found > limit // 4:  # a cut near the start would leave a tiny message
-                cut = found
-                break
-        else:
-            # No good break: a tiny message still beats cutting a word that fits in one.
-            found = max(window.rfind(separator) for separator in ("\n", " "))
-            if found > 0:
-                cut = found
-        head = rest[:cut].rstrip()
-        if head:
-            parts.append(head)
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
+    """An answer as messages of at most `limit` characters (Discord's 2,000, counted in
+    characters: https://discord.com/developers/docs/resources/message#create-message),
+    cut at paragraphs, lines, sentences or words, code fences closed and reopened."""
+    return split_text(text, limit)

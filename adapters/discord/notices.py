@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Self
 
 import discord
 
 from adapters.discord.answers import Interaction, answer_privately
-from adapters.discord.normalize import PLATFORM, parse_message_key, user_ref
+from adapters.discord.normalize import PLATFORM, parse_message_key
 from adapters.discord.render import clip, render_result
+from adapters.discord.views import OwnedButton
 from memory.changesets import MemoryChanged
 from memory.commands import MemoryCommand
 from memory.engine import MemoryEngine
 
 log = logging.getLogger(__name__)
 
-NOT_YOURS = "This Undo belongs to someone else's memory, so I did nothing."
 # Discord's limit for a message's content is 2,000 characters.
 NOTICE_CHARS = 1800
 
@@ -32,8 +32,8 @@ NOTICE_CHARS = 1800
 UNDO_TEMPLATE = r"memory:undo:(?P<owner>[0-9]+):(?P<change>[0-9a-f]{8})"
 
 
-class UndoButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=UNDO_TEMPLATE):
-    """Undo one change set; only its owner may press it."""
+class UndoButton(OwnedButton, template=UNDO_TEMPLATE):
+    """Undo one change set; only its owner may press it (OwnedButton checks, then defers)."""
 
     def __init__(self, owner_id: int, change_id: str) -> None:
         super().__init__(
@@ -47,18 +47,13 @@ class UndoButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=UNDO_T
         self.change_id = change_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> UndoButton:
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
         return cls(int(match["owner"]), match["change"])
 
-    async def callback(self, interaction: Interaction) -> None:
-        if interaction.user.id != self.owner_id:
-            await answer_privately(interaction, NOT_YOURS)
-            return
-        engine: MemoryEngine = interaction.client.engine  # type: ignore[attr-defined]
-        user = user_ref(interaction.user.id, interaction.user.display_name)
-        result = await engine.run_command(user, MemoryCommand("undo", item_id=self.change_id))
+    async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        result = await engine.run_command(self.owner, MemoryCommand("undo", item_id=self.change_id))
         await answer_privately(interaction, embed=render_result(result))
 
 

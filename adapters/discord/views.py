@@ -1,12 +1,22 @@
-"""Buttons on /memory answers: forget one item, page through a list, confirm forget-all."""
+"""Buttons on /memory answers: forget one item, page through a list, confirm forget-all.
+
+Every button is a `discord.ui.DynamicItem`: its custom id carries the owner and what it acts
+on (`memory:forget:<owner>:<item>`), so a press is understood by any process on the same
+storage, after a restart too, with no view kept in memory. A press by anyone but the owner is
+refused; the owner's press is acknowledged (deferred) before any lock or model is waited for,
+within Discord's 3 seconds (https://discord.com/developers/docs/interactions/receiving-and-responding#responding-to-an-interaction),
+and the message is edited when the work is done.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Protocol, Self, cast
 
 import discord
 
 from adapters.discord.answers import Interaction, answer_error
+from adapters.discord.normalize import user_ref
 from adapters.discord.render import (
     page_count,
     page_items,
@@ -20,120 +30,199 @@ from memory.identity import UserRef
 from memory.results import ShowResult
 
 NOT_YOURS = "These buttons belong to the person who ran the command; use `/memory` yourself."
-TIMEOUT = 14 * 60  # an interaction token lives 15 minutes; after that edits would fail anyway
+SCOPES = ("all", "profile", "facts", "todos")
 
 
-class OwnedView(discord.ui.View):
-    """A view whose buttons answer only the person who ran the command."""
+class HasEngine(Protocol):
+    engine: MemoryEngine
 
-    def __init__(self, engine: MemoryEngine, user: UserRef, owner_id: int) -> None:
-        super().__init__(timeout=TIMEOUT)
-        self.engine = engine
-        self.user = user
-        self.owner_id = owner_id
+
+def engine_of(interaction: Interaction) -> MemoryEngine:
+    """The engine of the client that received the interaction (MemoryBot has one)."""
+    return cast(HasEngine, interaction.client).engine
+
+
+def show_view(
+    owner_id: int, result: ShowResult, scope: ShowScope = "all", page: int = 0
+) -> discord.ui.View:
+    """One page of a memory list: a forget button per item, and previous/next."""
+    view = discord.ui.View(timeout=None)
+    pages = page_count(result)
+    page = min(max(page, 0), pages - 1)
+    for item in page_items(result, page):
+        view.add_item(ForgetButton(owner_id, item.id, scope, page))
+    if pages > 1:
+        view.add_item(PageButton(owner_id, scope, page - 1, "Previous", disabled=page == 0))
+        view.add_item(PageButton(owner_id, scope, page + 1, "Next", disabled=page == pages - 1))
+    return view
+
+
+def confirm_view(owner_id: int) -> discord.ui.View:
+    """The forget-all question's two buttons."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ForgetAllButton(owner_id))
+    view.add_item(CancelButton(owner_id))
+    return view
+
+
+async def shown(engine: MemoryEngine, user: UserRef, scope: ShowScope) -> ShowResult:
+    result = await engine.run_command(user, MemoryCommand("show", scope=scope))
+    assert isinstance(result, ShowResult)
+    return result
+
+
+# The custom id templates: what a press needs, and nothing a stranger could use (the owner is
+# checked against the presser, the item against the owner's own memory).
+FORGET = r"memory:forget:(?P<owner>\d+):(?P<item>[a-z0-9]+):(?P<scope>[a-z]+):(?P<page>\d+)"
+PAGE = r"memory:page:(?P<owner>\d+):(?P<scope>[a-z]+):(?P<page>-?\d+)"
+FORGET_ALL = r"memory:forget-all:(?P<owner>\d+)"
+CANCEL = r"memory:forget-all-cancel:(?P<owner>\d+)"
+
+
+class OwnedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"memory:abstract"):
+    """A button only its owner may press. Subclasses give their own template, set `owner_id`
+    and implement `act`; this base is never registered with the client."""
+
+    owner_id: int
 
     async def interaction_check(self, interaction: Interaction) -> bool:
-        if interaction.user.id == self.owner_id:
-            return True
-        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
-        return False
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            return False
+        # Acknowledge first: the work below may wait on this person's lock or the model.
+        await interaction.response.defer()
+        return True
 
-    async def on_error(
-        self, interaction: Interaction, error: Exception, item: discord.ui.Item[Any]
+    @property
+    def owner(self) -> UserRef:
+        return user_ref(self.owner_id)
+
+    async def callback(self, interaction: Interaction) -> None:
+        try:
+            await self.act(interaction, engine_of(interaction))
+        except Exception as exc:  # discord.py would only log it: tell the person too
+            await answer_error(interaction, exc)
+
+    async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        raise NotImplementedError
+
+
+class ForgetButton(
+    OwnedButton,
+    template=r"memory:forget:(?P<owner>\d+):(?P<item>[a-z0-9_-]+)(?::(?P<scope>[a-z]+):(?P<page>\d+))?",
+):
+    def __init__(
+        self, owner_id: int, item_id: str, scope: ShowScope = "all", page: int = 0
     ) -> None:
-        await answer_error(interaction, error)
+        super().__init__(
+            discord.ui.Button(
+                label=f"Forget {item_id}",
+                style=discord.ButtonStyle.danger,
+                custom_id=f"memory:forget:{owner_id}:{item_id}:{scope}:{page}",
+                row=0,
+            )
+        )
+        self.owner_id, self.item_id, self.scope, self.page = owner_id, item_id, scope, page
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        scope = match["scope"] if match["scope"] in SCOPES else "all"
+        return cls(
+            int(match["owner"]), match["item"], cast(ShowScope, scope), int(match["page"] or 0)
+        )
+
+    async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        result = await engine.run_command(self.owner, MemoryCommand("forget", item_id=self.item_id))
+        fresh = await shown(engine, self.owner, self.scope)
+        await interaction.edit_original_response(
+            embeds=[
+                render_result(result),
+                render_show(fresh, min(self.page, page_count(fresh) - 1)),
+            ],
+            view=show_view(self.owner_id, fresh, self.scope, self.page),
+        )
 
 
-class ShowView(OwnedView):
-    """One page of a memory list: a forget button per item, and previous/next."""
-
+class PageButton(
+    OwnedButton, template=r"memory:page:(?P<owner>\d+):(?P<scope>[a-z]+):(?P<page>-?\d+)"
+):
     def __init__(
         self,
-        engine: MemoryEngine,
-        user: UserRef,
         owner_id: int,
-        result: ShowResult,
-        scope: ShowScope = "all",
-        page: int = 0,
+        scope: ShowScope,
+        page: int,
+        label: str = "Page",
+        *,
+        disabled: bool = False,
     ) -> None:
-        super().__init__(engine, user, owner_id)
-        self.result = result
-        self.scope = scope
-        self.page = min(max(page, 0), page_count(result) - 1)
-        for item in page_items(result, self.page):
-            self.add_item(ForgetButton(item.id))
-        if page_count(result) > 1:
-            self.add_item(PageButton("Previous", -1, disabled=self.page == 0))
-            self.add_item(PageButton("Next", +1, disabled=self.page == page_count(result) - 1))
-
-    def embed(self) -> discord.Embed:
-        return render_show(self.result, self.page)
-
-    async def refreshed(self, page: int) -> ShowView:
-        command = MemoryCommand("show", scope=self.scope)
-        result = await self.engine.run_command(self.user, command)
-        assert isinstance(result, ShowResult)
-        return ShowView(self.engine, self.user, self.owner_id, result, self.scope, page)
-
-
-class ForgetButton(discord.ui.Button[ShowView]):
-    def __init__(self, item_id: str) -> None:
         super().__init__(
-            label=f"Forget {item_id}",
-            style=discord.ButtonStyle.danger,
-            custom_id=f"memory:forget:{item_id}",
-            row=0,
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"memory:page:{owner_id}:{scope}:{page}",
+                disabled=disabled,
+                row=1,
+            )
         )
-        self.item_id = item_id
+        self.owner_id, self.scope, self.page = owner_id, scope, page
 
-    async def callback(self, interaction: Interaction) -> None:
-        view = self.view
-        assert view is not None
-        result = await view.engine.run_command(
-            view.user, MemoryCommand("forget", item_id=self.item_id)
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        scope = match["scope"] if match["scope"] in SCOPES else "all"
+        return cls(int(match["owner"]), cast(ShowScope, scope), int(match["page"]))
+
+    async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        fresh = await shown(engine, self.owner, self.scope)
+        page = min(max(self.page, 0), page_count(fresh) - 1)
+        await interaction.edit_original_response(
+            embed=render_show(fresh, page), view=show_view(self.owner_id, fresh, self.scope, page)
         )
-        fresh = await view.refreshed(view.page)
-        view.stop()
-        await interaction.response.edit_message(
-            embeds=[render_result(result), fresh.embed()], view=fresh
-        )
 
 
-class PageButton(discord.ui.Button[ShowView]):
-    def __init__(self, label: str, step: int, *, disabled: bool) -> None:
+class _OwnerButton(OwnedButton, template=r"memory:abstract-owner"):
+    """A button whose custom id is `<PREFIX>:<owner>` and nothing else."""
+
+    PREFIX = ""
+    LABEL = ""
+    STYLE = discord.ButtonStyle.secondary
+
+    def __init__(self, owner_id: int) -> None:
         super().__init__(
-            label=label,
-            style=discord.ButtonStyle.secondary,
-            custom_id=f"memory:page:{step:+d}",
-            disabled=disabled,
-            row=1,
+            discord.ui.Button(
+                label=self.LABEL, style=self.STYLE, custom_id=f"{self.PREFIX}:{owner_id}"
+            )
         )
-        self.step = step
+        self.owner_id = owner_id
 
-    async def callback(self, interaction: Interaction) -> None:
-        view = self.view
-        assert view is not None
-        fresh = await view.refreshed(view.page + self.step)
-        view.stop()
-        await interaction.response.edit_message(embed=fresh.embed(), view=fresh)
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["owner"]))
 
 
-class ConfirmForgetAllView(OwnedView):
-    """Forget everything only after the owner presses the red button."""
+class ForgetAllButton(_OwnerButton, template=FORGET_ALL):
+    """Forget everything, only when the owner presses the red button."""
 
-    @discord.ui.button(
-        label="Forget everything", style=discord.ButtonStyle.danger, custom_id="memory:forget-all"
-    )
-    async def confirm(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
-        self.stop()
-        await interaction.response.defer()  # deleting may take a while; edit the message after
+    PREFIX, LABEL, STYLE = "memory:forget-all", "Forget everything", discord.ButtonStyle.danger
+
+    async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
         command = MemoryCommand("forget_all", confirmed=True)
-        receipt = await self.engine.run_command(self.user, command)
+        receipt = await engine.run_command(self.owner, command)
         await interaction.edit_original_response(embed=render_result(receipt), view=None)
 
-    @discord.ui.button(
-        label="Cancel", style=discord.ButtonStyle.secondary, custom_id="memory:forget-all:cancel"
-    )
-    async def cancel(self, interaction: Interaction, button: discord.ui.Button[Any]) -> None:
-        self.stop()
-        await interaction.response.edit_message(embed=render_cancelled(), view=None)
+
+class CancelButton(_OwnerButton, template=CANCEL):
+    PREFIX, LABEL = "memory:forget-all-cancel", "Cancel"
+
+    async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        await interaction.edit_original_response(embed=render_cancelled(), view=None)
+
+
+# Registered with the client at start (`Client.add_dynamic_items`), so presses on messages
+# sent by an earlier process are dispatched too.
+BUTTONS = (ForgetButton, PageButton, ForgetAllButton, CancelButton)

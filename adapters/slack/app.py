@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import controls
+from adapters.slack.bolt_logs import bolt_base_logger
 from adapters.slack.chat import SlackChat
 from adapters.slack.directory import UserDirectory
 from adapters.slack.ids import PLATFORM
@@ -68,6 +69,7 @@ def build_slack_app(
         # Unmatched events (a plain channel message, a message edit) are not errors.
         raise_error_for_unhandled_request=False,
         **(installs.app_options(client) if installs is not None else {}),
+        logger=bolt_base_logger(),
     )
     directory = UserDirectory()
     chat = SlackChat(engine, directory, history_limit=history_limit)

@@ -14,7 +14,6 @@ from adapters.slack.changes import CHANGE_SUBTYPES, edited_text, to_message_chan
 from adapters.slack.directory import UserDirectory
 from adapters.slack.ids import MessageRef, is_dm_channel, thread_conversation
 from adapters.slack.normalize import (
-    escape,
     is_human_message,
     mentions,
     mentions_bot,
@@ -23,6 +22,7 @@ from adapters.slack.normalize import (
     to_prior_turns,
 )
 from adapters.slack.permalinks import WorkspaceUrls
+from adapters.slack.post import post_answer
 from adapters.slack.threads import AnsweredThreads
 from memory.engine import MemoryEngine
 from memory.errors import IdentityError
@@ -164,11 +164,8 @@ class SlackChat:
         reply = await self.engine.reply(message)
         if reply.failed:
             log.warning("answered with an apology", extra=_where(event))
-        args: dict[str, Any] = {"channel": event["channel"], "text": escape(reply.text)}
-        if reply_ts:
-            args["thread_ts"] = reply_ts
         try:
-            await client.chat_postMessage(**args)
+            await post_answer(client, event["channel"], reply.text, reply_ts)
         except SlackApiError as exc:
             _log_api_error("chat.postMessage", exc, channel=str(event["channel"]))
 

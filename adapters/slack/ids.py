@@ -12,7 +12,7 @@ PLATFORM = "slack"
 
 def key_part(slack_id: str | None, what: str = "id") -> str:
     """A Slack id or ts as one part of a key: a ts's "." becomes "-" (keys allow no dots)."""
-    if not slack_id:
+    if not slack_id or not isinstance(slack_id, str):
         raise IdentityError(f"missing Slack {what}")
     return slack_id.replace(".", "-")
 
@@ -41,7 +41,7 @@ def slack_user(
 def is_dm_channel(channel: str | None, channel_type: str | None = None) -> bool:
     if channel_type:
         return channel_type == "im"
-    return bool(channel and channel.startswith("D"))
+    return isinstance(channel, str) and channel.startswith("D")
 
 
 def dm_conversation(team_id: str | None, channel: str | None) -> ConversationRef:

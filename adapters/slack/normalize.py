@@ -18,18 +18,28 @@ from adapters.slack.ids import (
 from memory.commands import MemoryCommand, parse_command
 from memory.messages import ChatMessage, PriorTurn
 
-# Message subtypes that are still a person speaking; every other subtype (edits, deletions,
-# joins, bot_message, ...) is not something to answer or learn from.
-HUMAN_SUBTYPES = frozenset({"thread_broadcast", "file_share"})
+# Message subtypes that are still a person speaking (`me_message` is `/me waves`); every other
+# subtype (edits, deletions, joins, topic changes, bot_message, ...) is not something to answer
+# or learn from. Source: https://docs.slack.dev/reference/events/message#subtypes
+HUMAN_SUBTYPES = frozenset({"thread_broadcast", "file_share", "me_message"})
 
 _MARKUP = re.compile(r"<([^<>\n]+)>")
 _USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 
+def str_field(event: Mapping[str, Any], name: str) -> str | None:
+    """A string field of a payload; a value of any other type (a list, a number) counts as
+    absent, so odd payloads are refused like incomplete ones instead of raising."""
+    value = event.get(name) if isinstance(event, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
 def is_human_message(event: Mapping[str, Any], bot_user_id: str | None) -> bool:
     """A message a person wrote (not a bot, not the bot itself, not an edit or deletion)."""
+    if not isinstance(event, Mapping):
+        return False
     subtype = event.get("subtype")
-    if subtype is not None and subtype not in HUMAN_SUBTYPES:
+    if subtype is not None and str_field(event, "subtype") not in HUMAN_SUBTYPES:
         return False
     if event.get("bot_id") or event.get("bot_profile"):
         return False
@@ -38,7 +48,7 @@ def is_human_message(event: Mapping[str, Any], bot_user_id: str | None) -> bool:
 
 def mentions(text: str) -> list[str]:
     """User ids mentioned as `<@U…>`, in order, without repeats."""
-    return list(dict.fromkeys(_USER_MENTION.findall(text or "")))
+    return list(dict.fromkeys(_USER_MENTION.findall(text if isinstance(text, str) else "")))
 
 
 def mentions_bot(text: str, bot_user_id: str | None) -> bool:
@@ -67,7 +77,7 @@ def clean_text(text: str, names: Mapping[str, str], bot_user_id: str | None = No
             return f"{label} ({target})"
         return target.removeprefix("mailto:")
 
-    plain_text = _MARKUP.sub(plain, text or "")
+    plain_text = _MARKUP.sub(plain, text if isinstance(text, str) else "")
     plain_text = plain_text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return re.sub(r"[ \t]{2,}", " ", plain_text).strip()
 
@@ -108,27 +118,29 @@ def to_chat_message(
 ) -> ChatMessage | None:
     """An app_mention or message event as a ChatMessage; None when it is not for the bot to answer.
 
-    Raises IdentityError when the author or workspace is missing: never a shared default.
+    Raises IdentityError when the author or workspace is missing or unusable: never a shared
+    default. Nothing else escapes, whatever the payload's values are.
     """
     if not is_human_message(event, bot_user_id):
         return None
-    text = clean_text(str(event.get("text") or ""), names, bot_user_id)
+    text = clean_text(str_field(event, "text") or "", names, bot_user_id)
     if not text:
         return None
-    user_id = event.get("user")
+    user_id = str_field(event, "user")
     user = slack_user(user_id, team_id, enterprise_id, names.get(str(user_id)))
-    channel = str(event.get("channel") or "")
-    ts = str(event.get("ts") or "")
-    if is_dm_channel(channel, event.get("channel_type")):
+    channel = str_field(event, "channel") or ""
+    ts = str_field(event, "ts") or ""
+    thread_ts = str_field(event, "thread_ts")
+    if is_dm_channel(channel, str_field(event, "channel_type")):
         conversation = dm_conversation(team_id, channel)
     else:
-        conversation = thread_conversation(team_id, channel, event.get("thread_ts") or ts)
+        conversation = thread_conversation(team_id, channel, thread_ts or ts)
     return ChatMessage(
         user=user,
         conversation=conversation,
         text=text,
         message_id=MessageRef(channel, ts).message_id,
-        permalink=permalink(workspace_url, channel, ts, event.get("thread_ts")),
+        permalink=permalink(workspace_url, channel, ts, thread_ts),
         sent_at=_sent_at(ts),
         prior_turns=tuple(prior_turns),
     )
@@ -144,17 +156,17 @@ def to_prior_turns(
     """Earlier messages of a thread (conversations.replies) as turns, oldest first."""
     turns: list[PriorTurn] = []
     for message in messages:
-        ts = str(message.get("ts") or "")
+        ts = str_field(message, "ts")
         if not ts or _ts_key(ts) >= _ts_key(before_ts):
             continue
-        text = clean_text(str(message.get("text") or ""), names, bot_user_id)
+        text = clean_text(str_field(message, "text") or "", names, bot_user_id)
         if not text:
             continue
-        author_id = str(message.get("user") or "")
+        author_id = str_field(message, "user") or ""
         if bot_user_id and author_id == bot_user_id:
             author = "assistant"
         elif message.get("bot_id") and not author_id:
-            author = str(message.get("username") or "a bot")
+            author = str_field(message, "username") or "a bot"
         else:
             author = names.get(author_id) or author_id or "someone"
         turns.append(PriorTurn(author=author, text=text))
@@ -175,7 +187,9 @@ def _ts_key(ts: str) -> tuple[int, int]:
 
 
 def _sent_at(ts: str) -> datetime:
+    """When a message was sent; now for a ts that is no time (`x`, `1e400`, `10**17` seconds,
+    which is past datetime's year 9999 and makes the platform's clock call fail)."""
     try:
         return datetime.fromtimestamp(float(ts), UTC)
-    except (ValueError, OverflowError, OSError):  # not a number, or out of the platform's range
+    except (ValueError, OverflowError, OSError):
         return datetime.now(UTC)

@@ -15,9 +15,14 @@ Block = dict[str, Any]
 Message = dict[str, Any]  # {"text": ..., "blocks": [...]} for respond() / chat.postEphemeral
 
 # Block Kit allows 50 blocks in a message and 100 in a Home view; leave room for the frame.
+# A section's text is at most 3,000 characters, a header's 150; a message's `text` (the
+# notification and fallback when there are blocks) should stay near 4,000 or Slack refuses it.
+# Source: https://docs.slack.dev/reference/block-kit/blocks
 MESSAGE_ITEMS = 40
 HOME_ITEMS = 85
 SECTION_CHARS = 2900
+HEADER_CHARS = 150
+FALLBACK_CHARS = 3000
 
 
 def render_result(result: CommandResult, owner: UserRef, note: str | None = None) -> Message:
@@ -33,12 +38,20 @@ def render_result(result: CommandResult, owner: UserRef, note: str | None = None
     if note:
         blocks = [_context(escape(note)), *blocks]
     fallback = result.as_text()
-    return {"text": f"{note}\n{fallback}" if note else fallback, "blocks": blocks}
+    return {
+        "text": _clip(f"{note}\n{fallback}" if note else fallback, FALLBACK_CHARS),
+        "blocks": blocks,
+    }
 
 
 def render_text(text: str) -> Message:
     """A plain ephemeral notice (a refusal, the usage text, an export note)."""
-    return {"text": text, "blocks": [_section(escape(text))]}
+    return {"text": _clip(text, FALLBACK_CHARS), "blocks": [_section(escape(text))]}
+
+
+def _clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, ending in "…" when cut (the blocks carry it all)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def render_home(
@@ -166,13 +179,11 @@ def _dialog(title: str, text: str, confirm: str) -> dict[str, Any]:
 
 
 def _header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": text}}
+    return {"type": "header", "text": {"type": "plain_text", "text": _clip(text, HEADER_CHARS)}}
 
 
 def _section(text: str) -> Block:
-    if len(text) > SECTION_CHARS:
-        text = text[: SECTION_CHARS - 1] + "…"
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SECTION_CHARS)}}
 
 
 def _context(text: str) -> Block:

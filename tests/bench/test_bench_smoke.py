@@ -20,6 +20,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "long_conversation": (["--baseline"], ["summary (ours)", "summary (baseline)"]),
     "reply_latency": ([], ["time to reply", "LLM calls per user message"]),
     "recall": ([], ["recall:", "total"]),
+    "small_talk": ([], ["junk facts", "extra LLM calls / message"]),
 }
 
 

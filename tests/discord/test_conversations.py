@@ -11,8 +11,10 @@ from memory.engine import APOLOGY, MemoryEngine
 from tests.discord.conftest import ALICE, Chat, channel_posts, running
 from tests.fakes.discord import (
     BOT_ID,
+    BOT_ROLE_ID,
     CHANNEL_ID,
     GUILD_ID,
+    OTHER_ROLE_ID,
     OTHER_USER_ID,
     USER_ID,
     FakeDiscord,
@@ -149,6 +151,34 @@ async def test_bots_and_the_bot_itself_are_ignored(chat: Chat, fake: FakeDiscord
     assert channel_posts(fake) == [answered]
 
 
+async def test_a_mention_of_the_bots_own_role_is_answered(
+    chat: Chat, fake: FakeDiscord, model: ScriptedChatModel
+) -> None:
+    # Discord's autocomplete offers "@Memory Bot" the role next to the bot; people pick either.
+    message = fake.message_create(
+        f"<@&{BOT_ROLE_ID}> what do you know?", guild_id=GUILD_ID, mention_roles=[BOT_ROLE_ID]
+    )
+    reply = await chat.send(message)
+
+    assert replied_to(reply) == message["id"]
+    assert last_human(model) == "Alice: what do you know?"
+
+
+async def test_other_roles_and_system_messages_are_ignored(chat: Chat, fake: FakeDiscord) -> None:
+    other_role = fake.message_create(
+        f"<@&{OTHER_ROLE_ID}> anyone?", guild_id=GUILD_ID, mention_roles=[OTHER_ROLE_ID]
+    )
+    joined = fake.message_create(f"<@{BOT_ID}>", guild_id=GUILD_ID, mentions=[BOT_ID])
+    joined["type"] = 7  # "alice joined the server", which Discord may word with a mention
+    pinned = fake.message_create("", guild_id=GUILD_ID)
+    pinned["type"] = 6  # "alice pinned a message"
+    for message in (other_role, joined, pinned):
+        await fake.dispatch("MESSAGE_CREATE", message)
+    answered = await chat.mention("a real question")
+
+    assert channel_posts(fake) == [answered]
+
+
 async def test_a_redelivered_message_is_answered_once(chat: Chat, fake: FakeDiscord) -> None:
     message = fake.message_create("once please")
     await chat.send(message)
@@ -185,6 +215,32 @@ async def test_long_answers_are_split_under_2000_characters(
     assert all(p.json["content"].startswith("Paragraph") for p in posts)  # clean cuts
     assert replied_to(posts[0]) == message["id"]
     assert all("message_reference" not in p.json for p in posts[1:])
+
+
+async def test_a_long_code_block_is_split_with_balanced_fences_and_its_indentation(
+    chat: Chat, fake: FakeDiscord, model: ScriptedChatModel
+) -> None:
+    body = "\n".join(f"    if x > {n}:\n        total += {n}  # step {n}" for n in range(55))
+    answer = f"Here you go:\n\n```python\ndef count(x):\n{body}\n```\n\nThat is all."
+    assert 2000 < len(answer) < 4000
+    model.script = lambda call: AIMessage(content=answer) if not call.tools else memory_script(call)
+    message = fake.message_create("show me code")
+    channel = int(message["channel_id"])
+    await chat.send(message)
+
+    def all_parts(_: object) -> list[Request]:
+        posts = channel_posts(fake, channel)
+        sent = "".join(p.json["content"] for p in posts)
+        return posts if "That is all." in sent else []
+
+    contents = [p.json["content"] for p in await fake.wait_for(all_parts)]
+
+    assert len(contents) == 2 and all(len(c) <= 2000 for c in contents)
+    assert contents[0].endswith("\n```") and contents[1].startswith("```python\n    ")
+    for content in contents:
+        assert content.count("```") % 2 == 0
+    sent_lines = {line for c in contents for line in c.split("\n")}
+    assert all(line in sent_lines for line in answer.split("\n") if line.strip())
 
 
 async def test_answers_never_ping_everyone_roles_or_users(

@@ -1,4 +1,5 @@
-"""/memory over INTERACTION_CREATE: private answers, deferrals, buttons, autocomplete."""
+"""/memory over INTERACTION_CREATE: every command deferred first, then a private answer;
+buttons acknowledged first, then the message edited; autocomplete."""
 
 from __future__ import annotations
 
@@ -38,12 +39,29 @@ def embed_text(message: Json) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def assert_private(callback: Request, kind: int = 4) -> Json:
-    assert callback.json["type"] == kind
-    assert callback.json["data"]["flags"] & EPHEMERAL
+async def ask(chat: Chat, name: str, options: Json | None = None, *, guild: bool = True) -> Json:
+    """Run /memory <name>: the first response is a private defer, the answer a private
+    followup; returns the message Discord made of the followup (with its components)."""
+    payload, callback = await chat.command(name, options, guild=guild)
+    assert callback.json == DEFERRED
     assert not callback.authorized
-    message: Json = callback.response["resource"]["message"]
+    followup = await chat.followup(payload)
+    assert followup.json["flags"] & EPHEMERAL
+    message: Json = followup.response
     return message
+
+
+async def edited(fake: FakeDiscord, press: Request) -> Json:
+    """A button press: acknowledged at once (type 6), then the message edited."""
+    assert press.json == {"type": 6}
+    token = press.path.split("/")[-2]  # the button press's own interaction token
+    edit = await fake.wait_for_request("PATCH", rf"/webhooks/{APP_ID}/{token}/messages/@original")
+    message: Json = edit.json
+    return message
+
+
+def forget_id(item_id: str, user_id: int = USER_ID, page: int = 0) -> str:
+    return f"memory:forget:{user_id}:{item_id}:all:{page}"
 
 
 async def remember(chat: Chat, *facts: str, user_id: int = USER_ID) -> dict[str, str]:
@@ -59,39 +77,35 @@ async def test_show_lists_ids_and_sources_privately(chat: Chat) -> None:
     await chat.dm("My name is Alice.")
     await chat.learn()
 
-    _, callback = await chat.command("show")
+    message = await ask(chat, "show")
 
-    message = assert_private(callback)
     text = embed_text(message)
     assert f"`{ids['I keep bees']}` · fact" in text
     assert "I keep bees" in text and "learned in a channel on discord" in text
     assert "Alice" in text  # the profile, learned in a DM, is shown to its owner only
     # Each profile field has its own id and button, like every other memory.
     assert "`name` · profile" in text
-    assert custom_ids(message) == ["memory:forget:name", f"memory:forget:{ids['I keep bees']}"]
+    assert custom_ids(message) == [forget_id("name"), forget_id(ids["I keep bees"])]
 
 
 async def test_show_with_a_scope_and_an_empty_memory(chat: Chat) -> None:
-    _, empty = await chat.command("show", guild=False)
-    assert "don't remember anything" in embed_text(assert_private(empty))
+    empty = await ask(chat, "show", guild=False)
+    assert "don't remember anything" in embed_text(empty)
 
     await remember(chat, "I keep bees")
-    _, todos = await chat.command("show", {"scope": "todos"})
-    assert "I keep bees" not in embed_text(assert_private(todos))
+    todos = await ask(chat, "show", {"scope": "todos"})
+    assert "I keep bees" not in embed_text(todos)
 
 
 async def test_show_pages_through_long_lists(chat: Chat, fake: FakeDiscord) -> None:
     facts = [f"fact number {n} is true" for n in range(7)]
     await remember(chat, *facts)
 
-    _, callback = await chat.command("show")
-    first = assert_private(callback)
+    first = await ask(chat, "show")
     forget_buttons = [c for c in custom_ids(first) if c.startswith("memory:forget:")]
-    assert len(forget_buttons) == 5 and "memory:page:+1" in custom_ids(first)
+    assert len(forget_buttons) == 5 and f"memory:page:{USER_ID}:all:1" in custom_ids(first)
 
-    nxt = await chat.press("memory:page:+1", first)
-    assert nxt.json["type"] == 7
-    second = nxt.json["data"]
+    second = await edited(fake, await chat.press(f"memory:page:{USER_ID}:all:1", first))
     assert len([c for c in custom_ids(second) if c.startswith("memory:forget:")]) == 2
     assert "Page 2/2" in second["embeds"][0]["footer"]["text"]
 
@@ -99,45 +113,42 @@ async def test_show_pages_through_long_lists(chat: Chat, fake: FakeDiscord) -> N
 async def test_forget_by_id(chat: Chat) -> None:
     ids = await remember(chat, "I keep bees", "I like tea")
 
-    _, callback = await chat.command("forget", {"id": ids["I keep bees"]})
+    answer = await ask(chat, "forget", {"id": ids["I keep bees"]})
 
-    assert "Forgotten: I keep bees" in embed_text(assert_private(callback))
+    assert "Forgotten: I keep bees" in embed_text(answer)
     assert [f.text for f in (await chat.show()).facts] == ["I like tea"]
 
 
 async def test_forget_refuses_a_malformed_or_unknown_id(chat: Chat) -> None:
     await remember(chat, "I keep bees")
 
-    _, bad = await chat.command("forget", {"id": "DROP TABLE; --"})
-    assert "is not a memory id" in assert_private(bad)["content"]
-    _, unknown = await chat.command("forget", {"id": "zz99zz"})
-    assert "no memory with id `zz99zz`" in assert_private(unknown)["content"]
+    bad = await ask(chat, "forget", {"id": "DROP TABLE; --"})
+    assert "is not a memory id" in bad["content"]
+    unknown = await ask(chat, "forget", {"id": "zz99zz"})
+    assert "no memory with id `zz99zz`" in unknown["content"]
 
     assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]
 
 
-async def test_forget_button_forgets_and_refreshes_the_list(chat: Chat) -> None:
+async def test_forget_button_forgets_and_refreshes_the_list(chat: Chat, fake: FakeDiscord) -> None:
     ids = await remember(chat, "I keep bees", "I like tea")
-    _, callback = await chat.command("show")
-    shown = assert_private(callback)
+    shown = await ask(chat, "show")
 
-    update = await chat.press(f"memory:forget:{ids['I keep bees']}", shown)
+    update = await edited(fake, await chat.press(forget_id(ids["I keep bees"]), shown))
 
-    assert update.json["type"] == 7
-    assert "Forgotten: I keep bees" in embed_text(update.json["data"])
-    assert custom_ids(update.json["data"]) == [
-        "memory:forget:interests",  # "I like tea" is also an interest, in the profile
-        f"memory:forget:{ids['I like tea']}",
+    assert "Forgotten: I keep bees" in embed_text(update)
+    assert custom_ids(update) == [
+        forget_id("interests"),  # "I like tea" is also an interest, in the profile
+        forget_id(ids["I like tea"]),
     ]
     assert [f.text for f in (await chat.show()).facts] == ["I like tea"]
 
 
 async def test_a_button_pressed_by_someone_else_is_refused(chat: Chat) -> None:
     ids = await remember(chat, "I keep bees")
-    _, callback = await chat.command("show")
-    shown = assert_private(callback)
+    shown = await ask(chat, "show")
 
-    refusal = await chat.press(f"memory:forget:{ids['I keep bees']}", shown, OTHER_USER_ID)
+    refusal = await chat.press(forget_id(ids["I keep bees"]), shown, OTHER_USER_ID)
 
     assert refusal.json["type"] == 4
     assert refusal.json["data"]["content"] == NOT_YOURS
@@ -158,29 +169,24 @@ async def test_forget_all_defers_asks_and_deletes_on_confirmation(
     assert "Forget everything?" in embed_text(followup.json)
     question = followup.response
 
-    intruder = await chat.press("memory:forget-all", question, OTHER_USER_ID)
+    intruder = await chat.press(f"memory:forget-all:{USER_ID}", question, OTHER_USER_ID)
     assert intruder.json["data"]["flags"] == EPHEMERAL
     assert (await chat.show()).facts
 
-    confirm = await chat.press("memory:forget-all", question)
-    assert confirm.json == {"type": 6}
-    token = confirm.path.split("/")[-2]  # the button press's own interaction token
-    edit = await fake.wait_for_request("PATCH", rf"/webhooks/{APP_ID}/{token}/messages/@original")
-    assert "Deleted everything" in embed_text(edit.json)
-    assert edit.json["components"] == []
+    edit = await edited(fake, await chat.press(f"memory:forget-all:{USER_ID}", question))
+    assert "Deleted everything" in embed_text(edit)
+    assert edit["components"] == []
     assert (await chat.show()).empty
     assert [f.text for f in (await chat.show(OTHER_USER_ID)).facts] == ["I like coffee"]
 
 
-async def test_forget_all_can_be_cancelled(chat: Chat) -> None:
+async def test_forget_all_can_be_cancelled(chat: Chat, fake: FakeDiscord) -> None:
     await remember(chat, "I keep bees")
-    payload, _ = await chat.command("forget-all", guild=False)
-    question = (await chat.followup(payload)).response
+    question = await ask(chat, "forget-all", guild=False)
 
-    cancel = await chat.press("memory:forget-all:cancel", question)
+    cancel = await edited(fake, await chat.press(f"memory:forget-all-cancel:{USER_ID}", question))
 
-    assert cancel.json["type"] == 7
-    assert "Nothing was deleted" in embed_text(cancel.json["data"])
+    assert "Nothing was deleted" in embed_text(cancel)
     assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]
 
 
@@ -216,18 +222,17 @@ async def test_export_sends_the_json_as_a_private_attachment(chat: Chat) -> None
 
 
 async def test_pause_stops_learning_and_resume_starts_it(chat: Chat) -> None:
-    _, paused = await chat.command("pause")
-    assert "Learning paused" in embed_text(assert_private(paused))
+    paused = await ask(chat, "pause")
+    assert "Learning paused" in embed_text(paused)
     assert await remember(chat, "I keep bees") == {}
 
-    _, resumed = await chat.command("resume", guild=False)
-    assert "Learning resumed" in embed_text(assert_private(resumed))
+    resumed = await ask(chat, "resume", guild=False)
+    assert "Learning resumed" in embed_text(resumed)
     assert list(await remember(chat, "I keep wasps")) == ["I keep wasps"]
 
 
 async def test_help_is_private(chat: Chat) -> None:
-    _, callback = await chat.command("help")
-    assert "/memory forget-all" in embed_text(assert_private(callback))
+    assert "/memory forget-all" in embed_text(await ask(chat, "help"))
 
 
 async def test_autocomplete_offers_only_the_callers_ids(chat: Chat, fake: FakeDiscord) -> None:
@@ -257,8 +262,7 @@ async def test_an_unexpected_failure_is_answered_and_logged(
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(engine, "run_command", broken)
-    _, callback = await chat.command("pause")
 
-    assert assert_private(callback)["content"] == SORRY
+    assert (await ask(chat, "pause"))["content"] == SORRY
     [record] = [r for r in caplog.records if r.name == "adapters.discord.answers"]
     assert record.levelno == logging.ERROR and "RuntimeError in memory pause" in record.getMessage()

@@ -4,11 +4,12 @@ with an Undo button that only its owner can use; /memory why gives the message's
 from __future__ import annotations
 
 from adapters.discord.normalize import user_ref
+from adapters.discord.views import NOT_YOURS
 from memory.commands import MemoryCommand
 from memory.results import WhyResult
 from tests.discord.conftest import Chat
-from tests.discord.test_memory_commands import embed_text
-from tests.fakes.discord import OTHER_USER_ID, USER_ID, Request, custom_ids
+from tests.discord.test_memory_commands import ask, embed_text
+from tests.fakes.discord import APP_ID, OTHER_USER_ID, USER_ID, Json, Request, custom_ids
 
 
 async def notice_after(chat: Chat, text: str, *, in_server: bool = False) -> Request:
@@ -26,6 +27,15 @@ async def notice_after(chat: Chat, text: str, *, in_server: bool = False) -> Req
     return notices[0]
 
 
+async def undone(chat: Chat, press: Request) -> Json:
+    """A pressed Undo: acknowledged at once (type 6), then a private followup says what it did."""
+    assert press.json == {"type": 6}
+    token = press.path.split("/")[-2]
+    followup = await chat.fake.wait_for_request("POST", rf"/webhooks/{APP_ID}/{token}")
+    message: Json = followup.json
+    return message
+
+
 async def test_a_dm_notice_replies_with_undo_and_undo_reverts(chat: Chat) -> None:
     notice = await notice_after(chat, "Remember that I keep bees.")
 
@@ -35,11 +45,11 @@ async def test_a_dm_notice_replies_with_undo_and_undo_reverts(chat: Chat) -> Non
     assert undo.startswith(f"memory:undo:{USER_ID}:")
 
     refused = await chat.press(undo, notice.response, OTHER_USER_ID)
-    assert "belongs to someone else" in str(refused.json)
+    assert refused.json["data"]["content"] == NOT_YOURS
     assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]
 
-    done = await chat.press(undo, notice.response)
-    assert "Undone: I keep bees" in str(done.json)
+    done = await undone(chat, await chat.press(undo, notice.response))
+    assert "Undone: I keep bees" in str(done)
     assert (await chat.show()).facts == []
 
 
@@ -56,9 +66,7 @@ async def test_why_gives_the_jump_url_and_the_words(chat: Chat) -> None:
     await chat.learn()
     [fact] = (await chat.show()).facts
 
-    _, callback = await chat.command("why", {"id": fact.id})
-
-    text = embed_text(callback.response["resource"]["message"])
+    text = embed_text(await ask(chat, "why", {"id": fact.id}))
     why = await chat.engine.run_command(user_ref(USER_ID), MemoryCommand("why", item_id=fact.id))
     assert isinstance(why, WhyResult) and why.permalink
     assert why.permalink.startswith("https://discord.com/channels/")
@@ -72,7 +80,7 @@ async def test_undo_works_from_the_custom_id_alone_as_after_a_restart(chat: Chat
     # answer, as after a restart (the custom_id carries the owner and the change set).
     stranger = {**notice.response, "id": "1400000000000099999"}
 
-    done = await chat.press(undo, stranger)
+    done = await undone(chat, await chat.press(undo, stranger))
 
-    assert "Undone: I keep bees" in str(done.json)
+    assert "Undone: I keep bees" in str(done)
     assert (await chat.show()).facts == []

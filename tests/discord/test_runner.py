@@ -19,6 +19,7 @@ from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 from tests.discord.conftest import Chat
 from tests.fakes.discord import APP_ID, TOKEN, FakeDiscord, Json, Request
+from tests.logcheck import loud_records_saying, said
 
 SECRET_TEXT = "Remember that my locker code is 4711."
 
@@ -182,7 +183,12 @@ async def test_no_token_in_debug_logs_and_no_message_text_at_info(
 
     assert caplog.records, "expected discord.py and the adapter to log at DEBUG"
     for record in caplog.records:
-        text = record.getMessage() + " " + str(record.__dict__)
-        assert TOKEN not in text, (record.name, record.getMessage()[:300])
-        if record.levelno >= logging.INFO:
-            assert "4711" not in text, (record.name, record.getMessage()[:300])
+        assert TOKEN not in said(record), (record.name, record.getMessage()[:300])
+    assert not loud_records_saying(caplog.records, "4711")
+
+
+def test_what_a_record_says_leaves_out_its_timing_fields() -> None:
+    record = logging.makeLogRecord({"msg": "sent %s", "args": ("hello",), "user": "discord:5"})
+    record.relativeCreated, record.msecs = 2759.1254711151123, 471.1
+    assert "4711" not in said(record)
+    assert "hello" in said(record) and "discord:5" in said(record)

@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -37,27 +38,35 @@ class World:
     """Two engines (two processes' worth) on one database, driven from a loop of its own."""
 
     def __init__(self, url: str, tmp: Path) -> None:
+        """PostgreSQL (`url`): two storages, as two processes have. SQLite (no url; one
+        process only): two engines on the one storage under `tmp`."""
         self.url = url
+        self.data_dir = tmp / "data"
         self.loop = asyncio.new_event_loop()
         self.stack = AsyncExitStack()
         self.models = [ScriptedChatModel(script=memory_script) for _ in range(2)]
         self.storages: list[Storage] = []
         self.engines: list[MemoryEngine] = []
-        for index, model in enumerate(self.models):
-            storage = self.run(self.stack.enter_async_context(open_storage(url, tmp / str(index))))
-            self.storages.append(storage)
-            self.engines.append(engine_on(storage, model, config=MANUAL))
+        for model in self.models:
+            if url or not self.storages:
+                opened = open_storage(url, self.data_dir)
+                self.storages.append(self.run(self.stack.enter_async_context(opened)))
+            self.engines.append(engine_on(self.storages[-1], model, config=MANUAL))
 
     def run(self, work: Any) -> Any:
         return self.loop.run_until_complete(work)
 
     def holding(self, word: str) -> list[str]:
-        return places_holding(self.storages[0], word, url=self.url, data_dir=Path("."))
+        return places_holding(self.storages[0], word, url=self.url, data_dir=self.data_dir)
 
     def close(self) -> None:
         for engine in self.engines:
             self.run(engine.scheduler.close())
         self.run(self.stack.aclose())
+        leftover = asyncio.all_tasks(self.loop)
+        for task in leftover:
+            task.cancel()
+        self.run(asyncio.gather(*leftover, return_exceptions=True))
         self.loop.close()
 
 
@@ -196,8 +205,11 @@ class ErasureMachine(RuleBasedStateMachine):
         return self.world.run(self.world.engines[engine].run_command(user, command))
 
 
-def test_nothing_forgotten_survives_anywhere(postgres_url: str, tmp_path: Path) -> None:
-    world = World(postgres_url, tmp_path)
+def test_nothing_forgotten_survives_anywhere(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
+    world = World(url, tmp_path)
     ErasureMachine.world = world
     try:
         run = ErasureMachine.TestCase

@@ -88,7 +88,7 @@ async def test_collection_insert_update_and_delete_in_one_pass() -> None:
     )
     changes = await MemoryExtractor(model).learn("Alice", existing, said("..."))
     assert changes.inserts == [
-        ("fact", {"content": "I play the cello", "category": None, "subject": "self"})
+        ("fact", {"content": "I play the cello", "category": None, "subject": "self", "when": None})
     ]
     assert changes.updates["bbbbb"]["content"] == "I work on payments"
     assert changes.updates["ccccc"]["status"] == "done"

@@ -66,6 +66,7 @@ async def slack() -> AsyncIterator[SlackServer]:
         fake.add_user("U1", "alice", real_name="Alice Liddell")
         fake.add_user("U2", "bob", real_name="Bob Builder")
         yield fake
+    assert not fake.violations, f"sent what Slack refuses: {fake.violations}"
 
 
 _ts = iter(range(1, 1_000_000))

@@ -87,6 +87,27 @@ async def test_a_top_level_channel_message_and_bot_messages_are_not_answered(
     assert len(bot.slack.calls_to("chat.postMessage")) == 1
 
 
+async def test_a_me_message_in_a_dm_is_answered(bot: Bot) -> None:
+    event = dm_event("waves hello", ts=next_ts())
+    event["subtype"] = "me_message"  # typed as `/me waves hello`
+    await bot.event(event)
+
+    await bot.slack.wait_for_call("chat.postMessage", channel="D1")
+
+
+async def test_joins_leaves_and_topic_changes_are_not_answered(bot: Bot) -> None:
+    for subtype in ("channel_join", "channel_leave", "channel_topic", "bot_message"):
+        event = dm_event(f"<@U1> did {subtype}", ts=next_ts())
+        event["subtype"] = subtype
+        await bot.event(event)
+    own = dm_event("my own reply", user="UBOT", ts=next_ts())
+    await bot.event(own)
+    await bot.dm("hello")
+
+    await bot.slack.wait_for_call("chat.postMessage", channel="D1")
+    assert len(bot.slack.calls_to("chat.postMessage")) == 1
+
+
 async def test_a_redelivered_event_gets_no_second_reply(
     bot: Bot, engine: MemoryEngine, wait_for_log: Any
 ) -> None:

@@ -54,6 +54,7 @@ class EventBuilders(World):
         guild_id: int | None = None,
         mentions: Sequence[int] = (),
         message_reference: Json | None = None,
+        mention_roles: Sequence[int] = (),
     ) -> Json:
         """A MESSAGE_CREATE payload; without channel_id: the author's DM, or #general in a guild.
 
@@ -75,7 +76,7 @@ class EventBuilders(World):
             "tts": False,
             "mention_everyone": False,
             "mentions": [self._mention(uid, guild_id) for uid in mentions],
-            "mention_roles": [],
+            "mention_roles": [str(role) for role in mention_roles],
             "attachments": [],
             "embeds": [],
             "components": [],

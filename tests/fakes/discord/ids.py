@@ -14,6 +14,8 @@ USER_ID = 1400000000000000004  # "alice", a human member of the guild
 OTHER_USER_ID = 1400000000000000005  # "bob", another human member of the guild
 GUILD_ID = 1400000000000000010
 CHANNEL_ID = 1400000000000000011  # the guild's text channel "#general"
+BOT_ROLE_ID = 1400000000000000012  # the role Discord made for the bot (tags.bot_id = BOT_ID)
+OTHER_ROLE_ID = 1400000000000000013  # a role people made ("helpers")
 
 API_PREFIX = "/api/v10"
 EPHEMERAL = 64  # message flag

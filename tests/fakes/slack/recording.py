@@ -28,6 +28,8 @@ class SlackRecorder:
     responses: list[ResponseUrlPost] = field(default_factory=list, init=False)
     uploads: dict[str, Upload] = field(default_factory=dict, init=False)
     acks: list[JsonDict] = field(default_factory=list, init=False)
+    # Messages refused for breaking a Slack limit (limits.py): "method: error".
+    violations: list[str] = field(default_factory=list, init=False)
 
     _port: int = field(default=0, init=False)
     _runner: web.AppRunner | None = field(default=None, init=False)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from .limits import VIEW_BLOCKS, blocks_problem, message_problem
 from .oauth import OAuthGrants
 from .records import BOT_ID, BOT_USER_ID, PERMALINK_BASE, Call, JsonDict, ResponseUrlPost, Upload
 
@@ -56,12 +57,26 @@ class WebApi(OAuthGrants):
             return web.json_response(
                 {"ok": False, "error": failure.error}, status=failure.status, headers=headers
             )
+        problem = self._limit_problem(method, args)
+        if problem:
+            self.violations.append(f"{method}: {problem}")
+            return web.json_response({"ok": False, "error": problem})
         handler = self._handlers().get(method)
         if method == "auth.test":
             body = self._identity(token)
         else:
             body = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         return web.json_response(body)
+
+    @staticmethod
+    def _limit_problem(method: str, args: JsonDict) -> str | None:
+        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
+            return message_problem(args)
+        if method == "views.publish":
+            view = args.get("view")
+            view = json.loads(view) if isinstance(view, str) else view or {}
+            return blocks_problem(view.get("blocks"), VIEW_BLOCKS)
+        return None
 
     def _handlers(self) -> dict[str, Callable[[JsonDict], JsonDict]]:
         return {
@@ -154,6 +169,10 @@ class WebApi(OAuthGrants):
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
+        problem = message_problem(body)
+        if problem:
+            self.violations.append(f"response_url: {problem}")
+            return web.Response(status=400, text=problem)
         self.responses.append(ResponseUrlPost(request.match_info["name"], body))
         await self._notify()
         return web.Response(text="ok")

@@ -1,0 +1,1 @@
+"""Memory quality on the published yardsticks (LongMemEval, LoCoMo): `python -m bench.quality`."""
