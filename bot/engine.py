@@ -59,6 +59,7 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
     config = EngineConfig(
         quiet_seconds=settings.learn_after_seconds,
         every_messages=settings.learn_every_messages,
+        show_wait_seconds=settings.memory_show_wait_seconds,
         policy=build_policy(settings),
     )
     sealer = build_sealer(settings)

@@ -66,6 +66,7 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
                 api_url=settings.slack_api_url,
                 port=settings.port,
                 react_when_learned=settings.react_when_learned,
+                notices=settings.memory_notices,
                 configure_web=configure_web,
                 delivery=delivery,
             )
@@ -83,6 +84,7 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
                 react_when_learned=settings.react_when_learned,
                 delivery=delivery,
                 catch_up_seconds=settings.discord_catch_up_seconds,
+                notices=settings.memory_notices,
             )
         )
     for name, task in tasks.items():

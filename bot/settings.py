@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     learn_after_seconds: float = 20.0
     learn_every_messages: int = 6
     react_when_learned: bool = True
+    memory_show_wait_seconds: float = Field(default=3.0, ge=0)
+    memory_notices: Literal["off", "reaction", "message"] = "message"
     memory_encryption_key: SecretStr | None = None
     # Comma-separated keys used before the current one, still accepted for reading.
     memory_encryption_old_keys: SecretStr | None = None

@@ -20,6 +20,8 @@ Action = Literal[
     "history",
     "link",
     "unlink",
+    "undo",
+    "why",
 ]
 PLATFORMS = ("slack", "discord", "console")
 ShowScope = Literal["all", "profile", "facts", "todos"]
@@ -29,6 +31,8 @@ MAX_COMMAND_CHARS = 2000
 ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 # `/memory link <code>` (memory.linking makes them).
 LINK_CODE = re.compile(r"^[a-z0-9]{4,16}$")
+# Change set ids (memory.changesets): 8 hex digits.
+CHANGE_ID = re.compile(r"^[0-9a-f]{8}$")
 
 USAGE = """\
 /memory show [profile|facts|todos]  what I remember about you, with ids
@@ -36,6 +40,8 @@ USAGE = """\
 /memory forget all                  forget everything about you
 /memory correct <text>              correct what I remember, e.g. `correct I moved to Lisbon`
 /memory history                     what changed in your memory, and why
+/memory undo                        take back what I just learned
+/memory why <id>                    where and when I learned something, with a link
 /memory export                      everything I remember about you, as JSON
 /memory pause                       stop learning from your messages (recall still works)
 /memory resume                      start learning again
@@ -52,6 +58,9 @@ class MemoryCommand:
     item_id: str | None = None
     text: str | None = None
     confirmed: bool = False
+    # show/export learn what is pending first; False reads what is stored at once (autocomplete,
+    # which Discord gives 3 seconds).
+    fresh: bool = True
 
 
 def parse_command(raw: str | None) -> MemoryCommand:
@@ -87,6 +96,10 @@ def parse_command(raw: str | None) -> MemoryCommand:
                 f"Use `/memory unlink <platform>` with one of {', '.join(PLATFORMS)}."
             )
         return MemoryCommand("unlink", text=rest.lower())
+    if verb == "undo":
+        return _undo(rest)
+    if verb == "why":
+        return _why(rest)
     if verb in ("export", "pause", "resume", "help", "history") and not rest:
         return MemoryCommand(verb)  # type: ignore[arg-type]
     raise CommandError(f"I don't know `{_clip(text)}`.\n\nUsage:\n{USAGE}")
@@ -137,6 +150,22 @@ def _forget(rest: str) -> MemoryCommand:
             f"`{_clip(rest)}` is not a memory id. Ids look like `f3k9q`; `/memory show` lists them."
         )
     return MemoryCommand("forget", item_id=words[0])
+
+
+def _undo(rest: str) -> MemoryCommand:
+    """`undo` (the latest change) or `undo <change id>` (what an Undo button sends)."""
+    if not rest:
+        return MemoryCommand("undo")
+    if not CHANGE_ID.match(rest.lower()):
+        raise CommandError("Use `/memory undo` to take back what I just learned.")
+    return MemoryCommand("undo", item_id=rest.lower())
+
+
+def _why(rest: str) -> MemoryCommand:
+    words = rest.lower().split()
+    if len(words) != 1 or not ITEM_ID.match(words[0]):
+        raise CommandError("Which memory? Use `/memory why <id>` with an id from `/memory show`.")
+    return MemoryCommand("why", item_id=words[0])
 
 
 def _clip(text: str, limit: int = 60) -> str:

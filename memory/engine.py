@@ -21,6 +21,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
+from memory.changesets import ChangeListener
 from memory.checkpoints import prune_thread
 from memory.commands import MemoryCommand
 from memory.context import TurnContext
@@ -69,6 +70,8 @@ class EngineConfig:
     # How often each process looks for pending learning nobody has scheduled (for example
     # left by a process that died): any process may then claim it, under the user lock.
     adopt_every_seconds: float = 60.0
+    # /memory show and export first learn what is pending for the caller, waiting this long.
+    show_wait_seconds: float = 3.0
     policy: MemoryPolicy = field(default_factory=MemoryPolicy)
 
 
@@ -112,7 +115,12 @@ class MemoryEngine:
         self.conversations = ConversationStates(self.graph, checkpointer, self._conversation_locks)
         self.learner.conversations = self.conversations
         self.operations = MemoryOperations(
-            self.repository, self.learner, self.conversations, self.scheduler, self.locks
+            self.repository,
+            self.learner,
+            self.conversations,
+            self.scheduler,
+            self.locks,
+            show_wait_seconds=self.config.show_wait_seconds,
         )
         # Accounts resolve to people here, once per message or command, and nowhere else.
         self.people = People(store, self.repository)
@@ -143,6 +151,10 @@ class MemoryEngine:
 
     def on_learned(self, listener: LearnedListener) -> None:
         self.learner.listeners.append(listener)
+
+    def on_changed(self, listener: ChangeListener) -> None:
+        """Call `listener` after each learning round that changed someone's memory."""
+        self.learner.change_listeners.append(listener)
 
     async def start(self) -> None:
         """Check that storage is readable with the configured key; pick up extractions a previous
@@ -179,6 +191,9 @@ class MemoryEngine:
         removed = 0
         for user_key in await self.repository.users_with_todos():
             removed += await self.learner.sweep(user_key)
+        for user_key in await self.repository.users_with_changes():
+            # Reading them drops the change sets past the undo window, with their before-states.
+            await self.repository.change_sets(user_key)
         return removed
 
     @staticmethod

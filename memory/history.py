@@ -17,6 +17,9 @@ class HistoryEntry(BaseModel):
     kind: str
     text: str
     cause: str = Field(description="what caused it: a message id, 'correction', 'consolidation'")
+    # The conversation of the message named by `cause` (None in entries from older versions).
+    conversation: str | None = None
+    permalink: str | None = None
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     def as_text(self) -> str:

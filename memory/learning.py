@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from memory.attribution import source_of
+from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged, Place
 from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
 from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, transcript
@@ -30,6 +32,7 @@ from memory.schemas import (
     Provenance,
     SourceRef,
     StoredItem,
+    field_change_text,
     merge_sources,
     profile_text,
 )
@@ -43,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CONSOLIDATION = "consolidation"
 SECTION_BY_KIND: dict[Kind, Section] = {"fact": "facts", "todo": "todos", "profile": "profile"}
+PLACE: dict[Kind, Place] = {"fact": "facts", "todo": "todos", "profile": "profile"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,9 @@ def _about_someone_else(kind: Kind, data: dict[str, Any]) -> bool:
 @dataclass
 class WriteReport:
     history: list[HistoryEntry] = field(default_factory=list)
+    # What an Undo can take back, with before-states; removals the person asked for are not here.
+    changes: list[ItemChange] = field(default_factory=list)
+    forgotten: int = 0
 
     @property
     def changed(self) -> bool:
@@ -112,6 +119,7 @@ class Learner:
         self.locks = locks
         self.policy = policy or MemoryPolicy()
         self.listeners: list[LearnedListener] = []
+        self.change_listeners: list[ChangeListener] = []
         # Set by the engine once the graph is compiled: where forgotten turns are removed.
         self.conversations: ConversationStates | None = None
 
@@ -155,6 +163,7 @@ class Learner:
                 if not pending:
                     return 0
             learned: list[PendingMessage] = []
+            notices: list[MemoryChanged] = []
             for audience in ("channel", "dm"):
                 group = {k: p for k, p in pending.items() if p.audience == audience}
                 if not group:
@@ -176,16 +185,49 @@ class Learner:
                     SourceRef(conversation=m.conversation, message_id=m.message_id)
                     for m in messages
                 ]
-                report = await self._write(user_key, memory, changes, where, sources)
+                report = await self._write(user_key, memory, changes, where, sources, messages)
                 # Consumed per group, so a failure in the next group never re-learns this one.
                 await self.repository.delete_pending(user_key, list(group))
+                if report.changes or report.forgotten:
+                    notices.append(await self._change_set(user_key, last, report))
                 if report.changed:
                     learned.extend(messages)
                     memory = await self.repository.load(user_key)
                     await self._keep_under_caps(user_key, messages[-1].author, memory, audience)
                     memory = await self.repository.load(user_key)
         await self._announce(user_key, learned)
+        await self._notify(notices)
         return len(pending)
+
+    async def _change_set(
+        self, user_key: str, last: PendingMessage, report: WriteReport
+    ) -> MemoryChanged:
+        """Keep what this round changed, for Undo (call under the user lock)."""
+        change_set = None
+        if report.changes:
+            change_set = ChangeSet(
+                platform=last.platform,
+                conversation=last.conversation,
+                message_id=last.message_id,
+                changes=report.changes,
+            )
+            await self.repository.add_change_set(user_key, change_set)
+        return MemoryChanged(
+            user_key=user_key,
+            platform=last.platform,
+            conversation=last.conversation,
+            message_id=last.message_id,
+            change_set=change_set,
+            forgotten=report.forgotten,
+        )
+
+    async def _notify(self, notices: list[MemoryChanged]) -> None:
+        for notice in notices:
+            for listener in self.change_listeners:
+                try:
+                    await listener(notice)
+                except Exception:
+                    log.exception("a change listener failed", extra={"user": notice.user_key})
 
     async def correct(
         self, user_key: str, name: str, text: str, where: Provenance
@@ -203,24 +245,39 @@ class Learner:
         changes: MemoryChanges,
         where: Provenance,
         sources: list[SourceRef] | None = None,
+        messages: list[PendingMessage] | None = None,
     ) -> WriteReport:
-        """Write what an extraction decided; `sources` are the messages it was learned from."""
+        """Write what an extraction decided; `sources` are the messages it was learned from,
+        `messages` the same messages with their words, so each change names its own."""
         report = WriteReport()
-        cause = where.message_id or "message"
-        housekeeping = cause == CONSOLIDATION
+        housekeeping = where.message_id == CONSOLIDATION
         sources = sources or []
 
-        def note(change: Change, key: str, kind: Kind, text: str) -> None:
+        def origin(text: str) -> Provenance:
+            # The message of the batch this change came from (by its words), not the last one.
+            return _provenance(source_of(text, messages)) if messages else where
+
+        def note(change: Change, key: str, kind: Kind, text: str, came: str = "") -> None:
+            at = origin(came) if came else where
             report.history.append(
-                HistoryEntry(change=change, item_id=key, kind=kind, text=text, cause=cause)
+                HistoryEntry(
+                    change=change,
+                    item_id=key,
+                    kind=kind,
+                    text=text,
+                    cause=at.message_id or "message",
+                    conversation=at.conversation,
+                    permalink=at.permalink,
+                )
             )
 
         forgotten: list[SourceRef] = []
         texts: list[str] = []
         if changes.profile is not None:
             erased = await self._write_profile(
-                user_key, memory, changes.profile, where, sources, note
+                user_key, memory, changes.profile, where, sources, note, report
             )
+            report.forgotten += len(erased)
             for name, (field_refs, field_texts) in erased.items():
                 await self.repository.forget_history_of(user_key, field_id(name))
                 forgotten = merge_sources(forgotten, field_refs, sources)
@@ -239,23 +296,40 @@ class Learner:
             known.add((kind, _same_text(kind, data)))
             key = new_item_id(taken)
             taken.add(key)
-            item = StoredItem(kind=kind, data=data, provenance=where, sources=sources)
+            text = _same_text(kind, data)
+            item = StoredItem(kind=kind, data=data, provenance=origin(text), sources=sources)
             await self._embed(item)
             await self.repository.put(user_key, SECTION_BY_KIND[kind], key, item)
-            note("added", key, kind, item.text())
+            note("added", key, kind, item.text(), came=text)
+            report.changes.append(
+                ItemChange(
+                    item_id=key, place=PLACE[kind], change="added", summary=item.text(), after=data
+                )
+            )
         for key, data in changes.updates.items():
             current = memory.item(key)
             if current is None or _about_someone_else(current.kind, data):
                 continue
             # An update keeps the item's id; learning it again here moves it to this audience.
             # Consolidation is housekeeping, not learning: items keep where they came from.
-            source = current.provenance if housekeeping else where
+            source = current.provenance if housekeeping else origin(_same_text(current.kind, data))
             merged = current.sources if housekeeping else merge_sources(current.sources, sources)
             updated = StoredItem(kind=current.kind, data=data, provenance=source, sources=merged)
-            updated.previous = earlier_values(current, updated, cause)
+            updated.previous = earlier_values(current, updated, where.message_id or "")
             await self._embed(updated)
             await self.repository.put(user_key, SECTION_BY_KIND[current.kind], key, updated)
-            note("changed", key, current.kind, updated.text())
+            if not housekeeping:
+                report.changes.append(
+                    ItemChange(
+                        item_id=key,
+                        place=PLACE[current.kind],
+                        change="changed",
+                        summary=updated.text(),
+                        before=current.model_dump(mode="json"),
+                        after=data,
+                    )
+                )
+            note("changed", key, current.kind, updated.text(), came=_same_text(current.kind, data))
         for key in changes.deletes:
             current = memory.item(key)
             if current is None:
@@ -267,7 +341,8 @@ class Learner:
             # Removed because the person asked ("forget that ..."): no copy of its text is kept,
             # neither in history nor in the turns it was learned from or asked to be forgotten in.
             await self.repository.forget_history_of(user_key, key)
-            note("removed", key, current.kind, "(forgotten)")
+            note("removed", key, current.kind, "(forgotten)", current.text())
+            report.forgotten += 1
             forgotten = merge_sources(forgotten, current.sources, _last_source(current), sources)
             texts.extend(current.remembered_texts())
         if forgotten:
@@ -283,7 +358,8 @@ class Learner:
         data: dict[str, Any],
         where: Provenance,
         sources: list[SourceRef],
-        note: Callable[[Change, str, Kind, str], None],
+        note: Callable[[Change, str, Kind, str, str], None],
+        report: WriteReport,
     ) -> dict[str, tuple[list[SourceRef], tuple[str, ...]]]:
         """Store the patched profile with per-field sources and one history entry per field.
 
@@ -300,11 +376,23 @@ class Learner:
                 continue
             if not now and before is not None:
                 erased[name] = (field_sources.pop(name, []), before.remembered_texts(name))
-                note("removed", field_id(name), "profile", "(forgotten)")
+                note("removed", field_id(name), "profile", "(forgotten)", "")
                 continue
             field_sources[name] = merge_sources(field_sources.get(name, []), sources)
             change: Change = "added" if not was else "changed"
-            note(change, field_id(name), "profile", profile_text({name: now}))
+            came = profile_text({name: now})
+            note(change, field_id(name), "profile", field_change_text(name, was, now), came)
+            report.changes.append(
+                ItemChange(
+                    item_id=field_id(name),
+                    place="profile",
+                    change=change,
+                    summary=came,
+                    before={"value": was} if was else None,
+                    after={"value": now},
+                    audience=where.audience,
+                )
+            )
         item = StoredItem(kind="profile", data=data, provenance=where, field_sources=field_sources)
         await self.repository.put(user_key, "profile", where.audience, item)
         return erased

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Literal
 
 Section = Literal[
-    "profile", "facts", "todos", "settings", "pending", "conversations", "history", "erasure"
+    "profile",
+    "facts",
+    "todos",
+    "settings",
+    "pending",
+    "conversations",
+    "history",
+    "erasure",
+    "changes",
 ]
 ROOT = "users"
 

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from memory.catch_up import catch_up
 from memory.commands import MemoryCommand
 from memory.conversations import ConversationStates
 from memory.erasure import ErasureEvent
 from memory.errors import CommandError
+from memory.history import HistoryEntry
 from memory.identity import ConversationRef, UserRef
 from memory.ids import field_name
 from memory.learning import Learner
@@ -34,6 +37,8 @@ from memory.results import (
 )
 from memory.scheduler import ExtractionScheduler
 from memory.schemas import Provenance, SourceRef, StoredItem, merge_sources
+from memory.undo import undo
+from memory.why import explain
 
 
 def _views(items: dict[str, Any]) -> list[ItemView]:
@@ -60,7 +65,10 @@ class MemoryOperations:
         conversations: ConversationStates,
         scheduler: ExtractionScheduler,
         locks: UserLocks,
+        *,
+        show_wait_seconds: float = 3.0,
     ) -> None:
+        self.show_wait_seconds = show_wait_seconds
         self.repository = repository
         self.learner = learner
         self.conversations = conversations
@@ -80,7 +88,9 @@ class MemoryOperations:
         the account key when not given)."""
         key = person or user.key
         if command.action == "show":
-            return self._show(await self.repository.load(key), command.scope)
+            learning = await self._catch_up(key, command)
+            shown = self._show(await self.repository.load(key), command.scope)
+            return replace(shown, still_learning=learning)
         if command.action == "forget" and command.item_id:
             return await self._forget(key, command.item_id)
         if command.action == "forget_all":
@@ -96,13 +106,26 @@ class MemoryOperations:
         if command.action == "correct" and command.text:
             return await self._correct(user, key, command.text, where)
         if command.action == "export":
-            return self._export(user, await self.repository.load(key))
+            learning = await self._catch_up(key, command)
+            entries = list((await self.repository.history(key)).values())
+            exported = self._export(user, await self.repository.load(key), entries)
+            return replace(exported, still_learning=learning)
         if command.action == "history":
             history = await self.repository.history(key)
             return HistoryResult(list(history.values()))
+        if command.action == "undo":
+            policy = self.learner.policy
+            return await undo(self.repository, self.locks, key, command.item_id, policy.max_history)
+        if command.action == "why" and command.item_id:
+            return await explain(self.repository, self.conversations, key, command.item_id)
         if command.action in ("pause", "resume"):
             return await self._set_learning(key, paused=command.action == "pause")
         return HelpResult()
+
+    async def _catch_up(self, user_key: str, command: MemoryCommand) -> int:
+        if not command.fresh:
+            return 0
+        return await catch_up(self.repository, self.scheduler, user_key, self.show_wait_seconds)
 
     def _show(self, memory: UserMemory, scope: str) -> ShowResult:
         now = datetime.now(UTC)
@@ -202,7 +225,7 @@ class MemoryOperations:
         )
 
     @staticmethod
-    def _export(user: UserRef, memory: UserMemory) -> ExportResult:
+    def _export(user: UserRef, memory: UserMemory, history: list[HistoryEntry]) -> ExportResult:
         def dump(items: dict[str, Any]) -> list[dict[str, Any]]:
             return [{"id": k, **v.model_dump(mode="json")} for k, v in items.items()]
 
@@ -213,6 +236,7 @@ class MemoryOperations:
             "profile": dump(memory.profiles),
             "facts": dump(memory.facts),
             "todos": dump(memory.todos),
+            "history": [entry.model_dump(mode="json") for entry in history],
         }
         text = json.dumps(document, indent=2, ensure_ascii=False)
         filename = f"memory-{user.key.replace(':', '-')}.json"

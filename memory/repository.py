@@ -13,6 +13,7 @@ from typing import Any
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp, SearchOp
 
+from memory.changesets import MAX_CHANGE_SETS, ChangeSet
 from memory.erasure import ErasureEvent, ErasureLog
 from memory.errors import ConfigurationError
 from memory.history import HistoryEntry, history_key
@@ -247,6 +248,9 @@ class MemoryRepository:
     async def users_with_todos(self) -> list[str]:
         return await self._users_with("todos")
 
+    async def users_with_changes(self) -> list[str]:
+        return await self._users_with("changes")
+
     async def _users_with(self, section: Section) -> list[str]:
         namespaces = await self.store.alist_namespaces(prefix=("users",), max_depth=3, limit=100000)
         return sorted({ns[1] for ns in namespaces if len(ns) == 3 and ns[2] == section})
@@ -281,12 +285,38 @@ class MemoryRepository:
         return dict(sorted(entries.items()))
 
     async def forget_history_of(self, user_key: str, item_id: str) -> int:
-        """Forgotten text survives nowhere: drop every history entry about the item."""
+        """Forgotten text survives nowhere: drop every history entry about the item, and its
+        before- and after-states kept for Undo."""
         history = await self.history(user_key)
         doomed = [key for key, entry in history.items() if entry.item_id == item_id]
         for key in doomed:
             await self.store.adelete(user_namespace(user_key, "history"), key)
+        for change_set in await self.change_sets(user_key):
+            if any(change.item_id == item_id for change in change_set.changes):
+                kept = change_set.without(item_id)
+                if not kept.changes:
+                    await self.drop_change_set(user_key, kept.id)
+                    continue
+                await self._put(user_key, "changes", kept.id, kept.model_dump(mode="json"))
         return len(doomed)
+
+    async def add_change_set(self, user_key: str, change_set: ChangeSet) -> None:
+        """Keep what a learning round changed (for Undo); the oldest beyond MAX_CHANGE_SETS go."""
+        await self._put(user_key, "changes", change_set.id, change_set.model_dump(mode="json"))
+        kept = await self.change_sets(user_key)
+        for old in kept[:-MAX_CHANGE_SETS]:
+            await self.drop_change_set(user_key, old.id)
+
+    async def change_sets(self, user_key: str) -> list[ChangeSet]:
+        """The person's undoable change sets, oldest first; expired ones are deleted on the way."""
+        found = await self.store.asearch(user_namespace(user_key, "changes"), limit=SEARCH_LIMIT)
+        sets = [ChangeSet.model_validate(self.sealer.open(item.value)) for item in found]
+        for expired in (s for s in sets if s.expired()):
+            await self.drop_change_set(user_key, expired.id)
+        return sorted((s for s in sets if not s.expired()), key=lambda s: s.at)
+
+    async def drop_change_set(self, user_key: str, change_id: str) -> None:
+        await self.store.adelete(user_namespace(user_key, "changes"), change_id)
 
     async def delete_everything(self, user_key: str) -> dict[str, int]:
         """Delete every row under the user's prefix; returns counts by section."""

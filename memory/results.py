@@ -67,6 +67,12 @@ class ItemView:
         return f"learned in {where} on {self.platform}, {self.learned_at:%Y-%m-%d %H:%M} UTC"
 
 
+def still_learning_line(count: int) -> str:
+    """The line under a list read while learning from `count` recent messages was running."""
+    plural = "message" if count == 1 else "messages"
+    return f"Still learning from {count} recent {plural}; this will update when I'm done."
+
+
 @dataclass(frozen=True)
 class ShowResult:
     scope: str
@@ -76,6 +82,8 @@ class ShowResult:
     paused: bool = False
     # The person's accounts (memory.people), when more than one is linked.
     linked: tuple[str, ...] = ()
+    # Recent messages still being learned from when this was read (it is then refreshed).
+    still_learning: int = 0
 
     @property
     def empty(self) -> bool:
@@ -88,8 +96,10 @@ class ShowResult:
     def as_text(self) -> str:
         linked = f"\n{self.linked_text()}" if self.linked_text() else ""
         if self.empty:
-            paused = " (Learning is paused.)" if self.paused else ""
-            return "I don't remember anything about you yet." + paused + linked
+            empty = "I don't remember anything about you yet." + (
+                " (Learning is paused.)" if self.paused else ""
+            )
+            return "\n".join([empty, *self.learning_lines()]) + linked
         lines: list[str] = []
         for title, views in (
             ("Profile", self.profiles),
@@ -105,7 +115,10 @@ class ShowResult:
                 lines.append(f"  {label}{view.text}{state}  ({view.source()})")
         if self.paused:
             lines.append("Learning is paused: `/memory resume` starts it again.")
-        return "\n".join(lines) + linked
+        return "\n".join([*lines, *self.learning_lines()]) + linked
+
+    def learning_lines(self) -> list[str]:
+        return [still_learning_line(self.still_learning)] if self.still_learning else []
 
 
 @dataclass(frozen=True)
@@ -180,6 +193,7 @@ class ExportResult:
     document: dict[str, Any]
     json_text: str
     filename: str
+    still_learning: int = 0
 
     def as_text(self) -> str:
         return self.json_text
@@ -211,6 +225,52 @@ class HistoryResult:
 
 
 @dataclass(frozen=True)
+class UndoResult:
+    """What `/memory undo` (or an Undo button) did: `reason` is done, gone (no such change
+    to undo, or past the undo window) or changed (something newer touched these items)."""
+
+    reverted: list[str]
+    reason: str
+    blocked: list[str] = field(default_factory=list)
+
+    def as_text(self) -> str:
+        if self.reason == "done":
+            return "Undone: " + "; ".join(self.reverted) + "."
+        if self.reason == "changed":
+            return (
+                "I didn't undo that: something newer changed the same memory ("
+                + "; ".join(self.blocked)
+                + "). `/memory show` lists what I remember now."
+            )
+        return "There is nothing I learned recently to undo. `/memory history` lists changes."
+
+
+@dataclass(frozen=True)
+class WhyResult:
+    """Why an item is remembered: where from (a link, the words while still stored) and its
+    change history, oldest first."""
+
+    item: ItemView
+    permalink: str | None
+    message_id: str | None
+    words: str | None
+    history: list[HistoryEntry]
+
+    def as_text(self) -> str:
+        lines = [f"[{self.item.id}] {self.item.text}", f"  {self.item.source()}"]
+        if self.permalink:
+            lines.append(f"  message: {self.permalink}")
+        elif self.message_id:
+            lines.append(f"  message: {self.message_id}")
+        if self.words:
+            lines.append(f"  you said: “{self.words}”")
+        if self.history:
+            lines.append("  history:")
+            lines.extend("    " + entry.as_text() for entry in self.history)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
 class HelpResult:
     def as_text(self) -> str:
         return "Usage:\n" + USAGE
@@ -227,4 +287,6 @@ CommandResult = (
     | HistoryResult
     | HelpResult
     | LinkResult
+    | UndoResult
+    | WhyResult
 )

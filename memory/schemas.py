@@ -176,6 +176,15 @@ def profile_text(data: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def field_change_text(name: str, was: Any, now: Any) -> str:
+    """What changed in one profile field: `location: Porto -> Lisbon` (or `location: Lisbon`)."""
+    new = profile_text({name: now})
+    if was in (None, [], ""):
+        return new
+    old = profile_text({name: was}).partition(": ")[2]
+    return f"{new.partition(': ')[0]}: {old} -> {new.partition(': ')[2]}"
+
+
 def upgrade(value: dict[str, Any]) -> StoredItem:
     """Load a stored value written by this or an older version of the bot."""
     version = int(value.get("schema_version", 0))

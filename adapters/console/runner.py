@@ -21,10 +21,19 @@ from adapters.console.normalize import (
     to_chat_message,
     to_memory_command,
 )
+from memory.changesets import MemoryChanged
 from memory.engine import MemoryEngine
 from memory.errors import CommandError
+from memory.saved import saved_line
 
 PROMPT = "you> "
+
+
+def notice_line(changed: MemoryChanged) -> str:
+    """`(remembered: location: Lisbon — /memory undo)`; a removal the person asked for is final."""
+    if changed.undoable:
+        return f"(remembered: {changed.summary()} — /memory undo)"
+    return f"({changed.summary()})"
 
 
 def _read_lines(stdin: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
@@ -102,6 +111,13 @@ async def run_console(
     )
     if storage:
         show(f"Memory: {storage}.")
+    before = await engine.repository.load(user.key)
+
+    async def noticed(changed: MemoryChanged) -> None:
+        if changed.user_key == user.key:
+            show(notice_line(changed))
+
+    engine.on_changed(noticed)
     terminal = _Terminal(loop) if interactive and stdin is sys.stdin else None
     lines = terminal.queue if terminal else _read_lines(stdin, loop)
     number = 0
@@ -137,5 +153,5 @@ async def run_console(
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signum)
-    show("Saving what I learned…")
     await engine.flush()
+    show(saved_line(before, await engine.repository.load(user.key)))

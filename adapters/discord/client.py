@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -23,7 +23,9 @@ from adapters.discord.normalize import (
     split_reply,
     to_chat_message,
 )
+from adapters.discord.notices import UndoButton, post_notice
 from adapters.discord.views import BUTTONS
+from memory.changesets import MemoryChanged
 from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
 from memory.engine import MemoryEngine
 from memory.inbox import InboxEntry
@@ -67,6 +69,9 @@ class DiscordOptions:
     # With shard_count N > 0: the shards this process runs (the others run elsewhere).
     shard_ids: tuple[int, ...] | None = None
     react_when_learned: bool = True
+    # When learning changed someone's memory: a notice with Undo ("message"), only the
+    # reaction ("reaction"), or nothing ("off").
+    notices: Literal["off", "reaction", "message"] = "message"
     guild_ready_timeout: float = 2.0
     # After a new gateway session, answer DMs and mentions from this many seconds back.
     catch_up_seconds: float = 900.0
@@ -99,17 +104,19 @@ class MemoryBot(discord.Client):
         self.tree: app_commands.CommandTree[discord.Client] = DeferringTree(self)
         self.tree.error(self.on_tree_error)
         self.tree.add_command(MemoryCommands(engine))
-        if self.options.react_when_learned:
+        if self.options.react_when_learned and self.options.notices != "off":
             engine.on_learned(self.react_learned)
         self.delivery.watch(INBOX_PREFIX, self.redeliver)
+        if self.options.notices == "message":
+            engine.on_changed(self.notify_changed)
 
     def _shard_ids(self) -> dict[str, Any]:
         ids = self.options.shard_ids
         return {"shard_ids": list(ids)} if ids else {}
 
     async def setup_hook(self) -> None:
-        # Buttons on messages sent before this process started work too.
-        self.add_dynamic_items(*BUTTONS)
+        # Buttons on messages sent before this process started work too (Undo included).
+        self.add_dynamic_items(*BUTTONS, UndoButton)
         guild_id = self.options.guild_id
         try:
             if guild_id is None:
@@ -232,6 +239,11 @@ class MemoryBot(discord.Client):
             log.warning(
                 "could not send a reply in channel %s: HTTP %s", message.channel.id, exc.status
             )
+
+    async def notify_changed(self, changed: MemoryChanged) -> None:
+        """Tell the person privately what learning changed, with an Undo button."""
+        if changed.platform == PLATFORM and not self.is_closed():
+            await post_notice(self, changed)
 
     async def react_learned(self, learned: Learned) -> None:
         """Mark the message the bot learned from; a missing message or permission is fine."""

@@ -6,6 +6,8 @@ doing; the answer follows as a followup (valid for 15 minutes)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Literal
 
 import discord
@@ -15,10 +17,13 @@ from adapters.discord.answers import Interaction, answer_privately
 from adapters.discord.normalize import conversation_ref, user_ref
 from adapters.discord.render import clip, render_export, render_help, render_result, render_show
 from adapters.discord.views import confirm_view, show_view
+from adapters.discord.views import shown as current
 from memory.commands import ITEM_ID, MAX_COMMAND_CHARS, MemoryCommand, ShowScope, parse_command
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef, UserRef
 from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowResult
+
+log = logging.getLogger(__name__)
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
 
@@ -53,6 +58,7 @@ class MemoryCommands(app_commands.Group):
             name="memory", description="See, correct and erase what the bot remembers about you"
         )
         self.engine = engine
+        self._refreshing: set[asyncio.Task[None]] = set()
 
     async def _run(self, interaction: Interaction, command: MemoryCommand) -> CommandResult:
         return await self.engine.run_command(caller(interaction), command, where(interaction))
@@ -69,19 +75,32 @@ class MemoryCommands(app_commands.Group):
         result = await self.engine.run_command(user, MemoryCommand("show", scope=shown))
         assert isinstance(result, ShowResult)
         view = show_view(interaction.user.id, result, shown)
-        await interaction.followup.send(embed=render_show(result), view=view, ephemeral=True)
+        sent = await interaction.followup.send(
+            embed=render_show(result), view=view, ephemeral=True, wait=True
+        )
+        if result.still_learning:
+            refresh = self._refresh(sent, user, interaction.user.id, shown)
+            task = asyncio.get_running_loop().create_task(refresh)
+            self._refreshing.add(task)
+            task.add_done_callback(self._refreshing.discard)
+
+    async def _refresh(
+        self, sent: discord.WebhookMessage, user: UserRef, owner_id: int, scope: ShowScope
+    ) -> None:
+        """Edit a list read while learning was still running, once that learning is done."""
+        try:
+            await self.engine.learn_now(user.key)
+            fresh = await current(self.engine, user, scope)
+            await sent.edit(embed=render_show(fresh), view=show_view(owner_id, fresh, scope))
+        except Exception:
+            log.exception("refreshing a /memory show answer failed", extra={"user": user.key})
 
     @app_commands.command(name="forget", description="Forget one thing, by its id")
     @app_commands.rename(item_id="id")
     @app_commands.describe(item_id="The id from /memory show (start typing to search)")
     async def forget(self, interaction: Interaction, item_id: str) -> None:
-        item = item_id.strip().lower()
-        if not ITEM_ID.match(item):
-            await answer_privately(
-                interaction,
-                f"`{clip(item_id, 40)}` is not a memory id. Ids look like `f3k9q`; "
-                "`/memory show` lists yours.",
-            )
+        item = await _item_id(interaction, item_id)
+        if item is None:
             return
         user = caller(interaction)
         result = await self.engine.run_command(user, MemoryCommand("forget", item_id=item))
@@ -92,7 +111,8 @@ class MemoryCommands(app_commands.Group):
         self, interaction: Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         # Only the caller's own memory is read, so nobody can discover another person's ids.
-        result = await self.engine.run_command(caller(interaction), MemoryCommand("show"))
+        command = MemoryCommand("show", fresh=False)
+        result = await self.engine.run_command(caller(interaction), command)
         assert isinstance(result, ShowResult)
         needle = current.strip().lower()
         choices = []
@@ -125,6 +145,21 @@ class MemoryCommands(app_commands.Group):
         content, file = render_export(result)
         await interaction.followup.send(content, file=file, ephemeral=True)
 
+    @app_commands.command(name="why", description="Where and when I learned something")
+    @app_commands.rename(item_id="id")
+    @app_commands.describe(item_id="The id from /memory show")
+    async def why(self, interaction: Interaction, item_id: str) -> None:
+        item = await _item_id(interaction, item_id)
+        if item is None:
+            return
+        result = await self._run(interaction, MemoryCommand("why", item_id=item))
+        await answer_privately(interaction, embed=render_result(result))
+
+    @app_commands.command(name="undo", description="Take back what I just learned")
+    async def undo(self, interaction: Interaction) -> None:
+        result = await self._run(interaction, MemoryCommand("undo"))
+        await answer_privately(interaction, embed=render_result(result))
+
     @app_commands.command(name="pause", description="Stop learning from your messages")
     async def pause(self, interaction: Interaction) -> None:
         result = await self.engine.run_command(caller(interaction), MemoryCommand("pause"))
@@ -156,3 +191,16 @@ class MemoryCommands(app_commands.Group):
     @app_commands.command(name="help", description="What /memory can do")
     async def help(self, interaction: Interaction) -> None:
         await answer_privately(interaction, embed=render_help())
+
+
+async def _item_id(interaction: Interaction, typed: str) -> str | None:
+    """The item id typed, or None after telling the person it is not one."""
+    item = typed.strip().lower()
+    if ITEM_ID.match(item):
+        return item
+    await answer_privately(
+        interaction,
+        f"`{clip(typed, 40)}` is not a memory id. Ids look like `f3k9q`; "
+        "`/memory show` lists yours.",
+    )
+    return None

@@ -17,9 +17,12 @@ from memory.results import (
     ForgetAllReceipt,
     ForgetResult,
     HelpResult,
+    HistoryResult,
     ItemView,
     LearningResult,
     ShowResult,
+    UndoResult,
+    WhyResult,
 )
 
 PAGE_SIZE = 5  # one row of forget buttons per page
@@ -68,6 +71,7 @@ def render_show(result: ShowResult, page: int = 0) -> discord.Embed:
     footer = [f"Page {page + 1}/{page_count(result)}"] if page_count(result) > 1 else []
     if result.linked_text():
         footer.append(result.linked_text())
+    footer.extend(result.learning_lines())
     if result.paused:
         footer.append("Learning is paused: /memory resume starts it again")
     footer.append("Only you can see this")
@@ -79,6 +83,7 @@ def _item_value(item: ItemView, limit: int = ITEM_CHARS) -> str:
     source = item.source()
     if item.permalink:
         source = f"[{source}]({item.permalink})"
+    source += f" · why: `/memory why {item.id}`"
     return f"{escape_markdown(clip(item.text, limit))}\n-# {source}"
 
 
@@ -108,6 +113,9 @@ def render_result(result: CommandResult) -> discord.Embed:
         )
     if isinstance(result, LinkResult):
         return discord.Embed(title=result.title, description=result.text, colour=DONE_COLOUR)
+    if isinstance(result, UndoResult | WhyResult | HistoryResult):
+        # Discord's limit for an embed description is 4,096 characters.
+        return discord.Embed(description=clip(result.as_text(), 4000), colour=MEMORY_COLOUR)
     assert isinstance(result, HelpResult)
     return render_help()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Literal
 
 import discord
 import discord.gateway
@@ -67,6 +68,7 @@ async def run_discord(
     react_when_learned: bool = True,
     delivery: Delivery | None = None,
     catch_up_seconds: float = 900.0,
+    notices: Literal["off", "reaction", "message"] = "message",
 ) -> None:
     """Connect and serve until cancelled; the client is closed cleanly on the way out.
     `catch_up_seconds`: after a new session, answer what was sent this far back."""
@@ -79,6 +81,7 @@ async def run_discord(
         shard_ids=shard_ids,
         react_when_learned=react_when_learned,
         catch_up_seconds=catch_up_seconds,
+        notices=notices,
     )
     if shard_ids and not shard_count:
         raise ConfigurationError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total) too.")

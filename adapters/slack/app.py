@@ -21,7 +21,9 @@ from adapters.slack.directory import UserDirectory
 from adapters.slack.ids import PLATFORM
 from adapters.slack.intake import record_before_ack
 from adapters.slack.memory_ui import MemoryUI
+from adapters.slack.notices import Notices, post_notice
 from adapters.slack.oauth import OAuthConfig, SlackOAuth
+from memory.changesets import MemoryChanged
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.inbox import InboxEntry
@@ -42,6 +44,7 @@ def build_slack_app(
     react_when_learned: bool = True,
     history_limit: int = 20,
     delivery: Delivery | None = None,
+    notices: Notices = "message",
 ) -> AsyncApp:
     """The bot's Slack app. Serve it over HTTP (needs `signing_secret`) or Socket Mode.
 
@@ -49,7 +52,9 @@ def build_slack_app(
     engine's store, see adapters.slack.oauth). `api_url` points the Web API client at a
     Slack-compatible server (tests, proxies). `delivery` records events before they are
     acknowledged and redelivers unfinished ones (an in-process one when not given: no
-    durability across restarts).
+    durability across restarts). `notices`: what a person sees when learning changed their
+    memory: an ephemeral notice with Undo and the reaction ("message"), only the reaction on
+    their message ("reaction"), or nothing ("off").
     """
     delivery = delivery or Delivery()
     client_args: dict[str, Any] = {}
@@ -108,18 +113,30 @@ def build_slack_app(
 
     delivery.watch("slack:", redeliver)
 
-    if react_when_learned:
+    async def client_for(conversation: str, user_key: str) -> AsyncWebClient | None:
+        if installs is None:
+            return client
+        # The token of the workspace the message came from.
+        return await installs.client_for(conversation, user_key, client)
+
+    if react_when_learned and notices != "off":
 
         async def react(learned: Learned) -> None:
             if learned.platform != PLATFORM:
                 return
-            target = client
-            if installs is not None:  # the token of the workspace the message came from
-                found = await installs.client_for(learned.conversation, learned.user_key, client)
-                if found is None:
-                    return
-                target = found
-            await chat.on_learned(learned, target)
+            target = await client_for(learned.conversation, learned.user_key)
+            if target is not None:
+                await chat.on_learned(learned, target)
 
         engine.on_learned(react)
+    if notices == "message":
+
+        async def notify(changed: MemoryChanged) -> None:
+            if changed.platform != PLATFORM:
+                return
+            target = await client_for(changed.conversation, changed.user_key)
+            if target is not None:
+                await post_notice(target, changed)
+
+        engine.on_changed(notify)
     return app

@@ -23,6 +23,7 @@ from adapters.slack.normalize import (
     to_chat_message,
     to_prior_turns,
 )
+from adapters.slack.permalinks import WorkspaceUrls
 from adapters.slack.post import post_answer
 from adapters.slack.threads import AnsweredThreads
 from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
@@ -52,6 +53,7 @@ class SlackChat:
         self.directory = directory
         self.threads = AnsweredThreads(engine.store)
         self.history_limit = history_limit
+        self.urls = WorkspaceUrls()
 
     # ---- listeners ------------------------------------------------------------------------
 
@@ -236,7 +238,9 @@ class SlackChat:
             enterprise_id=context.enterprise_id,
             bot_user_id=bot,
             names=names,
-            workspace_url=_workspace_url(context),
+            workspace_url=await self.urls.base_url(
+                client, context, str(event.get("channel") or ""), str(event.get("ts") or "")
+            ),
             prior_turns=prior,
         )
         if message is None:
@@ -274,12 +278,6 @@ class SlackChat:
         people = [*authors, *(u for t in texts for u in t)]
         names = await self.directory.names(client, [u for u in people if u != bot])
         return to_prior_turns(messages, before_ts=str(event["ts"]), bot_user_id=bot, names=names)
-
-
-def _workspace_url(context: Any) -> str | None:
-    result = getattr(context, "authorize_result", None)
-    url = getattr(result, "url", None)
-    return url if isinstance(url, str) else None
 
 
 def _where(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ CANCEL = "memory_cancel"
 PAUSE = "memory_pause"
 RESUME = "memory_resume"
 EXPORT = "memory_export"
+UNDO = "memory_undo"
 
 ACTION_IDS = re.compile(r"^memory_[a-z_]+$")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -35,6 +36,7 @@ class MemoryUI:
     def __init__(self, engine: MemoryEngine, directory: UserDirectory) -> None:
         self.engine = engine
         self.directory = directory
+        self._refreshing: set[asyncio.Task[None]] = set()
 
     # ---- /memory ----------------------------------------------------------------------------
 
@@ -42,6 +44,7 @@ class MemoryUI:
         self, ack: Any, command: dict[str, Any], respond: Respond, client: AsyncWebClient
     ) -> None:
         await ack()  # within Slack's 3 seconds; the answer follows on the response_url
+        refresh = None
         try:
             user = slack_user(
                 command.get("user_id"),
@@ -53,12 +56,16 @@ class MemoryUI:
             where = command_conversation(command.get("team_id"), command.get("channel_id"))
             result = await self.engine.run_command(user, parsed, where)
             message = await self._message(result, user, client)
+            if isinstance(result, ShowResult) and result.still_learning:
+                refresh = self._refresh_shown(user, parsed, respond)
         except CommandError as exc:
             message = render_text(exc.message)
         except IdentityError as exc:
             log.warning("a /memory command without usable ids: %s", exc)
             message = render_text("I couldn't tell who you are, so I did nothing.")
         await respond(**message, response_type="ephemeral")
+        if refresh is not None:
+            self._later(refresh)
 
     # ---- buttons ----------------------------------------------------------------------------
 
@@ -118,6 +125,9 @@ class MemoryUI:
             toggle = MemoryCommand("pause" if action_id == controls.PAUSE else "resume")
             changed = await run(owner, toggle)
             return changed.as_text(), await self._show(owner)
+        if action_id == controls.UNDO:
+            # The notice is replaced by what the Undo did (or why it did nothing).
+            return None, await run(owner, MemoryCommand("undo", item_id=value.item_id))
         if action_id == controls.EXPORT:
             exported = await run(owner, MemoryCommand("export"))
             assert isinstance(exported, ExportResult)
@@ -136,7 +146,10 @@ class MemoryUI:
         except IdentityError as exc:
             log.warning("app_home_opened without usable ids: %s", exc)
             return
-        await self.publish_home(client, user, await self._show(user))
+        shown = await self._show(user)
+        await self.publish_home(client, user, shown)
+        if shown.still_learning:
+            self._later(self._refresh_home(client, user))
 
     async def publish_home(
         self,
@@ -156,6 +169,29 @@ class MemoryUI:
                 exc.response.get("error"),
                 extra={"user": user.key},
             )
+
+    # ---- refreshing a list read while learning was still running --------------------------
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
+
+    async def _refresh_shown(self, user: UserRef, command: MemoryCommand, respond: Respond) -> None:
+        """Replace the answer to /memory show once the learning it mentioned is done."""
+        try:
+            await self.engine.learn_now(user.key)
+            fresh = await self.engine.run_command(user, command)
+            await respond(**render_result(fresh, user), replace_original=True)
+        except Exception:
+            log.exception("refreshing a /memory show answer failed", extra={"user": user.key})
+
+    async def _refresh_home(self, client: AsyncWebClient, user: UserRef) -> None:
+        try:
+            await self.engine.learn_now(user.key)
+            await self.publish_home(client, user, await self._show(user))
+        except Exception:
+            log.exception("refreshing the App Home failed", extra={"user": user.key})
 
     # ---- helpers ----------------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ def show_blocks(result: ShowResult, owner: UserRef, limit: int) -> list[Block]:
         blocks.append(_context(":double_vertical_bar: Learning is paused."))
     if result.empty:
         blocks.append(_section("I don't remember anything about you yet."))
+    blocks.extend(_context(":hourglass_flowing_sand: " + line) for line in result.learning_lines())
     shown = 0
     sections = (("Profile", result.profiles), ("Facts", result.facts), ("Todos", result.todos))
     for title, views in sections:
@@ -128,6 +129,7 @@ def _item(view: ItemView, owner: UserRef) -> Block:
     source = escape(view.source())
     if view.permalink:
         source += f" · <{view.permalink}|message>"
+    source += f" · why: `/memory why {view.id}`"
     block = _section(f"`{view.id}` {escape(view.text)}\n_{source}_")
     value = ButtonValue(owner.key, view.id).encode()
     block["accessory"] = _button("Forget", controls.FORGET, value)

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.app import build_slack_app
 from adapters.slack.edge import SlackEdge, ValidatingSocketModeHandler
+from adapters.slack.notices import Notices
 from adapters.slack.oauth import INSTALL_PATH, OAuthConfig
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
@@ -33,6 +34,7 @@ async def run_slack(
     host: str = "0.0.0.0",
     port: int = 3000,
     react_when_learned: bool = True,
+    notices: Notices = "message",
     configure_web: Callable[[web.Application], None] | None = None,
     delivery: Delivery | None = None,
 ) -> None:
@@ -54,6 +56,7 @@ async def run_slack(
         api_url=api_url,
         react_when_learned=react_when_learned,
         delivery=delivery,
+        notices=notices,
     )
     if app_token:
         handler = await connect_socket_mode(app, app_token)

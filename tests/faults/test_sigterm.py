@@ -45,7 +45,7 @@ async def test_sigterm_finishes_the_message_in_flight_then_exits_cleanly(tmp_pat
 
         assert process.returncode == 0, output
         assert "bot> Noted." in output
-        assert "Saving what I learned" in output
+        assert "Saved 1 new memory" in output
         _, shown = await run_bot(fake, data, ["/memory show facts"], "--user", "alice")
     assert "I keep bees" in shown
 

@@ -23,7 +23,7 @@ from memory.commands import MemoryCommand
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
 from memory.messages import ChatMessage, MessageDeleted
-from memory.results import ShowResult
+from memory.results import ShowResult, UndoResult
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import channel, dm, person
 from tests.memory.scan import places_holding
@@ -151,6 +151,18 @@ class ErasureMachine(RuleBasedStateMachine):
         self.world.run(self.world.engines[0].learn_now(user.key))
         self._forgot({word, *self._words_of(user)})
 
+    @rule(who=st.integers(0, 1), engine=st.integers(0, 1))
+    def undo(self, who: int, engine: int) -> None:
+        """Undo what learning last did: an insert goes; nothing forgotten may come back."""
+        user = self.people[who]
+        result = self._command(user, MemoryCommand("undo"), engine)
+        assert isinstance(result, UndoResult)
+        remembered = " ".join(v.text for v in self._show(user, engine).facts)
+        for word in [w for w, u in self.learned.items() if u == user and w not in remembered]:
+            assert any(word in line for line in result.reverted), f"{word} lost by undo"
+            del self.learned[word]
+        self.checked = False
+
     # ---- what must hold ------------------------------------------------------------------
 
     @invariant()
@@ -160,7 +172,7 @@ class ErasureMachine(RuleBasedStateMachine):
         self.checked = True
         for word in sorted(self.forgotten):
             assert self.world.holding(word) == [], f"{word} survives"
-        for word, user in self.learned.items():
+        for word, user in list(self.learned.items()):
             facts = " ".join(v.text for v in self._show(user, 0).facts)
             assert word in facts, f"{word} was lost though never forgotten"
 
@@ -181,6 +193,12 @@ class ErasureMachine(RuleBasedStateMachine):
     def _show(self, user: UserRef, engine: int) -> ShowResult:
         result = self._command(user, MemoryCommand("show"), engine)
         assert isinstance(result, ShowResult)
+        # Show learns what is pending for the person first: what it lists is learned now.
+        remembered = " ".join(v.text for v in result.facts)
+        for word, (owner, _) in list(self.pending.items()):
+            if owner == user and word in remembered:
+                del self.pending[word]
+                self.learned[word] = user
         return result
 
     def _command(self, user: UserRef, command: MemoryCommand, engine: int) -> Any:

@@ -21,6 +21,7 @@ USED = {
     "DM channel details": "im:read",
     "conversations.open": "im:write",
     "chat.postMessage": "chat:write",
+    "chat.postEphemeral (the memory notice)": "chat:write",
     "reactions.add": "reactions:write",
     "users.info": "users:read",
     "files.getUploadURLExternal / files.completeUploadExternal": "files:write",

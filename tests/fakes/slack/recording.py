@@ -156,6 +156,20 @@ class SlackRecorder:
         assert found is not None
         return found
 
+    async def wait_for_responses(
+        self,
+        name: str,
+        count: int,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[JsonDict]:
+        """Wait until `count` POSTs reached `response_url(name)`; returns their bodies in order."""
+
+        def found() -> list[JsonDict]:
+            return [r.body for r in self.responses if r.name == name]
+
+        await self._wait(lambda: len(found()) >= count, timeout, f"{count} POSTs to {name!r}")
+        return found()
+
     async def _wait(self, ready: Callable[[], bool], seconds: float, what: str) -> None:
         try:
             await wait_until(self._changed, ready, seconds)

@@ -8,6 +8,7 @@ from typing import Any
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 APP_ID = "A1"
+PERMALINK_BASE = "https://fake-team.slack.com/"
 
 JsonDict = dict[str, Any]
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .limits import VIEW_BLOCKS, blocks_problem, message_problem
 from .oauth import OAuthGrants
-from .records import BOT_ID, BOT_USER_ID, Call, JsonDict, ResponseUrlPost, Upload
+from .records import BOT_ID, BOT_USER_ID, PERMALINK_BASE, Call, JsonDict, ResponseUrlPost, Upload
 
 
 async def _read_args(request: web.Request) -> tuple[JsonDict, str | None]:
@@ -83,6 +83,7 @@ class WebApi(OAuthGrants):
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": lambda a: {"ok": True, "message_ts": self._next_ts()},
             "chat.update": self._update,
+            "chat.getPermalink": self._permalink,
             "reactions.add": lambda a: {"ok": True},
             "users.info": self._users_info,
             "conversations.replies": self._replies,
@@ -116,6 +117,13 @@ class WebApi(OAuthGrants):
             "text": text,
             "message": {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "text": text},
         }
+
+    def _permalink(self, args: JsonDict) -> JsonDict:
+        channel, ts = str(args.get("channel") or ""), str(args.get("message_ts") or "")
+        if not channel or not ts:
+            return {"ok": False, "error": "invalid_arguments"}
+        link = f"{PERMALINK_BASE}archives/{channel}/p{ts.replace('.', '')}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     def _users_info(self, args: JsonDict) -> JsonDict:
         user = self.users.get(str(args.get("user")))

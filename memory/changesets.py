@@ -1,0 +1,93 @@
+"""Change sets: what one round of learning changed, with the before-states an Undo needs.
+
+Only changes the model made on its own are kept (inserts, patches, profile values it set);
+a removal the person asked for is an erasure and final, so it has no before-state here.
+Before-states hold remembered words, so they are bounded: kept for UNDO_WINDOW at most, at most
+MAX_CHANGE_SETS per person, dropped with the item when it is forgotten, and by forget all.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from memory.history import Change
+
+UNDO_WINDOW = timedelta(days=1)
+MAX_CHANGE_SETS = 20
+
+Place = Literal["facts", "todos", "profile"]
+
+
+class ItemChange(BaseModel):
+    """One item (or profile field) as it was before and after a change."""
+
+    item_id: str
+    place: Place
+    change: Change
+    summary: str = Field(description="one line a person reads, e.g. 'location: Lisbon'")
+    # facts/todos: the stored item's JSON (None for an insert); profile: {"value": old}.
+    before: dict[str, Any] | None = None
+    # What the change left: item data, or {"value": new} for a profile field. An Undo only
+    # goes ahead while the item still holds exactly this.
+    after: dict[str, Any] | None = None
+    # Which profile document a field is in ("dm" or "channel").
+    audience: str = "dm"
+
+
+class ChangeSet(BaseModel):
+    """One learning round's changes for one person, named by the message it answered."""
+
+    id: str = Field(default_factory=lambda: secrets.token_hex(4))
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    platform: str
+    conversation: str
+    message_id: str
+    changes: list[ItemChange] = Field(default_factory=list)
+
+    def summary(self, limit: int = 3) -> str:
+        """`lives in Lisbon; keeps bees (+2 more)`: what a notice shows."""
+        lines = [c.summary for c in self.changes]
+        shown = "; ".join(lines[:limit])
+        return shown + (f" (+{len(lines) - limit} more)" if len(lines) > limit else "")
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(UTC)) - self.at > UNDO_WINDOW
+
+    def without(self, item_id: str) -> ChangeSet:
+        """This set with no trace of `item_id` (it was forgotten)."""
+        kept = [c for c in self.changes if c.item_id != item_id]
+        return self.model_copy(update={"changes": kept})
+
+
+@dataclass(frozen=True)
+class MemoryChanged:
+    """Learning changed someone's memory (adapters show a notice): what changed, and where the
+    message it learned from was. `change_set` is None when the only changes were removals the
+    person asked for (final: nothing to undo); `forgotten` counts those removals."""
+
+    user_key: str
+    platform: str
+    conversation: str
+    message_id: str
+    change_set: ChangeSet | None
+    forgotten: int = 0
+
+    def summary(self) -> str:
+        """`lives in Lisbon; forgot 1 thing`: one line for the notice."""
+        parts = [self.change_set.summary()] if self.change_set else []
+        if self.forgotten:
+            parts.append(f"forgot {self.forgotten} thing{'s' if self.forgotten > 1 else ''}")
+        return "; ".join(p for p in parts if p)
+
+    @property
+    def undoable(self) -> bool:
+        return self.change_set is not None and bool(self.change_set.changes)
+
+
+ChangeListener = Callable[[MemoryChanged], Awaitable[None]]

@@ -1,0 +1,108 @@
+"""Undo: take back what one round of learning changed, only while nothing newer touched it.
+
+Runs under the user lock, in the owner's own namespaces only (another person's change id is
+simply not found there). Reverts inserts (deleted), patches (the before-state put back) and
+profile values (the old value put back); a removal the person asked for is never undone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memory.changesets import ChangeSet, ItemChange
+from memory.history import HistoryEntry
+from memory.locks import UserLocks
+from memory.repository import MemoryRepository, UserMemory
+from memory.results import UndoResult
+from memory.schemas import StoredItem
+
+UNDO_CAUSE = "undo"
+
+
+def _current(memory: UserMemory, change: ItemChange) -> dict[str, Any] | None:
+    """What the item holds now, in the shape `ItemChange.after` records."""
+    if change.place == "profile":
+        profile = memory.profiles.get(change.audience)
+        value = profile.data.get(change.item_id.replace("-", "_")) if profile else None
+        return {"value": value} if value not in (None, "", []) else None
+    item = memory.facts.get(change.item_id) or memory.todos.get(change.item_id)
+    return item.data if item is not None else None
+
+
+def conflicts(target: ChangeSet, newer: list[ChangeSet], memory: UserMemory) -> list[str]:
+    """The items of `target` that something after it changed (a newer change set, a correction,
+    a forget): an Undo would overwrite that, so it does not go ahead."""
+    touched = {c.item_id for later in newer for c in later.changes}
+    return [
+        c.summary for c in target.changes if c.item_id in touched or _current(memory, c) != c.after
+    ]
+
+
+async def undo(
+    repository: MemoryRepository,
+    locks: UserLocks,
+    user_key: str,
+    change_id: str | None,
+    max_history: int,
+) -> UndoResult:
+    """Undo the change set `change_id` (or the latest one) of `user_key`.
+
+    Returns an UndoResult saying what was reverted, or why nothing was (no such change set,
+    it expired, or something newer touched the same items). Never touches another user.
+    """
+    async with locks.hold(user_key):
+        sets = await repository.change_sets(user_key)
+        if change_id is None:
+            target = sets[-1] if sets else None
+        else:
+            target = next((s for s in sets if s.id == change_id), None)
+        if target is None or not target.changes:
+            return UndoResult(reverted=[], reason="gone")
+        newer = sets[sets.index(target) + 1 :]
+        memory = await repository.load(user_key)
+        blocked = conflicts(target, newer, memory)
+        if blocked:
+            return UndoResult(reverted=[], reason="changed", blocked=blocked)
+        history: list[HistoryEntry] = []
+        for change in target.changes:
+            await _revert(repository, user_key, memory, change)
+            history.append(
+                HistoryEntry(
+                    change="removed" if change.before is None else "changed",
+                    item_id=change.item_id,
+                    kind="profile" if change.place == "profile" else change.place[:-1],
+                    text="(undone)" if change.before is None else f"{change.summary} (undone)",
+                    cause=UNDO_CAUSE,
+                )
+            )
+        await repository.drop_change_set(user_key, target.id)
+        await repository.add_history(user_key, history, max_history)
+        return UndoResult(reverted=[c.summary for c in target.changes], reason="done")
+
+
+async def _revert(
+    repository: MemoryRepository, user_key: str, memory: UserMemory, change: ItemChange
+) -> None:
+    if change.place == "profile":
+        profile = memory.profiles.get(change.audience)
+        if profile is None:
+            return
+        name = change.item_id.replace("-", "_")
+        old = (change.before or {}).get("value")
+        data = {**profile.data, name: old if old is not None else _empty(profile.data.get(name))}
+        sources = dict(profile.field_sources)
+        if old is None:
+            sources.pop(name, None)
+        updated = profile.model_copy(update={"data": data, "field_sources": sources})
+        await repository.put(user_key, "profile", change.audience, updated)
+        return
+    if change.before is None:
+        await repository.delete(user_key, change.place, change.item_id)
+        return
+    await repository.put(
+        user_key, change.place, change.item_id, StoredItem.model_validate(change.before)
+    )
+
+
+def _empty(value: Any) -> Any:
+    return [] if isinstance(value, list) else None

@@ -1,0 +1,75 @@
+"""`/memory why <id>`: what an item says, when and where it was learned, the message it came
+from (link, and its words while the conversation still holds them) and its change history."""
+
+from __future__ import annotations
+
+from memory.conversations import ConversationStates
+from memory.errors import CommandError
+from memory.history import HistoryEntry
+from memory.ids import field_name
+from memory.repository import MemoryRepository
+from memory.results import ItemView, WhyResult
+from memory.turn_ids import human_id
+
+# History causes that name no message.
+NOT_A_MESSAGE = frozenset({"correction", "consolidation", "undo", "message"})
+
+
+async def explain(
+    repository: MemoryRepository,
+    conversations: ConversationStates,
+    user_key: str,
+    item_id: str,
+) -> WhyResult:
+    """Why `user_key` has the item `item_id` (their own memory only).
+
+    Raises CommandError when they have no item with that id.
+    """
+    memory = await repository.load(user_key)
+    item = memory.item(item_id)
+    view: ItemView | None = ItemView.of(item_id, item) if item is not None else None
+    permalink = item.provenance.permalink if item is not None else None
+    if item is None:
+        name = field_name(item_id)
+        for audience in ("channel", "dm"):  # a DM-learned value is shown over a channel one
+            profile = memory.profiles.get(audience)
+            if profile is not None and profile.data.get(name) not in (None, "", []):
+                view = ItemView.of_field(name, profile)
+    if view is None:
+        raise CommandError(
+            f"I have no memory with id `{item_id}` for you. `/memory show` lists your ids."
+        )
+    history = [e for e in (await repository.history(user_key)).values() if e.item_id == item_id]
+    source = _source_entry(history)
+    if source is not None and source.permalink:
+        permalink = source.permalink
+    words = None
+    if source is not None and source.conversation:
+        words = await _words(conversations, source.conversation, source.cause, user_key)
+    return WhyResult(
+        item=view,
+        permalink=permalink,
+        message_id=source.cause if source else None,
+        words=words,
+        history=history,
+    )
+
+
+def _source_entry(history: list[HistoryEntry]) -> HistoryEntry | None:
+    """The latest change that came from a message (what the item says now came from it)."""
+    for entry in reversed(history):
+        if entry.cause not in NOT_A_MESSAGE and entry.change != "removed":
+            return entry
+    return None
+
+
+async def _words(
+    conversations: ConversationStates, thread: str, message_id: str, user_key: str
+) -> str | None:
+    """The person's message as the conversation still stores it (None once it is gone)."""
+    state = await conversations.graph.aget_state({"configurable": {"thread_id": thread}})
+    wanted = human_id(message_id, user_key)
+    for message in state.values.get("messages", []):
+        if message.id == wanted:
+            return str(message.text)
+    return None

@@ -1,0 +1,157 @@
+"""Undo: a learning round's change set is taken back by its owner only, only while nothing
+newer touched the same items, and never brings back anything forgotten."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from memory.changesets import UNDO_WINDOW, MemoryChanged
+from memory.commands import MemoryCommand
+from memory.engine import MemoryEngine
+from memory.identity import UserRef
+from memory.results import UndoResult, WhyResult
+from tests.conftest import unique
+from tests.memory.helpers import dm, person, say
+
+# Fresh people per test: the PostgreSQL database is shared by the whole run.
+ALICE, BOB = person("alice"), person("bob")
+
+
+@pytest.fixture(autouse=True)
+def people(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(globals(), "ALICE", person(unique("alice")))
+    monkeypatch.setitem(globals(), "BOB", person(unique("bob")))
+
+
+async def tell(engine: MemoryEngine, text: str, user: UserRef | None = None) -> None:
+    user = user or ALICE
+    await engine.reply(say(user, dm(user), text))
+    await engine.learn_now(user.key)
+
+
+async def undo(
+    engine: MemoryEngine, change_id: str | None = None, user: UserRef | None = None
+) -> UndoResult:
+    result = await engine.run_command(user or ALICE, MemoryCommand("undo", item_id=change_id))
+    assert isinstance(result, UndoResult)
+    return result
+
+
+async def facts(engine: MemoryEngine) -> list[str]:
+    memory = await engine.repository.load(ALICE.key)
+    return sorted(str(f.data["content"]) for f in memory.facts.values())
+
+
+async def test_undo_reverts_an_insert_a_patch_and_a_profile_value(engine: MemoryEngine) -> None:
+    notices: list[MemoryChanged] = []
+
+    async def seen(changed: MemoryChanged) -> None:
+        notices.append(changed)
+
+    engine.on_changed(seen)
+    await tell(engine, "Remember that I keep bees.")
+    await tell(engine, "Btw i live in Porto.")
+    await tell(engine, "Btw i moved to Lisbon.")
+    await tell(engine, "It is not bees but wasps.")
+    assert await facts(engine) == ["I keep wasps"]
+    assert [n.summary() for n in notices] == [
+        "I keep bees",
+        "location: Porto",
+        "location: Lisbon",
+        "I keep wasps",
+    ]
+    assert all(n.undoable and n.user_key == ALICE.key for n in notices)
+
+    patched = await undo(engine)
+    assert patched.reason == "done" and await facts(engine) == ["I keep bees"]
+    moved = await undo(engine)
+    assert moved.reason == "done"
+    memory = await engine.repository.load(ALICE.key)
+    assert memory.merged_profile()["location"] == "Porto"
+    await undo(engine)  # Porto
+    inserted = await undo(engine)
+    assert inserted.reason == "done" and await facts(engine) == []
+    memory = await engine.repository.load(ALICE.key)
+    assert "location" not in memory.merged_profile()
+    assert (await undo(engine)).reason == "gone"
+    history = await engine.run_command(ALICE, MemoryCommand("history"))
+    assert "(undo)" in history.as_text()
+
+
+async def test_only_the_owner_can_undo_and_nothing_newer_is_overwritten(
+    engine: MemoryEngine,
+) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    [first] = await engine.repository.change_sets(ALICE.key)
+    await tell(engine, "It is not bees but wasps.")
+
+    # Bob pressing Alice's Undo: her change set is not in his memory.
+    refused = await undo(engine, first.id, user=BOB)
+    assert refused.reason == "gone"
+    # The insert was patched since: undoing it would lose the newer change.
+    blocked = await undo(engine, first.id)
+    assert blocked.reason == "changed" and "I keep bees" in blocked.as_text()
+    assert await facts(engine) == ["I keep wasps"]
+
+
+async def test_forget_drops_the_before_states_and_undo_never_restores_it(
+    engine: MemoryEngine,
+) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    await tell(engine, "It is not bees but wasps.")
+    [fact_id] = (await engine.repository.load(ALICE.key)).facts
+    await engine.run_command(ALICE, MemoryCommand("forget", item_id=fact_id))
+
+    stored = str([s.model_dump() for s in await engine.repository.change_sets(ALICE.key)])
+    assert "bees" not in stored and "wasps" not in stored
+    assert (await undo(engine)).reason == "gone"
+    assert await facts(engine) == []
+
+    await tell(engine, "Remember that I play chess.")
+    assert await engine.repository.change_sets(ALICE.key)
+    await engine.run_command(ALICE, MemoryCommand("forget_all", confirmed=True))
+    assert await engine.repository.change_sets(ALICE.key) == []
+
+
+async def test_a_removal_the_person_asked_for_has_no_undo(engine: MemoryEngine) -> None:
+    notices: list[MemoryChanged] = []
+
+    async def seen(changed: MemoryChanged) -> None:
+        notices.append(changed)
+
+    await tell(engine, "Remember that I keep bees.")
+    engine.on_changed(seen)
+    await tell(engine, "Please forget that I keep bees.")
+
+    [notice] = notices
+    assert not notice.undoable and notice.summary() == "forgot 1 thing"
+    assert (await undo(engine)).reason == "gone"  # forgetting dropped the insert's undo: final
+    assert await facts(engine) == []
+
+
+async def test_change_sets_expire_after_the_undo_window(engine: MemoryEngine) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    [kept] = await engine.repository.change_sets(ALICE.key)
+    old = kept.model_copy(update={"at": datetime.now(UTC) - UNDO_WINDOW - timedelta(minutes=1)})
+    await engine.repository.drop_change_set(ALICE.key, kept.id)
+    await engine.repository.add_change_set(ALICE.key, old)
+
+    await engine.sweep()  # the hourly sweep drops before-states past the window
+    assert await engine.store.asearch(("users", ALICE.key, "changes")) == []
+    assert (await undo(engine)).reason == "gone"
+    assert await facts(engine) == ["I keep bees"]
+
+
+async def test_why_names_the_message_its_words_and_history(engine: MemoryEngine) -> None:
+    await tell(engine, "hello")
+    await tell(engine, "Remember that I keep bees.")
+    [fact_id] = (await engine.repository.load(ALICE.key)).facts
+
+    why = await engine.run_command(ALICE, MemoryCommand("why", item_id=fact_id))
+
+    assert isinstance(why, WhyResult)
+    assert why.words == "Remember that I keep bees."
+    assert [e.change for e in why.history] == ["added"]
+    assert "I keep bees" in why.as_text() and "you said" in why.as_text()
