@@ -15,6 +15,7 @@ from bot.models import load_embeddings, load_model
 from bot.settings import Settings
 from bot.storage import Storage, open_storage
 from memory.engine import EngineConfig, MemoryEngine
+from memory.errors import ConfigurationError
 from memory.policy import MemoryPolicy
 from memory.sealing import AesGcmSealer
 from memory.semantic import SemanticIndex
@@ -23,9 +24,18 @@ log = logging.getLogger(__name__)
 
 
 def build_sealer(settings: Settings) -> AesGcmSealer | None:
-    """The sealer for MEMORY_ENCRYPTION_KEY (and its old keys), or None without a key."""
+    """The sealer for MEMORY_ENCRYPTION_KEY (and its old keys), or None without a key.
+
+    Raises ConfigurationError for a key that is set but blank (a typo, or an empty line in
+    .env): silently running without encryption would be worse than refusing to start.
+    """
     if settings.memory_encryption_key is None:
         return None
+    if not settings.memory_encryption_key.get_secret_value().strip():
+        raise ConfigurationError(
+            "MEMORY_ENCRYPTION_KEY is set but empty: give it a passphrase, or unset it to "
+            "store memory unencrypted."
+        )
     old = settings.memory_encryption_old_keys
     old_keys = (
         tuple(k.strip() for k in old.get_secret_value().split(",") if k.strip()) if old else ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -31,6 +32,8 @@ from memory.inbox import Inbox
 from memory.locks import LocalUserLocks, PostgresUserLocks, UserLocks
 from memory.sealing import Sealer
 
+log = logging.getLogger(__name__)
+
 SETUP_LOCK = 7_419_001  # an advisory lock id of our own, held while migrating
 TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
 # Users whose memory one process learns at the same time (each holds a lock connection).
@@ -47,6 +50,19 @@ class Storage:
     inbox: Inbox
     kind: str
     pool: AsyncConnectionPool[Any] | None = None
+    # SQLite connections whose write-ahead log is folded back after an erasure.
+    sqlite_connections: tuple[Any, ...] = ()
+
+    async def compact(self) -> None:
+        """After an erasure: SQLite moves its write-ahead log into the database files (where
+        secure_delete has overwritten deleted rows) and empties it, so forgotten text does not
+        wait in the WAL for the next automatic checkpoint. PostgreSQL: nothing to do here
+        (its WAL and dead row versions are the server's; see the README)."""
+        for conn in self.sqlite_connections:
+            try:
+                await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except Exception:
+                log.warning("could not checkpoint a SQLite write-ahead log", exc_info=True)
 
     async def ping(self, within: float = PING_SECONDS) -> str | None:
         """None when the database answers within `within` seconds, else why not (for
@@ -213,7 +229,8 @@ async def _sqlite(
         await store.setup()
         inbox = SqliteInbox(inbox_conn, sealer)
         await inbox.setup()
-        yield Storage(checkpointer, store, LocalUserLocks(), inbox, "sqlite")
+        connections = (checkpoints, memory, inbox_conn)
+        yield Storage(checkpointer, store, LocalUserLocks(), inbox, "sqlite", None, connections)
     finally:
         await checkpoints.close()
         await memory.close()

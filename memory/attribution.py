@@ -27,3 +27,12 @@ def source_of(text: str, messages: Sequence[PendingMessage]) -> PendingMessage:
         if score >= best_score and score:
             best, best_score = message, score
     return best
+
+
+def sources_of(text: str, messages: Sequence[PendingMessage]) -> list[PendingMessage]:
+    """The messages of a batch a change may have come from: every one sharing a word with
+    `text`, or the whole batch when none does (a paraphrase: better forget too much of the
+    conversation than keep the words a forgotten memory came from)."""
+    wanted = word_set(text)
+    sharing = [m for m in messages if wanted & word_set(m.text)]
+    return sharing or list(messages)

@@ -19,12 +19,10 @@ from langgraph.pregel import Pregel
 
 from memory.checkpoints import prune_thread
 from memory.locks import LocalUserLocks
+from memory.repeats import repeats_of
 from memory.turn_ids import parse_turn_id
 
 log = logging.getLogger(__name__)
-
-# Shorter texts ("UK", "42") would match unrelated messages.
-MIN_NEEDLE = 3
 
 
 class ConversationStates:
@@ -53,17 +51,21 @@ class ConversationStates:
         authored_by: str | Collection[str] | None = None,
         owner: str | None = None,
         containing: tuple[str, ...] = (),
+        replies_to: set[str] | frozenset[str] = frozenset(),
     ) -> int:
         """Remove stored messages; returns how many went. A message goes when it is
 
         - a turn (the person's message or the reply to it) whose platform id is in `message_ids`;
         - a turn of the person `authored_by` (forget all in a shared thread: their id, or
           every id their turns may be stored under);
-        - the bot's reply, or a message of the user `owner`, whose text contains one of
-          `containing` (case-insensitive): a forgotten memory repeated later.
-        Messages of other people that merely mention the text are theirs and stay.
+        - a message of the user `owner`, or the bot's reply to them, that repeats one of
+          `containing` as whole words (case-insensitive): a forgotten memory said again;
+        - the bot's reply to a platform message in `replies_to` (it was written from memory
+          read before an erasure).
+        Messages of other people, and replies to them, are theirs and stay. The summary goes
+        when it may hold anything removed or repeats `containing`.
         """
-        needles = tuple(n.casefold() for n in containing if len(n.strip()) >= MIN_NEEDLE)
+        repeated = repeats_of(containing)
         authors = {authored_by} if isinstance(authored_by, str) else set(authored_by or ())
 
         async with self.locks.hold(thread):
@@ -75,19 +77,23 @@ class ConversationStates:
                 turn = parse_turn_id(message.id)
                 if turn is None or not message.id:
                     continue
-                repeats = bool(needles) and (turn.reply or turn.user_key == owner)
+                theirs = owner is not None and turn.user_key == owner
                 if (
                     turn.message_id in message_ids
                     or turn.user_key in authors
-                    or (repeats and any(n in message.text.casefold() for n in needles))
+                    or (turn.reply and turn.message_id in replies_to)
+                    or (theirs and repeated is not None and repeated.search(message.text))
                 ):
                     removals.append(RemoveMessage(id=message.id))
                     found.add(turn.message_id)
             update: dict[str, Any] = {"messages": removals}
             # A summary may hold what was removed, or turns folded into it before: whenever
             # something asked for is not in the state any more, the summary goes too.
-            if (state.values.get("summary") or {}).get("text") and (
-                authors or not set(message_ids) <= found
+            summary = str((state.values.get("summary") or {}).get("text") or "")
+            if summary and (
+                authors
+                or not set(message_ids) <= found
+                or (repeated is not None and repeated.search(summary))
             ):
                 update["summary"] = {"text": "", "at": datetime.now(UTC).isoformat()}
             if not removals and "summary" not in update:
@@ -96,6 +102,18 @@ class ConversationStates:
             await prune_thread(self.checkpointer, thread)
             log.info("removed turns from a conversation", extra={"conversation": thread})
             return len(removals)
+
+    async def drop_summary(self, thread: str) -> bool:
+        """Drop the thread's summary (it may hold a message deleted after it was folded in)."""
+        async with self.locks.hold(thread):
+            config = _config(thread)
+            state = await self.graph.aget_state(config)
+            if not (state.values.get("summary") or {}).get("text"):
+                return False
+            cleared = {"summary": {"text": "", "at": datetime.now(UTC).isoformat()}}
+            await self.graph.aupdate_state(config, cleared, as_node="remember")
+            await prune_thread(self.checkpointer, thread)
+            return True
 
     async def authors_of(self, thread: str, message_ids: set[str]) -> set[str]:
         """The user keys of the people who sent these platform messages in the thread."""

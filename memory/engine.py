@@ -26,6 +26,7 @@ from memory.checkpoints import prune_thread
 from memory.commands import MemoryCommand
 from memory.context import TurnContext
 from memory.conversations import ConversationStates
+from memory.erasure import ErasureEvent
 from memory.errors import ConfigurationError
 from memory.extraction import MemoryExtractor
 from memory.graph import SUMMARIZE_AFTER, build_graph, pending_key
@@ -48,6 +49,7 @@ from memory.repositories import StoreRepositories
 from memory.repository import MemoryRepository
 from memory.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.scheduler import ExtractionScheduler
+from memory.schemas import SourceRef
 from memory.sealing import Sealer
 from memory.semantic import SemanticIndex
 from memory.stats import EngineStats
@@ -87,8 +89,12 @@ class MemoryEngine:
         extraction_model: BaseChatModel | None = None,
         sealer: Sealer | None = None,
         semantic: SemanticIndex | None = None,
+        compact: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`compact`, when given, runs after every erasure (storage that keeps deleted bytes
+        in a log of its own folds it away: see bot.storage.Storage.compact)."""
         self.config = config or EngineConfig()
+        self._compact = compact
         self.store = store
         self.checkpointer = checkpointer
         self.locks: UserLocks = locks or LocalUserLocks()
@@ -100,6 +106,7 @@ class MemoryEngine:
         self.learner = Learner(
             self.repository, self.extractor, self.locks, self.config.policy, semantic
         )
+        self.learner.after_erasure = compact
         self.stats = EngineStats()
         self.scheduler = ExtractionScheduler(
             self._learn,
@@ -302,9 +309,18 @@ class MemoryEngine:
                 await self.conversations.remove_turns(thread, authored_by=user)
             log.info("a reply in flight was voided by forget all", extra={"user": user})
             return False
-        sources = {s.message_id for e in events for s in e.sources if s.conversation == thread}
-        if sources:
-            await self.conversations.remove_turns(thread, message_ids=sources)
+        if events:
+            # Something was forgotten while this turn ran: its reply was written from memory
+            # read before that, so neither the stored conversation nor learning keeps it.
+            sources = {s.message_id for e in events for s in e.sources if s.conversation == thread}
+            await self.conversations.remove_turns(
+                thread, message_ids=sources, replies_to={message.message_id}
+            )
+            key = pending_key(thread, message.message_id)
+            if message.message_id in sources:  # this very message was deleted meanwhile
+                await self.repository.delete_pending(user, [key])
+            else:
+                await self.repository.clear_pending_reply(user, key)
         return True
 
     async def _summarize(self, thread: str) -> None:
@@ -322,6 +338,12 @@ class MemoryEngine:
         """A platform delete: the messages leave pending learning and the stored conversation
         (with the replies to them). Returns how many of them the bot had stored."""
         thread, ids = event.conversation.key, set(event.message_ids)
+        if event.author is not None:
+            # Recorded first: a turn answering it in another process sees this when it ends.
+            person = await self.people.resolve(event.author)
+            refs = [SourceRef(conversation=thread, message_id=i) for i in sorted(ids)]
+            await self.repository.record_erasure(person, ErasureEvent(sources=refs))
+            await self.repository.delete_pending(person, [pending_key(thread, i) for i in ids])
         # After any turn of this conversation in flight here, so it cannot write them back.
         async with self._conversation_locks.hold(thread):
             authors = await self.conversations.authors_of(thread, ids)
@@ -330,6 +352,11 @@ class MemoryEngine:
         if authors:
             await self.conversations.remove_turns(thread, message_ids=ids)
             log.info("removed deleted messages", extra={"conversation": thread})
+        else:
+            # Not in the stored turns: it may have been folded into the summary already.
+            await self.conversations.drop_summary(thread)
+        if self._compact is not None:
+            await self._compact()
         return len(authors)
 
     async def message_edited(self, event: MessageEdited) -> bool:
@@ -363,6 +390,8 @@ class MemoryEngine:
         if isinstance(result, ForgetAllReceipt):
             for former in await self.people.former_ids(person):
                 await self.repository.delete_everything(former)
+            if self._compact is not None:
+                await self._compact()
         if isinstance(result, ShowResult):
             result = replace(result, linked=tuple(await self.people.accounts(person)))
         if isinstance(result, ForgetAllReceipt) and answering:

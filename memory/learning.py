@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from memory.attribution import source_of
+from memory.attribution import source_of, sources_of
 from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged, Place
 from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
@@ -122,6 +122,8 @@ class Learner:
         self.change_listeners: list[ChangeListener] = []
         # Set by the engine once the graph is compiled: where forgotten turns are removed.
         self.conversations: ConversationStates | None = None
+        # Set by the engine: run after forgotten text was removed (see MemoryEngine `compact`).
+        self.after_erasure: Callable[[], Awaitable[None]] | None = None
 
     async def redact(
         self, user_key: str, sources: list[SourceRef], texts: tuple[str, ...] = ()
@@ -141,6 +143,8 @@ class Learner:
             await self.conversations.remove_turns(
                 thread, message_ids=message_ids, owner=user_key, containing=texts
             )
+        if self.after_erasure is not None:
+            await self.after_erasure()
 
     async def learn_pending(self, user_key: str) -> int:
         """Learn from everything pending for the user; returns how many messages were used."""
@@ -153,10 +157,11 @@ class Learner:
             voided = [
                 key
                 for key, message in pending.items()
-                if any(e.everything for e in erasures.since(message.erasure_token))
+                if any(_voids(e, message) for e in erasures.since(message.erasure_token))
             ]
             if memory.paused or voided:
-                # Recorded before a forget all (by a reply that was still in flight): never learned.
+                # Recorded by a reply still in flight when everything was forgotten, or when
+                # the message itself was deleted: never learned.
                 gone = list(pending) if memory.paused else voided
                 await self.repository.delete_pending(user_key, gone)
                 pending = {k: v for k, v in pending.items() if k not in gone}
@@ -253,6 +258,12 @@ class Learner:
         housekeeping = where.message_id == CONSOLIDATION
         sources = sources or []
 
+        def narrowed(text: str) -> list[SourceRef]:
+            # Only the messages of the batch this change may have come from (see attribution).
+            if not messages:
+                return sources
+            return [_source_ref(m) for m in sources_of(text, messages)]
+
         def origin(text: str) -> Provenance:
             # The message of the batch this change came from (by its words), not the last one.
             return _provenance(source_of(text, messages)) if messages else where
@@ -275,12 +286,13 @@ class Learner:
         texts: list[str] = []
         if changes.profile is not None:
             erased = await self._write_profile(
-                user_key, memory, changes.profile, where, sources, note, report
+                user_key, memory, changes.profile, where, narrowed, note, report
             )
             report.forgotten += len(erased)
             for name, (field_refs, field_texts) in erased.items():
                 await self.repository.forget_history_of(user_key, field_id(name))
-                forgotten = merge_sources(forgotten, field_refs, sources)
+                asked = narrowed(" ".join(field_texts))
+                forgotten = merge_sources(forgotten, field_refs, asked)
                 texts.extend(field_texts)
         known = {
             (item.kind, _same_text(item.kind, item.data))
@@ -297,7 +309,7 @@ class Learner:
             key = new_item_id(taken)
             taken.add(key)
             text = _same_text(kind, data)
-            item = StoredItem(kind=kind, data=data, provenance=origin(text), sources=sources)
+            item = StoredItem(kind=kind, data=data, provenance=origin(text), sources=narrowed(text))
             await self._embed(item)
             await self.repository.put(user_key, SECTION_BY_KIND[kind], key, item)
             note("added", key, kind, item.text(), came=text)
@@ -313,7 +325,8 @@ class Learner:
             # An update keeps the item's id; learning it again here moves it to this audience.
             # Consolidation is housekeeping, not learning: items keep where they came from.
             source = current.provenance if housekeeping else origin(_same_text(current.kind, data))
-            merged = current.sources if housekeeping else merge_sources(current.sources, sources)
+            said = narrowed(_same_text(current.kind, data))
+            merged = current.sources if housekeeping else merge_sources(current.sources, said)
             updated = StoredItem(kind=current.kind, data=data, provenance=source, sources=merged)
             updated.previous = earlier_values(current, updated, where.message_id or "")
             await self._embed(updated)
@@ -343,7 +356,9 @@ class Learner:
             await self.repository.forget_history_of(user_key, key)
             note("removed", key, current.kind, "(forgotten)", current.text())
             report.forgotten += 1
-            forgotten = merge_sources(forgotten, current.sources, _last_source(current), sources)
+            # The request to forget it goes too (it names what was forgotten).
+            asked = narrowed(" ".join(current.remembered_texts()))
+            forgotten = merge_sources(forgotten, current.sources, _last_source(current), asked)
             texts.extend(current.remembered_texts())
         if forgotten:
             await self.repository.record_erasure(user_key, ErasureEvent(sources=forgotten))
@@ -357,7 +372,7 @@ class Learner:
         memory: UserMemory,
         data: dict[str, Any],
         where: Provenance,
-        sources: list[SourceRef],
+        sources_for: Callable[[str], list[SourceRef]],
         note: Callable[[Change, str, Kind, str, str], None],
         report: WriteReport,
     ) -> dict[str, tuple[list[SourceRef], tuple[str, ...]]]:
@@ -378,7 +393,8 @@ class Learner:
                 erased[name] = (field_sources.pop(name, []), before.remembered_texts(name))
                 note("removed", field_id(name), "profile", "(forgotten)", "")
                 continue
-            field_sources[name] = merge_sources(field_sources.get(name, []), sources)
+            said = sources_for(profile_text({name: now}))
+            field_sources[name] = merge_sources(field_sources.get(name, []), said)
             change: Change = "added" if not was else "changed"
             came = profile_text({name: now})
             note(change, field_id(name), "profile", field_change_text(name, was, now), came)
@@ -455,6 +471,18 @@ def _provenance(message: PendingMessage) -> Provenance:
         audience=message.audience,
         said_at=message.sent_at,
     )
+
+
+def _voids(event: ErasureEvent, message: PendingMessage) -> bool:
+    """Does an erasure made after `message` was recorded mean it must not be learned?"""
+    return event.everything or any(
+        ref.conversation == message.conversation and ref.message_id == message.message_id
+        for ref in event.sources
+    )
+
+
+def _source_ref(message: PendingMessage) -> SourceRef:
+    return SourceRef(conversation=message.conversation, message_id=message.message_id)
 
 
 def _last_source(item: StoredItem) -> list[SourceRef]:

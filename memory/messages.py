@@ -51,6 +51,9 @@ class MessageDeleted:
 
     conversation: ConversationRef
     message_ids: tuple[str, ...]
+    # Who sent them, when the platform says (Slack does; Discord only for cached messages):
+    # then a reply to them still in flight in any process drops them too.
+    author: UserRef | None = None
 
 
 @dataclass(frozen=True)

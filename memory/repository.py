@@ -20,6 +20,7 @@ from memory.history import HistoryEntry, history_key
 from memory.identity import Audience
 from memory.namespaces import ROOT, Section, user_namespace, user_prefix
 from memory.pending import PendingMessage
+from memory.repeats import repeats_of
 from memory.schemas import StoredItem, upgrade
 from memory.sealing import PlainSealer, Sealer
 
@@ -228,19 +229,23 @@ class MemoryRepository:
     async def scrub_pending(
         self, user_key: str, message_ids: set[str], texts: tuple[str, ...]
     ) -> None:
-        """Drop pending messages that are forgotten or repeat forgotten text (`texts`, matched
-        case-insensitively); a reply that repeats it loses the reply only."""
-        needles = tuple(t.casefold() for t in texts if len(t.strip()) >= 3)
+        """Drop pending messages that are forgotten or repeat forgotten text (`texts`, as whole
+        words, case-insensitive); a reply that repeats it loses the reply only."""
+        repeated = repeats_of(texts)
         doomed: list[str] = []
         for key, message in (await self.list_pending(user_key)).items():
-            if message.message_id in message_ids or any(
-                n in message.text.casefold() for n in needles
-            ):
+            if message.message_id in message_ids or (repeated and repeated.search(message.text)):
                 doomed.append(key)
-            elif any(n in message.reply.casefold() for n in needles):
+            elif repeated and repeated.search(message.reply):
                 kept = message.model_copy(update={"reply": ""})
                 await self.add_pending(user_key, key, kept)
         await self.delete_pending(user_key, doomed)
+
+    async def clear_pending_reply(self, user_key: str, key: str) -> None:
+        """Forget the reply stored with a pending message (written from memory since erased)."""
+        message = (await self.list_pending(user_key)).get(key)
+        if message is not None and message.reply:
+            await self.add_pending(user_key, key, message.model_copy(update={"reply": ""}))
 
     async def users_with_pending(self) -> list[str]:
         return await self._users_with("pending")

@@ -75,6 +75,7 @@ def engine_on(
         checkpointer=storage.checkpointer,
         locks=storage.locks,
         config=config,
+        compact=storage.compact,
         **options,
     )
 

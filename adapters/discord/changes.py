@@ -9,14 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from adapters.discord.normalize import IncomingMessage, clean_text, conversation_ref, message_key
+from adapters.discord.normalize import (
+    IncomingMessage,
+    clean_text,
+    conversation_ref,
+    message_key,
+    user_ref,
+)
 from memory.messages import MessageDeleted, MessageEdited
 
 
-def to_deleted(guild_id: int | None, channel_id: int, message_ids: Iterable[int]) -> MessageDeleted:
-    """One or many deleted messages of one channel."""
+def to_deleted(
+    guild_id: int | None,
+    channel_id: int,
+    message_ids: Iterable[int],
+    author_id: int | None = None,
+) -> MessageDeleted:
+    """One or many deleted messages of one channel; `author_id` when discord.py had the
+    message cached (a restart empties the cache)."""
     keys = tuple(message_key(channel_id, m) for m in sorted(set(message_ids)))
-    return MessageDeleted(conversation_ref(guild_id, channel_id), keys)
+    author = user_ref(author_id) if author_id is not None else None
+    return MessageDeleted(conversation_ref(guild_id, channel_id), keys, author=author)
 
 
 def to_edited(

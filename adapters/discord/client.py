@@ -189,7 +189,10 @@ class MemoryBot(discord.Client):
         return await self.delivery.handle(key, chat.user.key, answer, busy)
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        await self._apply(to_deleted(payload.guild_id, payload.channel_id, [payload.message_id]))
+        cached = payload.cached_message
+        author = cached.author.id if cached is not None and not cached.author.bot else None
+        deleted = to_deleted(payload.guild_id, payload.channel_id, [payload.message_id], author)
+        await self._apply(deleted)
 
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
         await self._apply(to_deleted(payload.guild_id, payload.channel_id, payload.message_ids))

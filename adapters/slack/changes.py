@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.slack.ids import MessageRef, dm_conversation, is_dm_channel, thread_conversation
+from adapters.slack.ids import (
+    MessageRef,
+    dm_conversation,
+    is_dm_channel,
+    slack_user,
+    thread_conversation,
+)
 from adapters.slack.normalize import clean_text
 from memory.errors import IdentityError
 from memory.identity import ConversationRef
@@ -34,6 +40,7 @@ def to_message_change(
     team_id: str | None,
     bot_user_id: str | None,
     names: Mapping[str, str],
+    enterprise_id: str | None = None,
 ) -> MessageDeleted | MessageEdited | None:
     """The change a `message_deleted` / `message_changed` event makes; None for other events
     and for edits the bot has no reason to follow (its own or another bot's messages).
@@ -46,7 +53,13 @@ def to_message_change(
         previous = _mapping(event.get("previous_message"))
         ts = str(event.get("deleted_ts") or previous.get("ts") or "")
         where = _conversation(event, team_id, channel, previous.get("thread_ts") or ts)
-        return MessageDeleted(where, (_message_id(channel, ts),))
+        author = previous.get("user")
+        person = (
+            slack_user(author, team_id, enterprise_id)
+            if isinstance(author, str) and author and author != bot_user_id
+            else None
+        )
+        return MessageDeleted(where, (_message_id(channel, ts),), author=person)
     if subtype != CHANGED:
         return None
     message = _mapping(event.get("message"))

@@ -121,7 +121,13 @@ class SlackChat:
         try:
             bot = context.bot_user_id
             names = await self.directory.names(client, mentions(edited_text(event)))
-            change = to_message_change(event, team_id=context.team_id, bot_user_id=bot, names=names)
+            change = to_message_change(
+                event,
+                team_id=context.team_id,
+                bot_user_id=bot,
+                names=names,
+                enterprise_id=context.enterprise_id,
+            )
             if isinstance(change, MessageDeleted):
                 await self.engine.message_deleted(change)
             elif isinstance(change, MessageEdited):
