@@ -31,4 +31,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '3000'), timeout=4)"]
 
-CMD ["bot"]
+# `bot run`, not `bot`: without a platform token `bot` opens the terminal chat, which in a
+# container (no stdin) would exit at once, 0, in a restart loop; `bot run` says what is missing.
+CMD ["bot", "run"]

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from adapters.discord.runner import run_discord
+from adapters.http_log import PathOnlyAccessLogger
 from adapters.slack.oauth import OAuthConfig
 from adapters.slack.runner import run_slack
 from bot.engine import open_engine
@@ -117,7 +118,9 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
         if isinstance(result, ConfigurationError):
             raise result
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-            log.error("%s adapter stopped: %s", name, type(result).__name__, exc_info=result)
+            # One line for the operator; the traceback only at DEBUG (it is the library's).
+            log.error("%s adapter stopped: %s: %s", name, type(result).__name__, str(result)[:200])
+            log.debug("%s adapter traceback", name, exc_info=result)
             failed.append(f"{name} ({type(result).__name__}: {str(result)[:200]})")
     if failed and not stopping.is_set():
         # A process manager restarts a process that exits non-zero, not one that exits 0.
@@ -157,7 +160,7 @@ def _secret(value: SecretStr | None) -> str | None:
 async def _serve_ops(port: int, configure: Callable[[web.Application], None]) -> web.AppRunner:
     app = web.Application()
     configure(app)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", port).start()
     return runner

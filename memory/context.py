@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from memory.errors import IdentityError
 from memory.identity import ConversationRef, UserRef
 from memory.messages import ChatMessage
 
@@ -19,13 +20,20 @@ class TurnContext:
     """`message` is a ChatMessage, or its JSON form (as LangGraph Server passes a run's
     context); the JSON form is validated, ids included (IdentityError when one is unsafe)."""
 
-    message: ChatMessage
+    # A default only so that a run without context gets the error below, not a TypeError.
+    message: ChatMessage = None  # type: ignore[assignment]
     # The person the author's account resolves to (memory.people); under LangGraph Server,
     # where nobody resolves it, the account key stands for the person.
     person: str | None = None
 
     def __post_init__(self) -> None:
         raw: Any = self.message
+        if raw is None:
+            raise IdentityError(
+                'this graph needs the turn in the run context: {"message": {"user": {...}, '
+                '"conversation": {...}, "text": ..., "message_id": ...}} (see README, '
+                '"Open the agent in LangGraph Studio")'
+            )
         if isinstance(raw, dict):
             object.__setattr__(self, "message", _MESSAGE.validate_python(raw))
 

@@ -28,6 +28,8 @@ from memory.scheduler import ExtractionScheduler
 
 CODES = ("link_codes",)
 GUESSES = ("link_guesses",)
+# Every redeem holds this lock, in every process (see Linker._redeem).
+REDEEM_LOCK = "link:redeem"
 CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes against MAX_GUESSES tries per GUESS_WINDOW
 VALID_FOR = timedelta(minutes=10)
 MAX_GUESSES = 5
@@ -94,26 +96,31 @@ class Linker:
         )
 
     async def _redeem(self, user: UserRef, person: str, code: str) -> LinkResult:
+        # Every redeem, in every process, one at a time (linking is rare): the guess count,
+        # the checks and the merge can then never interleave with another redeem's, so two
+        # codes of one person typed at once by two accounts cannot both pass the checks.
+        async with self.locks.hold(REDEEM_LOCK):
+            return await self._redeem_alone(user, person, code)
+
+    async def _redeem_alone(self, user: UserRef, person: str, code: str) -> LinkResult:
         await self._count_guess(user.key)
         digest = _digest(code)
-        # One redeemer at a time per code, in every process: a code works once.
-        async with self.locks.hold(f"link-code:{digest}"):
-            found = await self.store.aget(CODES, digest)
-            if found is None or datetime.fromisoformat(found.value["expires"]) <= self.clock():
-                if found is not None:
-                    await self.store.adelete(CODES, digest)
-                raise CommandError("That link code is wrong or has expired. Nothing was changed.")
-            if found.value["platform"] == user.platform:
-                raise CommandError(
-                    f"That code is for an account on another platform than {user.platform}: "
-                    "type it there, as yourself. Nothing was changed."
-                )
-            # The issuer's person now (they may have linked or unlinked since).
-            keeper = await self.people.person_of(str(found.value["account"]))
-            if keeper == person:
-                raise CommandError("Those accounts are already linked.")
-            await self._check_platforms(keeper, person)
-            await self.store.adelete(CODES, digest)
+        found = await self.store.aget(CODES, digest)
+        if found is None or datetime.fromisoformat(found.value["expires"]) <= self.clock():
+            if found is not None:
+                await self.store.adelete(CODES, digest)
+            raise CommandError("That link code is wrong or has expired. Nothing was changed.")
+        if found.value["platform"] == user.platform:
+            raise CommandError(
+                f"That code is for an account on another platform than {user.platform}: "
+                "type it there, as yourself. Nothing was changed."
+            )
+        # The issuer's person now (they may have linked or unlinked since).
+        keeper = await self.people.person_of(str(found.value["account"]))
+        if keeper == person:
+            raise CommandError("Those accounts are already linked.")
+        await self._check_platforms(keeper, person)
+        await self.store.adelete(CODES, digest)
         await self._merge(person, keeper)
         await self.store.adelete(GUESSES, user.key)
         return LinkResult(

@@ -10,6 +10,7 @@ from aiohttp import web
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.async_app import AsyncApp
 
+from adapters.http_log import PathOnlyAccessLogger
 from adapters.slack.app import build_slack_app
 from adapters.slack.edge import SlackEdge, ValidatingSocketModeHandler
 from adapters.slack.notices import Notices
@@ -130,7 +131,7 @@ async def serve_http(
         web_app.router.add_get(app.oauth_flow.redirect_uri_path, bolt_server.handle_get_requests)
     if configure_web is not None:
         configure_web(web_app)
-    runner = web.AppRunner(web_app)
+    runner = web.AppRunner(web_app, access_log_class=PathOnlyAccessLogger)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound = runner.addresses[0][1] if runner.addresses else port

@@ -33,7 +33,7 @@ def test_dockerfile_builds_what_the_bot_needs() -> None:
     user = re.findall(r"^USER (\S+)", text, re.M)
     assert user and user[-1].split(":")[0] not in ("root", "0")
     assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", text, re.M)
-    assert text.rstrip().endswith('CMD ["bot"]')
+    assert text.rstrip().endswith('CMD ["bot", "run"]')
 
 
 def compose_config(project: Path) -> dict[str, Any]:

@@ -234,3 +234,16 @@ async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the expected effect never happened")
+
+
+async def test_the_access_log_keeps_no_oauth_code_or_state(
+    engine: MemoryEngine, slack: SlackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="aiohttp.access")
+    async with oauth_bot(engine, slack) as bot:
+        url = f"{base_of(bot)}/slack/oauth_redirect?code=SECRETCODE42&state=SECRETSTATE42"
+        async with bot.session.get(url) as page:
+            assert page.status < 500
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert any("/slack/oauth_redirect" in line for line in lines)
+    assert not any("SECRET" in line for line in lines)
