@@ -155,6 +155,11 @@ class MemoryCommands(app_commands.Group):
         result = await self._run(interaction, MemoryCommand("why", item_id=item))
         await answer_privately(interaction, embed=render_result(result))
 
+    @app_commands.command(name="history", description="What changed in your memory, and why")
+    async def history(self, interaction: Interaction) -> None:
+        result = await self._run(interaction, MemoryCommand("history"))
+        await answer_privately(interaction, embed=render_result(result))
+
     @app_commands.command(name="undo", description="Take back what I just learned")
     async def undo(self, interaction: Interaction) -> None:
         result = await self._run(interaction, MemoryCommand("undo"))

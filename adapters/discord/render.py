@@ -36,6 +36,9 @@ HELP = """\
 `/memory forget <id>`: forget one thing (ids are shown by `show`)
 `/memory forget-all`: forget everything about you (asks first)
 `/memory correct <text>`: correct what I remember, e.g. `I moved to Lisbon`
+`/memory history`: what changed in your memory, and why
+`/memory undo`: take back what I just learned
+`/memory why <id>`: where and when I learned something, with a link
 `/memory export`: everything I remember about you, as a JSON file
 `/memory pause` / `/memory resume`: stop or restart learning from your messages
 `/memory link [code]`: a one-time code to join your account on another platform, or use one

@@ -266,3 +266,12 @@ async def test_an_unexpected_failure_is_answered_and_logged(
     assert (await ask(chat, "pause"))["content"] == SORRY
     [record] = [r for r in caplog.records if r.name == "adapters.discord.answers"]
     assert record.levelno == logging.ERROR and "RuntimeError in memory pause" in record.getMessage()
+
+
+async def test_history_says_what_changed_privately(chat: Chat) -> None:
+    await remember(chat, "I keep bees")
+
+    message = await ask(chat, "history")
+
+    text = embed_text(message)
+    assert "added" in text and "I keep bees" in text

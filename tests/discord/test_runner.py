@@ -14,7 +14,9 @@ import pytest
 import yarl
 from aiohttp import web
 
+from adapters.discord.render import HELP
 from adapters.discord.runner import endpoints, run_discord
+from memory.commands import USAGE
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 from tests.discord.conftest import Chat
@@ -83,7 +85,9 @@ async def test_run_discord_answers_and_stops_cleanly(
         put = await bare_fake.wait_for_request("PUT", rf"/applications/{APP_ID}/commands")
         assert [c["name"] for c in put.json] == ["memory"]
         verbs = {option["name"] for option in put.json[0]["options"]}
-        assert {"link", "unlink"} <= verbs
+        # Every verb of the one /memory surface (memory.commands.USAGE) is a subcommand here.
+        usage = {line.split()[1] for line in USAGE.splitlines()}
+        assert usage <= verbs | {"forget"} and "forget-all" in verbs
         reply = await Chat(bare_fake, engine).dm("hello")
         assert reply.json["content"].startswith("Noted.")
     finally:
@@ -194,3 +198,9 @@ def test_what_a_record_says_leaves_out_its_timing_fields() -> None:
     record.relativeCreated, record.msecs = 2759.1254711151123, 471.1
     assert "4711" not in said(record)
     assert "hello" in said(record) and "discord:5" in said(record)
+
+
+def test_the_help_names_every_verb() -> None:
+    for line in USAGE.splitlines():
+        verb = line.split()[1]
+        assert f"/memory {verb}" in HELP or verb == "help", verb
