@@ -6,6 +6,7 @@ import logging
 import secrets
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -95,10 +96,13 @@ def build_slack_app(
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        # Slack's Web API out of reach (bolt authorizes every request with auth.test): one
+        # line; Slack sends the event again after the error answer, so nothing is lost.
+        unreachable = isinstance(error, aiohttp.ClientError | TimeoutError)
         log.error(
             "Slack listener failed: %s",
             type(error).__name__,
-            exc_info=error,
+            exc_info=None if unreachable else error,
             extra={"slack_type": body.get("type"), "event_id": body.get("event_id")},
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
 Id = Annotated[str, StringConstraints(strict=True, max_length=255)]
 # A Slack timestamp: "1700000000.000100" (seconds, a dot, microseconds).
@@ -84,6 +84,28 @@ class BlockActions(_Shape):
     type: Id
     user: Presser
     actions: list[Action]
+    # Where the answer goes: a message's response_url, or the App Home view pressed in.
+    response_url: Text | None = None
+    view: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _answerable(self) -> BlockActions:
+        if self.response_url is None and self.view is None:
+            raise ValueError("neither response_url nor view")
+        return self
+
+
+class View(_Shape):
+    type: Id
+    id: Id | None = None
+
+
+class ViewPayload(_Shape):
+    """view_submission / view_closed (bolt reads `view.type` before any listener)."""
+
+    type: Id
+    user: Presser
+    view: View
 
 
 class Envelope(_Shape):
@@ -108,6 +130,8 @@ def problems(body: Any) -> list[str]:
             shape.model_validate(event)
         elif kind == "block_actions":
             BlockActions.model_validate(body)
+        elif kind in ("view_submission", "view_closed"):
+            ViewPayload.model_validate(body)
     except ValidationError as exc:
         return sorted({".".join(str(p) for p in error["loc"]) or "body" for error in exc.errors()})
     return []

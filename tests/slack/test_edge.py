@@ -10,8 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.slack import app_mention_event, dm_event, event_envelope, sign_request
-from tests.slack.conftest import SECRET, Bot, next_ts
+from adapters.slack.app import build_slack_app
+from memory.engine import MemoryEngine
+from tests.fakes.slack import (
+    app_mention_event,
+    block_actions_form,
+    dm_event,
+    event_envelope,
+    sign_request,
+)
+from tests.slack.conftest import SECRET, Bot, SlackServer, next_ts, serve
 
 
 def nested_blocks_body(depth: int) -> bytes:
@@ -112,3 +120,39 @@ async def test_garbage_gets_4xx_and_malformed_events_are_dropped_without_a_trace
     assert [c.args["channel"] for c in bot.slack.calls_to("chat.postMessage")] == ["DOK"]
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
     assert "deep" not in caplog.text and "hello" not in caplog.text  # no message text logged
+
+
+async def test_malformed_interactive_payloads_are_dropped_without_a_traceback(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    presser = {"id": "U1", "team_id": "T1"}
+    action = {"type": "button", "action_id": "memory_forget", "value": '{"o": "x", "i": "y"}'}
+    payloads = [
+        {"type": "view_submission", "user": presser, "view": {"id": "V1"}},  # no view.type
+        {"type": "view_closed", "user": presser, "view": "closed"},
+        # Nowhere to answer: neither a message's response_url nor an App Home view.
+        {"type": "block_actions", "user": presser, "actions": [action]},
+    ]
+    for payload in payloads:
+        reply = await bot.post(block_actions_form(payload), "application/x-www-form-urlencoded")
+        assert reply.status == 200, payload  # acknowledged and dropped
+
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert any("malformed" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_unreachable_slack_api_is_one_log_line_per_event(
+    engine: MemoryEngine, slack: SlackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    app = build_slack_app(
+        engine, bot_token="xoxb-test", signing_secret=SECRET, api_url="http://127.0.0.1:9/api/"
+    )
+    async with serve(app, slack) as bot:
+        body = json.dumps(event_envelope(dm_event("hello", ts=next_ts()))).encode()
+        reply = await bot.post(body, "application/json")
+
+    assert reply.status >= 400  # not acknowledged: Slack sends it again
+    failures = [r for r in caplog.records if "Slack listener failed" in r.getMessage()]
+    assert failures and not any(r.exc_info for r in failures)
