@@ -97,7 +97,7 @@ class MemoryOperations:
             if not command.confirmed:
                 memory = await self.repository.load(key)
                 counts = {
-                    "profile": len(memory.profiles),
+                    "profile": len(_field_views(memory)),  # each field is one thing
                     "facts": len(memory.facts),
                     "todos": len(memory.todos),
                 }
