@@ -28,18 +28,25 @@ async def sealed(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[Storage, MemoryEngine, str]]:
     sealer = AesGcmSealer(KEY)
-    url = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
-    if url:  # a database of its own, so the scan sees only this test's rows
+    admin = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
+    url, name = "", ""
+    if admin:  # a database of its own, so the scan sees only this test's rows
         name = f"sealed_{unique('db')}"
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        url = url.rsplit("/", 1)[0] + f"/{name}"
-    async with open_storage(url, tmp_path / "data", serde=EncryptedSerializer(sealer)) as storage:
-        engine = engine_on(
-            storage, ScriptedChatModel(script=memory_script), config=MANUAL, sealer=sealer
-        )
-        yield storage, engine, url
-        await engine.scheduler.close()
+        url = admin.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        sealed_serde = EncryptedSerializer(sealer)
+        async with open_storage(url, tmp_path / "data", serde=sealed_serde) as storage:
+            engine = engine_on(
+                storage, ScriptedChatModel(script=memory_script), config=MANUAL, sealer=sealer
+            )
+            yield storage, engine, url
+            await engine.scheduler.close()
+    finally:
+        if name:  # dropped, so test runs leave no databases behind
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _plain_hits_postgres(url: str) -> list[str]:
