@@ -26,10 +26,9 @@ from memory.checkpoints import prune_thread
 from memory.commands import MemoryCommand
 from memory.context import TurnContext
 from memory.conversations import ConversationStates
-from memory.erasure import ErasureEvent
 from memory.errors import ConfigurationError
 from memory.extraction import MemoryExtractor
-from memory.graph import SUMMARIZE_AFTER, build_graph, pending_key
+from memory.graph import SUMMARIZE_AFTER, build_graph
 from memory.identity import ConversationRef, UserRef
 from memory.learning import LearnedListener, Learner
 from memory.linking import Linker
@@ -49,16 +48,16 @@ from memory.repositories import StoreRepositories
 from memory.repository import MemoryRepository
 from memory.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.scheduler import ExtractionScheduler
-from memory.schemas import SourceRef
 from memory.sealing import Sealer
 from memory.semantic import SemanticIndex
 from memory.stats import EngineStats
 from memory.summaries import summarize_if_long
+from memory.turn_erasure import TurnErasure
 from memory.turn_ids import human_id
 
 log = logging.getLogger(__name__)
 
-NOTED_CACHE = 20_000
+TURNS_CACHE = 20_000
 APOLOGY = "Sorry, I couldn't answer that just now. Please try again in a moment."
 
 
@@ -133,10 +132,9 @@ class MemoryEngine:
         self.people = People(store, self.repository)
         self.operations.authored_ids = self.people.authored_ids
         self.linker = Linker(store, self.people, self.locks, self.scheduler)
-        # (user, conversation) -> the erasure token when this process last noted it; an
-        # erasure anywhere changes the token, so the note is written again after it.
-        self._noted: LRUCache[tuple[str, str], str | None] = LRUCache(maxsize=NOTED_CACHE)
-        self._turns: LRUCache[str, int] = LRUCache(maxsize=NOTED_CACHE)
+        self.erasure = TurnErasure(self.repository, self.conversations, self.people, compact)
+        # Turns per conversation, for pruning every few: bounded, the oldest forgotten first.
+        self._turns: LRUCache[str, int] = LRUCache(maxsize=TURNS_CACHE)
         self._answering: Counter[str] = Counter()
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
@@ -234,7 +232,7 @@ class MemoryEngine:
             async with self._conversation_locks.hold(thread):
                 result = await self._run_turn(message, person)
             text = str(result.get("reply", ""))
-            if await self._reconcile(message, person, result.get("erasure_token")):
+            if await self.erasure.settle(message, person, result.get("erasure_token")):
                 self._after_turn(thread, result)
         except Exception as exc:
             # A provider that is down or misconfigured fails every message: one line each.
@@ -287,42 +285,6 @@ class MemoryEngine:
         if self._turns[thread] % self.config.prune_every == 0:
             self._in_background(prune_thread(self.checkpointer, thread))
 
-    async def _reconcile(self, message: ChatMessage, person: str, started_with: str | None) -> bool:
-        """After a turn: undo what it wrote if an erasure happened while it ran (in any process).
-
-        The turn's checkpoint and pending row are already written, and the erasure log is read
-        after them, so either the erasure saw them (and removed them) or this sees the erasure.
-        Returns False when forget all voided the turn.
-        """
-        user, thread = person, message.conversation.key
-        if self._noted.get((user, thread), "unset") != started_with:
-            # Noted before the log is read, so a forget all that this read misses finds it.
-            await self.repository.note_conversation(user, thread, message.conversation.audience)
-            self._noted[(user, thread)] = started_with
-        erasure_log = await self.repository.erasure_log(user)
-        events = erasure_log.since(started_with)
-        if any(event.everything for event in events):
-            await self.repository.delete_pending(user, [pending_key(thread, message.message_id)])
-            if message.conversation.audience == "dm":
-                await self.conversations.delete(thread)
-            else:
-                await self.conversations.remove_turns(thread, authored_by=user)
-            log.info("a reply in flight was voided by forget all", extra={"user": user})
-            return False
-        if events:
-            # Something was forgotten while this turn ran: its reply was written from memory
-            # read before that, so neither the stored conversation nor learning keeps it.
-            sources = {s.message_id for e in events for s in e.sources if s.conversation == thread}
-            await self.conversations.remove_turns(
-                thread, message_ids=sources, replies_to={message.message_id}
-            )
-            key = pending_key(thread, message.message_id)
-            if message.message_id in sources:  # this very message was deleted meanwhile
-                await self.repository.delete_pending(user, [key])
-            else:
-                await self.repository.clear_pending_reply(user, key)
-        return True
-
     async def _summarize(self, thread: str) -> None:
         try:
             await summarize_if_long(
@@ -335,47 +297,12 @@ class MemoryEngine:
             self._summarizing.discard(thread)
 
     async def message_deleted(self, event: MessageDeleted) -> int:
-        """A platform delete: the messages leave pending learning and the stored conversation
-        (with the replies to them). Returns how many of them the bot had stored."""
-        thread, ids = event.conversation.key, set(event.message_ids)
-        if event.author is not None:
-            # Recorded first: a turn answering it in another process sees this when it ends.
-            person = await self.people.resolve(event.author)
-            refs = [SourceRef(conversation=thread, message_id=i) for i in sorted(ids)]
-            await self.repository.record_erasure(person, ErasureEvent(sources=refs))
-            await self.repository.delete_pending(person, [pending_key(thread, i) for i in ids])
-        # After any turn of this conversation in flight here, so it cannot write them back.
-        async with self._conversation_locks.hold(thread):
-            authors = await self.conversations.authors_of(thread, ids)
-        for user in authors:
-            await self.repository.delete_pending(user, [pending_key(thread, i) for i in ids])
-        if authors:
-            await self.conversations.remove_turns(thread, message_ids=ids)
-            log.info("removed deleted messages", extra={"conversation": thread})
-        else:
-            # Not in the stored turns: it may have been folded into the summary already.
-            await self.conversations.drop_summary(thread)
-        if self._compact is not None:
-            await self._compact()
-        return len(authors)
+        """A platform delete (see memory.turn_erasure.TurnErasure.message_deleted)."""
+        return await self.erasure.message_deleted(event)
 
     async def message_edited(self, event: MessageEdited) -> bool:
-        """A platform edit: the new text replaces the stored message and what is pending for
-        it (learning sees only the edited text). False when the bot never stored it."""
-        thread = event.conversation.key
-        async with self._conversation_locks.hold(thread):
-            authors = await self.conversations.authors_of(thread, {event.message_id})
-        if not authors or len(event.text) > MAX_MESSAGE_CHARS:
-            return False
-        speaker = event.conversation.audience == "channel"
-        await self.conversations.edit_turn(thread, event.message_id, event.text, speaker=speaker)
-        key = pending_key(thread, event.message_id)
-        for user in authors:
-            pending = (await self.repository.list_pending(user)).get(key)
-            if pending is not None:
-                edited = pending.model_copy(update={"text": event.text, "reply": ""})
-                await self.repository.add_pending(user, key, edited)
-        return True
+        """A platform edit (see memory.turn_erasure.TurnErasure.message_edited)."""
+        return await self.erasure.message_edited(event)
 
     async def run_command(
         self, user: UserRef, command: MemoryCommand, where: ConversationRef | None = None
