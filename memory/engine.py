@@ -105,7 +105,7 @@ class MemoryEngine:
         self.learner = Learner(
             self.repository, self.extractor, self.locks, self.config.policy, semantic
         )
-        self.learner.after_erasure = compact
+        self.learner.redactor.after_erasure = compact
         self.stats = EngineStats()
         self.scheduler = ExtractionScheduler(
             self._learn,
@@ -119,7 +119,7 @@ class MemoryEngine:
         # Keyed locks that drop themselves when unused, so their number stays bounded.
         self._conversation_locks = LocalUserLocks()
         self.conversations = ConversationStates(self.graph, checkpointer, self._conversation_locks)
-        self.learner.conversations = self.conversations
+        self.learner.redactor.conversations = self.conversations
         self.operations = MemoryOperations(
             self.repository,
             self.learner,

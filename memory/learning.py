@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from memory.attribution import source_of, sources_of
 from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged, Place
@@ -21,30 +20,34 @@ from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, tr
 from memory.history import Change, HistoryEntry
 from memory.identity import Audience
 from memory.ids import field_id, new_item_id
+from memory.learning_rules import about_someone_else, existing_for, same_text
 from memory.locks import UserLocks
 from memory.namespaces import Section
 from memory.pending import PendingMessage
 from memory.policy import MemoryPolicy
-from memory.relevance import rank
+from memory.redaction import Redactor, voids
 from memory.repository import MemoryRepository, UserMemory
 from memory.schemas import (
     Kind,
     Provenance,
     SourceRef,
     StoredItem,
-    field_change_text,
     merge_sources,
-    profile_text,
 )
 from memory.semantic import SemanticIndex
 from memory.timeline import earlier_values
-
-if TYPE_CHECKING:
-    from memory.conversations import ConversationStates
+from memory.writes import (
+    CONSOLIDATION,
+    WriteReport,
+    consolidation,
+    last_source,
+    provenance,
+    source_ref,
+    write_profile,
+)
 
 log = logging.getLogger(__name__)
 
-CONSOLIDATION = "consolidation"
 SECTION_BY_KIND: dict[Kind, Section] = {"fact": "facts", "todo": "todos", "profile": "profile"}
 PLACE: dict[Kind, Place] = {"fact": "facts", "todo": "todos", "profile": "profile"}
 
@@ -60,48 +63,6 @@ class Learned:
 
 
 LearnedListener = Callable[[Learned], Awaitable[None]]
-
-
-# The model sees at most this many stored items when learning: the ones closest to what was
-# said, so the extraction prompt (and its cost) stays bounded however much is remembered.
-MAX_ITEMS_SHOWN = 60
-ITEMS_SHOWN_CHARS = 12_000
-
-
-def existing_for(memory: UserMemory, audience: Audience, about: str) -> ExistingMemory:
-    """What the model may patch when learning in this audience, from what was said (`about`).
-
-    A channel conversation may only touch channel-learned items, so nothing private can be
-    rewritten into something shared. A DM may touch everything; what it touches becomes private.
-    """
-    visible = memory.visible_to(audience)
-    profile = visible.profiles.get(audience)
-    candidates = {**visible.facts, **visible.todos}
-    shown = rank(about, candidates, limit=MAX_ITEMS_SHOWN, max_chars=ITEMS_SHOWN_CHARS)
-    items = {k: (v.kind, v.data) for k, v in shown}
-    return ExistingMemory(profile=profile.data if profile else None, items=items)
-
-
-def _same_text(kind: Kind, data: dict[str, Any]) -> str:
-    text = data.get("content") if kind == "fact" else data.get("task")
-    return " ".join(str(text or "").lower().split()).rstrip(".!")
-
-
-def _about_someone_else(kind: Kind, data: dict[str, Any]) -> bool:
-    subject = str(data.get("subject") or "self").strip().lower()
-    return kind == "fact" and subject not in ("self", "me", "myself", "")
-
-
-@dataclass
-class WriteReport:
-    history: list[HistoryEntry] = field(default_factory=list)
-    # What an Undo can take back, with before-states; removals the person asked for are not here.
-    changes: list[ItemChange] = field(default_factory=list)
-    forgotten: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.history)
 
 
 class Learner:
@@ -120,31 +81,8 @@ class Learner:
         self.policy = policy or MemoryPolicy()
         self.listeners: list[LearnedListener] = []
         self.change_listeners: list[ChangeListener] = []
-        # Set by the engine once the graph is compiled: where forgotten turns are removed.
-        self.conversations: ConversationStates | None = None
-        # Set by the engine: run after forgotten text was removed (see MemoryEngine `compact`).
-        self.after_erasure: Callable[[], Awaitable[None]] | None = None
-
-    async def redact(
-        self, user_key: str, sources: list[SourceRef], texts: tuple[str, ...] = ()
-    ) -> None:
-        """Take forgotten memory out of the person's stored conversations: the turns it was
-        learned from (`sources`), and any later turn of theirs or reply repeating `texts`."""
-        await self.repository.scrub_pending(user_key, {ref.message_id for ref in sources}, texts)
-        if self.conversations is None:
-            return
-        by_thread: dict[str, set[str]] = {ref.conversation: set() for ref in sources}
-        for ref in sources:
-            by_thread[ref.conversation].add(ref.message_id)
-        if texts:
-            for thread in await self.repository.conversations(user_key):
-                by_thread.setdefault(thread, set())
-        for thread, message_ids in by_thread.items():
-            await self.conversations.remove_turns(
-                thread, message_ids=message_ids, owner=user_key, containing=texts
-            )
-        if self.after_erasure is not None:
-            await self.after_erasure()
+        # Takes forgotten memory out of the stored conversations (wired by the engine).
+        self.redactor = Redactor(repository)
 
     async def learn_pending(self, user_key: str) -> int:
         """Learn from everything pending for the user; returns how many messages were used."""
@@ -157,7 +95,7 @@ class Learner:
             voided = [
                 key
                 for key, message in pending.items()
-                if any(_voids(e, message) for e in erasures.since(message.erasure_token))
+                if any(voids(e, message) for e in erasures.since(message.erasure_token))
             ]
             if memory.paused or voided:
                 # Recorded by a reply still in flight when everything was forgotten, or when
@@ -185,7 +123,7 @@ class Learner:
                     log.warning("no valid update: %s", exc, extra={"user": user_key})
                     changes = MemoryChanges()
                 last = messages[-1]
-                where = _provenance(last)
+                where = provenance(last)
                 sources = [
                     SourceRef(conversation=m.conversation, message_id=m.message_id)
                     for m in messages
@@ -262,11 +200,11 @@ class Learner:
             # Only the messages of the batch this change may have come from (see attribution).
             if not messages:
                 return sources
-            return [_source_ref(m) for m in sources_of(text, messages)]
+            return [source_ref(m) for m in sources_of(text, messages)]
 
         def origin(text: str) -> Provenance:
             # The message of the batch this change came from (by its words), not the last one.
-            return _provenance(source_of(text, messages)) if messages else where
+            return provenance(source_of(text, messages)) if messages else where
 
         def note(change: Change, key: str, kind: Kind, text: str, came: str = "") -> None:
             at = origin(came) if came else where
@@ -285,8 +223,8 @@ class Learner:
         forgotten: list[SourceRef] = []
         texts: list[str] = []
         if changes.profile is not None:
-            erased = await self._write_profile(
-                user_key, memory, changes.profile, where, narrowed, note, report
+            erased = await write_profile(
+                self.repository, user_key, memory, changes.profile, where, narrowed, note, report
             )
             report.forgotten += len(erased)
             for name, (field_refs, field_texts) in erased.items():
@@ -295,20 +233,20 @@ class Learner:
                 forgotten = merge_sources(forgotten, field_refs, asked)
                 texts.extend(field_texts)
         known = {
-            (item.kind, _same_text(item.kind, item.data))
+            (item.kind, same_text(item.kind, item.data))
             for item in (*memory.facts.values(), *memory.todos.values())
         }
         taken = set(memory.facts) | set(memory.todos)
         for kind, data in changes.inserts:
-            if _about_someone_else(kind, data):
+            if about_someone_else(kind, data):
                 log.info("dropped a fact about someone else", extra={"user": user_key})
                 continue
-            if (kind, _same_text(kind, data)) in known:
+            if (kind, same_text(kind, data)) in known:
                 continue  # said again: one memory, not five
-            known.add((kind, _same_text(kind, data)))
+            known.add((kind, same_text(kind, data)))
             key = new_item_id(taken)
             taken.add(key)
-            text = _same_text(kind, data)
+            text = same_text(kind, data)
             item = StoredItem(kind=kind, data=data, provenance=origin(text), sources=narrowed(text))
             await self._embed(item)
             await self.repository.put(user_key, SECTION_BY_KIND[kind], key, item)
@@ -320,12 +258,12 @@ class Learner:
             )
         for key, data in changes.updates.items():
             current = memory.item(key)
-            if current is None or _about_someone_else(current.kind, data):
+            if current is None or about_someone_else(current.kind, data):
                 continue
             # An update keeps the item's id; learning it again here moves it to this audience.
             # Consolidation is housekeeping, not learning: items keep where they came from.
-            source = current.provenance if housekeeping else origin(_same_text(current.kind, data))
-            said = narrowed(_same_text(current.kind, data))
+            source = current.provenance if housekeeping else origin(same_text(current.kind, data))
+            said = narrowed(same_text(current.kind, data))
             merged = current.sources if housekeeping else merge_sources(current.sources, said)
             updated = StoredItem(kind=current.kind, data=data, provenance=source, sources=merged)
             updated.previous = earlier_values(current, updated, where.message_id or "")
@@ -342,7 +280,7 @@ class Learner:
                         after=data,
                     )
                 )
-            note("changed", key, current.kind, updated.text(), came=_same_text(current.kind, data))
+            note("changed", key, current.kind, updated.text(), came=same_text(current.kind, data))
         for key in changes.deletes:
             current = memory.item(key)
             if current is None:
@@ -358,60 +296,13 @@ class Learner:
             report.forgotten += 1
             # The request to forget it goes too (it names what was forgotten).
             asked = narrowed(" ".join(current.remembered_texts()))
-            forgotten = merge_sources(forgotten, current.sources, _last_source(current), asked)
+            forgotten = merge_sources(forgotten, current.sources, last_source(current), asked)
             texts.extend(current.remembered_texts())
         if forgotten:
             await self.repository.record_erasure(user_key, ErasureEvent(sources=forgotten))
-            await self.redact(user_key, forgotten, tuple(texts))
+            await self.redactor.redact(user_key, forgotten, tuple(texts))
         await self.repository.add_history(user_key, report.history, self.policy.max_history)
         return report
-
-    async def _write_profile(
-        self,
-        user_key: str,
-        memory: UserMemory,
-        data: dict[str, Any],
-        where: Provenance,
-        sources_for: Callable[[str], list[SourceRef]],
-        note: Callable[[Change, str, Kind, str, str], None],
-        report: WriteReport,
-    ) -> dict[str, tuple[list[SourceRef], tuple[str, ...]]]:
-        """Store the patched profile with per-field sources and one history entry per field.
-
-        Returns the fields that were removed, with their sources and former values, so no
-        copy of them is kept (a field is only removed when the person asks, or corrects it).
-        """
-        before = memory.profiles.get(where.audience)
-        old = before.data if before else {}
-        field_sources = dict(before.field_sources) if before else {}
-        erased: dict[str, tuple[list[SourceRef], tuple[str, ...]]] = {}
-        for name in sorted(set(old) | set(data)):
-            was, now = old.get(name), data.get(name)
-            if was == now or (not was and not now):
-                continue
-            if not now and before is not None:
-                erased[name] = (field_sources.pop(name, []), before.remembered_texts(name))
-                note("removed", field_id(name), "profile", "(forgotten)", "")
-                continue
-            said = sources_for(profile_text({name: now}))
-            field_sources[name] = merge_sources(field_sources.get(name, []), said)
-            change: Change = "added" if not was else "changed"
-            came = profile_text({name: now})
-            note(change, field_id(name), "profile", field_change_text(name, was, now), came)
-            report.changes.append(
-                ItemChange(
-                    item_id=field_id(name),
-                    place="profile",
-                    change=change,
-                    summary=came,
-                    before={"value": was} if was else None,
-                    after={"value": now},
-                    audience=where.audience,
-                )
-            )
-        item = StoredItem(kind="profile", data=data, provenance=where, field_sources=field_sources)
-        await self.repository.put(user_key, "profile", where.audience, item)
-        return erased
 
     async def _embed(self, item: StoredItem) -> None:
         if self.semantic is not None:
@@ -432,7 +323,7 @@ class Learner:
                 changes.inserts = []
             except ExtractionFailed:
                 changes = MemoryChanges()
-            where = _consolidation(audience)
+            where = consolidation(audience)
             await self._write(user_key, memory, changes, where)
             left = {k: v for k, v in items.items() if k not in changes.deletes}
             if len(left) > cap:
@@ -460,42 +351,3 @@ class Learner:
                     await listener(event)
                 except Exception:
                     log.exception("a learned-listener failed", extra={"user": user_key})
-
-
-def _provenance(message: PendingMessage) -> Provenance:
-    return Provenance(
-        platform=message.platform,
-        conversation=message.conversation,
-        message_id=message.message_id,
-        permalink=message.permalink,
-        audience=message.audience,
-        said_at=message.sent_at,
-    )
-
-
-def _voids(event: ErasureEvent, message: PendingMessage) -> bool:
-    """Does an erasure made after `message` was recorded mean it must not be learned?"""
-    return event.everything or any(
-        ref.conversation == message.conversation and ref.message_id == message.message_id
-        for ref in event.sources
-    )
-
-
-def _source_ref(message: PendingMessage) -> SourceRef:
-    return SourceRef(conversation=message.conversation, message_id=message.message_id)
-
-
-def _last_source(item: StoredItem) -> list[SourceRef]:
-    where = item.provenance
-    if not where.message_id or where.message_id == CONSOLIDATION:
-        return []
-    return [SourceRef(conversation=where.conversation, message_id=where.message_id)]
-
-
-def _consolidation(audience: Audience) -> Provenance:
-    return Provenance(
-        platform="memory",
-        conversation="consolidation",
-        message_id=CONSOLIDATION,
-        audience=audience,
-    )

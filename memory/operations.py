@@ -153,7 +153,7 @@ class MemoryOperations:
                     await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                     await self.repository.delete(user_key, section, item_id)  # type: ignore[arg-type]
                     await self.repository.forget_history_of(user_key, item_id)
-                    await self.learner.redact(user_key, sources, item.remembered_texts())
+                    await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
                     return ForgetResult(ItemView.of(item_id, item))
             field = field_name(item_id)
             owners = {a: p for a, p in memory.profiles.items() if p.data.get(field)}
@@ -170,7 +170,7 @@ class MemoryOperations:
                 await self.repository.forget_history_of(user_key, item_id)
                 # Entries written before fields had ids hold the whole profile as text.
                 await self.repository.forget_history_of(user_key, "profile")
-                await self.learner.redact(user_key, sources, texts)
+                await self.learner.redactor.redact(user_key, sources, texts)
                 return ForgetResult(shown)
         raise CommandError(
             f"I have no memory with id `{item_id}` for you. `/memory show` lists your ids."

@@ -1,0 +1,43 @@
+"""What learning may touch and keep: the stored items shown to the model, "said again", and
+facts about other people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memory.extraction import ExistingMemory
+from memory.identity import Audience
+from memory.relevance import rank
+from memory.repository import UserMemory
+from memory.schemas import Kind
+
+# The model sees at most this many stored items when learning: the ones closest to what was
+# said, so the extraction prompt (and its cost) stays bounded however much is remembered.
+MAX_ITEMS_SHOWN = 60
+ITEMS_SHOWN_CHARS = 12_000
+
+
+def existing_for(memory: UserMemory, audience: Audience, about: str) -> ExistingMemory:
+    """What the model may patch when learning in this audience, from what was said (`about`).
+
+    A channel conversation may only touch channel-learned items, so nothing private can be
+    rewritten into something shared. A DM may touch everything; what it touches becomes private.
+    """
+    visible = memory.visible_to(audience)
+    profile = visible.profiles.get(audience)
+    candidates = {**visible.facts, **visible.todos}
+    shown = rank(about, candidates, limit=MAX_ITEMS_SHOWN, max_chars=ITEMS_SHOWN_CHARS)
+    items = {k: (v.kind, v.data) for k, v in shown}
+    return ExistingMemory(profile=profile.data if profile else None, items=items)
+
+
+def same_text(kind: Kind, data: dict[str, Any]) -> str:
+    """A fact's or todo's words, folded, to tell "said again" from "new"."""
+    text = data.get("content") if kind == "fact" else data.get("task")
+    return " ".join(str(text or "").lower().split()).rstrip(".!")
+
+
+def about_someone_else(kind: Kind, data: dict[str, Any]) -> bool:
+    """A fact the model says is about another person: not kept for this one."""
+    subject = str(data.get("subject") or "self").strip().lower()
+    return kind == "fact" and subject not in ("self", "me", "myself", "")

@@ -1,0 +1,121 @@
+"""One write of learned memory: its report, where what was learned came from, and the
+profile write (per-field sources and history, removed fields handed back to be erased)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from memory.changesets import ItemChange
+from memory.history import Change, HistoryEntry
+from memory.identity import Audience
+from memory.ids import field_id
+from memory.pending import PendingMessage
+from memory.repository import MemoryRepository, UserMemory
+from memory.schemas import (
+    Kind,
+    Provenance,
+    SourceRef,
+    StoredItem,
+    field_change_text,
+    merge_sources,
+    profile_text,
+)
+
+CONSOLIDATION = "consolidation"
+
+
+@dataclass
+class WriteReport:
+    history: list[HistoryEntry] = field(default_factory=list)
+    # What an Undo can take back, with before-states; removals the person asked for are not here.
+    changes: list[ItemChange] = field(default_factory=list)
+    forgotten: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.history)
+
+
+async def write_profile(
+    repository: MemoryRepository,
+    user_key: str,
+    memory: UserMemory,
+    data: dict[str, Any],
+    where: Provenance,
+    sources_for: Callable[[str], list[SourceRef]],
+    note: Callable[[Change, str, Kind, str, str], None],
+    report: WriteReport,
+) -> dict[str, tuple[list[SourceRef], tuple[str, ...]]]:
+    """Store the patched profile with per-field sources and one history entry per field.
+
+    Returns the fields that were removed, with their sources and former values, so no
+    copy of them is kept (a field is only removed when the person asks, or corrects it).
+    """
+    before = memory.profiles.get(where.audience)
+    old = before.data if before else {}
+    field_sources = dict(before.field_sources) if before else {}
+    erased: dict[str, tuple[list[SourceRef], tuple[str, ...]]] = {}
+    for name in sorted(set(old) | set(data)):
+        was, now = old.get(name), data.get(name)
+        if was == now or (not was and not now):
+            continue
+        if not now and before is not None:
+            erased[name] = (field_sources.pop(name, []), before.remembered_texts(name))
+            note("removed", field_id(name), "profile", "(forgotten)", "")
+            continue
+        said = sources_for(profile_text({name: now}))
+        field_sources[name] = merge_sources(field_sources.get(name, []), said)
+        change: Change = "added" if not was else "changed"
+        came = profile_text({name: now})
+        note(change, field_id(name), "profile", field_change_text(name, was, now), came)
+        report.changes.append(
+            ItemChange(
+                item_id=field_id(name),
+                place="profile",
+                change=change,
+                summary=came,
+                before={"value": was} if was else None,
+                after={"value": now},
+                audience=where.audience,
+            )
+        )
+    item = StoredItem(kind="profile", data=data, provenance=where, field_sources=field_sources)
+    await repository.put(user_key, "profile", where.audience, item)
+    return erased
+
+
+def provenance(message: PendingMessage) -> Provenance:
+    """Where and when a pending message was said, as a memory keeps it."""
+    return Provenance(
+        platform=message.platform,
+        conversation=message.conversation,
+        message_id=message.message_id,
+        permalink=message.permalink,
+        audience=message.audience,
+        said_at=message.sent_at,
+    )
+
+
+def source_ref(message: PendingMessage) -> SourceRef:
+    """The message a memory came from, to find it again when the memory is forgotten."""
+    return SourceRef(conversation=message.conversation, message_id=message.message_id)
+
+
+def last_source(item: StoredItem) -> list[SourceRef]:
+    """The message an item was last learned from (older items know only that one)."""
+    where = item.provenance
+    if not where.message_id or where.message_id == CONSOLIDATION:
+        return []
+    return [SourceRef(conversation=where.conversation, message_id=where.message_id)]
+
+
+def consolidation(audience: Audience) -> Provenance:
+    """The provenance of housekeeping (merging items to stay under a cap): no message."""
+    return Provenance(
+        platform="memory",
+        conversation="consolidation",
+        message_id=CONSOLIDATION,
+        audience=audience,
+    )
