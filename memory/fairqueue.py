@@ -118,16 +118,11 @@ class FairQueue:
             "# HELP bot_reply_queue_length Messages waiting for a reply slot.",
             "# TYPE bot_reply_queue_length gauge",
             f"bot_reply_queue_length {self.waiting}",
-            "# HELP bot_reply_queue_wait_seconds Time a message waited for a reply slot.",
-            "# TYPE bot_reply_queue_wait_seconds histogram",
         ]
+        lines += self.wait_seconds.prometheus(
+            "bot_reply_queue_wait_seconds", "Time a message waited for a reply slot."
+        )
         lines += [
-            f'bot_reply_queue_wait_seconds_bucket{{le="{bound}"}} {count}'
-            for bound, count in self.wait_seconds.cumulative()
-        ]
-        lines += [
-            f"bot_reply_queue_wait_seconds_sum {self.wait_seconds.total:.6f}",
-            f"bot_reply_queue_wait_seconds_count {self.wait_seconds.observations}",
             "# HELP bot_busy_notices_total People told the bot is busy and will answer shortly.",
             "# TYPE bot_busy_notices_total counter",
             f"bot_busy_notices_total {self.busy_notices}",

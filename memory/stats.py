@@ -28,6 +28,13 @@ class Histogram:
             rows.append((bound, running))
         return rows
 
+    def prometheus(self, name: str, help_text: str) -> list[str]:
+        """The histogram in Prometheus text format: HELP, TYPE, buckets, sum and count."""
+        lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
+        lines += [f'{name}_bucket{{le="{bound}"}} {count}' for bound, count in self.cumulative()]
+        lines += [f"{name}_sum {self.total:.6f}", f"{name}_count {self.observations}"]
+        return lines
+
 
 @dataclass
 class EngineStats:
@@ -50,17 +57,8 @@ class EngineStats:
             "# TYPE bot_errors_total counter",
         ]
         lines += [f'bot_errors_total{{kind="{k}"}} {n}' for k, n in sorted(self.errors.items())]
+        lines += self.reply_seconds.prometheus("bot_reply_seconds", "Time to produce a reply.")
         lines += [
-            "# HELP bot_reply_seconds Time to produce a reply.",
-            "# TYPE bot_reply_seconds histogram",
-        ]
-        lines += [
-            f'bot_reply_seconds_bucket{{le="{bound}"}} {count}'
-            for bound, count in self.reply_seconds.cumulative()
-        ]
-        lines += [
-            f"bot_reply_seconds_sum {self.reply_seconds.total:.6f}",
-            f"bot_reply_seconds_count {self.reply_seconds.observations}",
             "# HELP bot_extraction_backlog Users with learning scheduled or running.",
             "# TYPE bot_extraction_backlog gauge",
             f"bot_extraction_backlog {backlog}",
