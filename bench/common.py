@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,17 +84,17 @@ def user_locks(inner: UserLocks, slots: int) -> UserLocks:
 
 
 def engine_on(
-    storage: Storage, model: BaseChatModel, config: EngineConfig, **options: Any
+    storage: Storage,
+    model: BaseChatModel,
+    config: EngineConfig | None = None,
+    lock_slots: int = 0,
+    **options: Any,
 ) -> MemoryEngine:
-    """An engine on opened storage, wired as bot/engine.py wires one (`options`: e.g. semantic)."""
-    return MemoryEngine(
-        model=model,
-        store=storage.store,
-        checkpointer=storage.checkpointer,
-        locks=storage.locks,
-        config=config,
-        **options,
-    )
+    """An engine on opened storage, built as bot/engine.py builds one (`options`: e.g.
+    semantic); `lock_slots` > 0 bounds how many users learn at once (see user_locks)."""
+    if lock_slots > 0:
+        storage = replace(storage, locks=user_locks(storage.locks, lock_slots))
+    return MemoryEngine.on(storage, model=model, config=config, **options)
 
 
 # --- the database under test -------------------------------------------------------------

@@ -24,6 +24,7 @@ from bench.common import (
     BenchDatabase,
     add_backend_argument,
     bench_database,
+    engine_on,
     machine_line,
     release_store,
 )
@@ -31,7 +32,6 @@ from bench.report import median, print_table
 from bench.scripted import TURN_CALLS, BenchModel, CallRecord
 from bench.workload import bench_user, dm_of, message
 from bot.storage import open_storage
-from memory.engine import EngineConfig, MemoryEngine
 from memory.messages import ChatMessage
 
 WARMUP_MESSAGES = 4
@@ -64,13 +64,7 @@ async def converse(
     wanted = set(positions(total))
     async with open_storage(db.url, db.data_dir) as storage:
         if design == "ours":
-            engine = MemoryEngine(
-                model=model,
-                store=storage.store,
-                checkpointer=storage.checkpointer,
-                locks=storage.locks,
-                config=EngineConfig(),
-            )
+            engine = engine_on(storage, model)
 
             async def reply(msg: ChatMessage) -> bool:
                 return not (await engine.reply(msg)).failed

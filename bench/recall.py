@@ -19,12 +19,18 @@ import pstats
 import time
 from typing import Any
 
-from bench.common import add_backend_argument, bench_database, machine_line, release_store
+from bench.common import (
+    add_backend_argument,
+    bench_database,
+    engine_on,
+    machine_line,
+    release_store,
+)
 from bench.report import percentile, print_table
 from bench.scripted import BenchModel
 from bench.workload import FACTS, TASKS, TOPICS, bench_user
 from bot.storage import open_storage
-from memory.engine import EngineConfig, MemoryEngine
+from memory.engine import MemoryEngine
 from memory.identity import Audience
 from memory.prompt import memory_block
 from memory.repository import MemoryRepository
@@ -92,13 +98,7 @@ async def run(args: argparse.Namespace) -> None:
     profile_text = ""
     for size in args.sizes:
         async with bench_database(args.backend) as db, open_storage(db.url, db.data_dir) as storage:
-            engine = MemoryEngine(
-                model=BenchModel(),
-                store=storage.store,
-                checkpointer=storage.checkpointer,
-                locks=storage.locks,
-                config=EngineConfig(),
-            )
+            engine = engine_on(storage, BenchModel())
             user_key = bench_user(0).key
             await fill(engine.repository, user_key, size)
             await time_recall(engine, user_key, "dm", 10)  # warm up

@@ -26,14 +26,13 @@ from bench.common import (
     add_load_arguments,
     add_lock_slots_argument,
     bench_database,
+    engine_on,
     machine_line,
-    user_locks,
 )
 from bench.report import percentile, print_table
 from bench.scripted import TURN_CALLS, BenchModel, CallRecord
 from bench.workload import bench_user, dm_of, message
 from bot.storage import open_storage
-from memory.engine import EngineConfig, MemoryEngine
 
 WARMUP_MESSAGES = 4
 
@@ -48,13 +47,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         bench_database(args.backend) as db,
         open_storage(db.url, db.data_dir, args.pool_size) as storage,
     ):
-        engine = MemoryEngine(
-            model=model,
-            store=storage.store,
-            checkpointer=storage.checkpointer,
-            locks=user_locks(storage.locks, args.lock_slots),
-            config=EngineConfig(),
-        )
+        engine = engine_on(storage, model, lock_slots=args.lock_slots)
         warm = bench_user(10_000)
         for n in range(WARMUP_MESSAGES):
             await engine.reply(message(warm, dm_of(warm, "warmup"), n, 10_000))

@@ -35,16 +35,16 @@ from bench.common import (
     add_lock_slots_argument,
     bench_database,
     cpu_since,
+    engine_on,
     machine_line,
     peak_rss_mb,
     process_cpu_seconds,
-    user_locks,
 )
 from bench.report import percentile, print_table
 from bench.scripted import BenchModel
 from bench.workload import bench_user, dm_of, message
 from bot.storage import open_storage
-from memory.engine import EngineConfig, MemoryEngine
+from memory.engine import MemoryEngine
 from memory.messages import ChatMessage
 
 WARMUP_MESSAGES = 4
@@ -82,13 +82,7 @@ async def measure(design: str, args: argparse.Namespace, db: BenchDatabase) -> d
     async with open_storage(db.url, db.data_dir, args.pool_size) as storage:
         engine: MemoryEngine | None = None
         if design == "ours":
-            engine = MemoryEngine(
-                model=model,
-                store=storage.store,
-                checkpointer=storage.checkpointer,
-                locks=user_locks(storage.locks, args.lock_slots),
-                config=EngineConfig(),
-            )
+            engine = engine_on(storage, model, lock_slots=args.lock_slots)
 
             async def reply(msg: ChatMessage) -> bool:
                 assert engine is not None

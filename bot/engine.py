@@ -78,12 +78,10 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
     async with open_storage(
         settings.database_url, settings.data_dir, serde=serde, sealer=sealer
     ) as storage:
-        engine = MemoryEngine(
+        engine = MemoryEngine.on(
+            storage,
             model=model,
             extraction_model=extraction,
-            store=storage.store,
-            checkpointer=storage.checkpointer,
-            locks=storage.locks,
             config=config,
             sealer=sealer,
             semantic=semantic,

@@ -27,9 +27,12 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from bot.inbox import PostgresInbox, SqliteInbox
+from bot.locks import PostgresUserLocks
+from bot.pruning import SqlitePruner
+from memory.checkpoints import CheckpointPruner, SaverPruner
 from memory.errors import ConfigurationError
 from memory.inbox import Inbox
-from memory.locks import LocalUserLocks, PostgresUserLocks, UserLocks
+from memory.locks import LocalUserLocks, UserLocks
 from memory.sealing import Sealer
 
 log = logging.getLogger(__name__)
@@ -44,11 +47,17 @@ PING_SECONDS = 0.5  # leaves room for the rest of the request on a loaded machin
 
 @dataclass
 class Storage:
+    """Opened storage (memory.storage.StorageBundle, plus the inbox and health for the bot).
+
+    `kind` is "postgres" or "sqlite"; `pool` is the PostgreSQL pool, None on SQLite.
+    """
+
     checkpointer: BaseCheckpointSaver[Any]
     store: BaseStore
     locks: UserLocks
     inbox: Inbox
     kind: str
+    pruner: CheckpointPruner
     pool: AsyncConnectionPool[Any] | None = None
     # SQLite connections whose write-ahead log is folded back after an erasure.
     sqlite_connections: tuple[Any, ...] = ()
@@ -171,7 +180,9 @@ async def _postgres(
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
         locks = PostgresUserLocks(lock_pool, slots=LEARNING_SLOTS)
-        yield Storage(checkpointer, store, locks, inbox, "postgres", pool)
+        yield Storage(
+            checkpointer, store, locks, inbox, "postgres", SaverPruner(checkpointer), pool
+        )
     finally:
         await lock_pool.close()
         await pool.close()
@@ -230,7 +241,10 @@ async def _sqlite(
         inbox = SqliteInbox(inbox_conn, sealer)
         await inbox.setup()
         connections = (checkpoints, memory, inbox_conn)
-        yield Storage(checkpointer, store, LocalUserLocks(), inbox, "sqlite", None, connections)
+        pruner = SqlitePruner(checkpointer.conn, checkpointer.lock)
+        yield Storage(
+            checkpointer, store, LocalUserLocks(), inbox, "sqlite", pruner, None, connections
+        )
     finally:
         await checkpoints.close()
         await memory.close()

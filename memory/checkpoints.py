@@ -1,37 +1,42 @@
-"""Keeping conversation storage bounded: drop all but the latest checkpoint of a thread."""
+"""Keeping conversation storage bounded: drop all but the latest checkpoint of a thread.
+
+The core only states what it needs (`CheckpointPruner`); a backend whose saver has no prune
+of its own (the SQLite saver) brings an implementation from the storage layer.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 log = logging.getLogger(__name__)
 
-_SQLITE_KEEP_LATEST = (
-    "DELETE FROM {table} WHERE thread_id = ? AND checkpoint_id < "
-    "(SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ?)"
-)
+
+class CheckpointPruner(Protocol):
+    """Drops a conversation's older checkpoints, keeping the newest.
+
+    Implementations never raise for a failed prune (a concurrent prune of the same thread can
+    fail to serialize): the next prune does the work, and the caller must not lose a turn.
+    """
+
+    async def prune(self, thread_id: str) -> None:
+        """Keep only the newest checkpoint of `thread_id` (a LangGraph thread id)."""
 
 
-async def prune_thread(checkpointer: BaseCheckpointSaver[Any], thread_id: str) -> None:
-    """Keep only the newest checkpoint; older ones hold nothing the bot still reads."""
-    try:
-        await checkpointer.aprune([thread_id], strategy="keep_latest")
-        return
-    except NotImplementedError:
-        pass
-    except Exception:
-        # A concurrent prune of the same thread can fail to serialize; the next one will do.
-        log.warning("checkpoint prune failed", exc_info=True, extra={"thread": thread_id})
-        return
-    conn = getattr(checkpointer, "conn", None)
-    lock = getattr(checkpointer, "lock", None)
-    if conn is None or lock is None:
-        return
-    # The SQLite saver has no prune of its own; checkpoint ids are time-ordered uuids.
-    async with lock:
-        for table in ("writes", "checkpoints"):
-            await conn.execute(_SQLITE_KEEP_LATEST.format(table=table), (thread_id, thread_id))
-        await conn.commit()
+class SaverPruner:
+    """Prunes through the saver's own `aprune(strategy="keep_latest")` (the PostgreSQL saver
+    has one); a saver without it (raising NotImplementedError) is left as it is."""
+
+    def __init__(self, checkpointer: BaseCheckpointSaver[Any]) -> None:
+        self.checkpointer = checkpointer
+
+    async def prune(self, thread_id: str) -> None:
+        """See CheckpointPruner.prune; failures are logged at WARNING, never raised."""
+        try:
+            await self.checkpointer.aprune([thread_id], strategy="keep_latest")
+        except NotImplementedError:
+            pass
+        except Exception:
+            log.warning("checkpoint prune failed", exc_info=True, extra={"thread": thread_id})

@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 
-from memory.checkpoints import prune_thread
+from memory.checkpoints import CheckpointPruner
 from memory.locks import LocalUserLocks
 from memory.repeats import repeats_of
 from memory.turn_ids import parse_turn_id
@@ -38,10 +38,12 @@ class ConversationStates:
         graph: Pregel[Any, Any, Any, Any],
         checkpointer: BaseCheckpointSaver[Any],
         locks: LocalUserLocks,
+        pruner: CheckpointPruner,
     ) -> None:
         self.graph = graph
         self.checkpointer = checkpointer
         self.locks = locks
+        self.pruner = pruner
 
     async def remove_turns(
         self,
@@ -99,7 +101,7 @@ class ConversationStates:
             if not removals and "summary" not in update:
                 return 0
             await self.graph.aupdate_state(config, update, as_node="remember")
-            await prune_thread(self.checkpointer, thread)
+            await self.pruner.prune(thread)
             log.info("removed turns from a conversation", extra={"conversation": thread})
             return len(removals)
 
@@ -112,7 +114,7 @@ class ConversationStates:
                 return False
             cleared = {"summary": {"text": "", "at": datetime.now(UTC).isoformat()}}
             await self.graph.aupdate_state(config, cleared, as_node="remember")
-            await prune_thread(self.checkpointer, thread)
+            await self.pruner.prune(thread)
             return True
 
     async def authors_of(self, thread: str, message_ids: set[str]) -> set[str]:
@@ -140,7 +142,7 @@ class ConversationStates:
                     await self.graph.aupdate_state(
                         config, {"messages": [edited]}, as_node="remember"
                     )
-                    await prune_thread(self.checkpointer, thread)
+                    await self.pruner.prune(thread)
                     return True
         return False
 

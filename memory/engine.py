@@ -22,7 +22,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
 from memory.changesets import ChangeListener
-from memory.checkpoints import prune_thread
+from memory.checkpoints import CheckpointPruner, SaverPruner
 from memory.commands import MemoryCommand
 from memory.context import TurnContext
 from memory.conversations import ConversationStates
@@ -51,6 +51,7 @@ from memory.scheduler import ExtractionScheduler
 from memory.sealing import Sealer
 from memory.semantic import SemanticIndex
 from memory.stats import EngineStats
+from memory.storage import StorageBundle
 from memory.summaries import summarize_if_long
 from memory.turn_erasure import TurnErasure
 from memory.turn_ids import human_id
@@ -89,13 +90,19 @@ class MemoryEngine:
         sealer: Sealer | None = None,
         semantic: SemanticIndex | None = None,
         compact: Callable[[], Awaitable[None]] | None = None,
+        pruner: CheckpointPruner | None = None,
     ) -> None:
-        """`compact`, when given, runs after every erasure (storage that keeps deleted bytes
-        in a log of its own folds it away: see bot.storage.Storage.compact)."""
+        """Prefer `MemoryEngine.on(storage, ...)`, which takes these from one storage bundle.
+
+        `compact`, when given, runs after every erasure (storage that keeps deleted bytes in a
+        log of its own folds it away: see bot.storage.Storage.compact). `pruner` drops old
+        checkpoints; by default the checkpointer's own `aprune`.
+        """
         self.config = config or EngineConfig()
         self._compact = compact
         self.store = store
         self.checkpointer = checkpointer
+        self.pruner: CheckpointPruner = pruner or SaverPruner(checkpointer)
         self.locks: UserLocks = locks or LocalUserLocks()
         self.model = model
         self.repository = MemoryRepository(store, sealer)
@@ -118,7 +125,9 @@ class MemoryEngine:
         )
         # Keyed locks that drop themselves when unused, so their number stays bounded.
         self._conversation_locks = LocalUserLocks()
-        self.conversations = ConversationStates(self.graph, checkpointer, self._conversation_locks)
+        self.conversations = ConversationStates(
+            self.graph, checkpointer, self._conversation_locks, self.pruner
+        )
         self.learner.redactor.conversations = self.conversations
         self.operations = MemoryOperations(
             self.repository,
@@ -160,6 +169,32 @@ class MemoryEngine:
     def on_changed(self, listener: ChangeListener) -> None:
         """Call `listener` after each learning round that changed someone's memory."""
         self.learner.change_listeners.append(listener)
+
+    @classmethod
+    def on(
+        cls,
+        storage: StorageBundle,
+        *,
+        model: BaseChatModel,
+        config: EngineConfig | None = None,
+        extraction_model: BaseChatModel | None = None,
+        sealer: Sealer | None = None,
+        semantic: SemanticIndex | None = None,
+    ) -> MemoryEngine:
+        """The engine on opened storage: the one way the bot, the tests and the benchmarks
+        build it, so none of them can forget a part (compaction after erasure, pruning)."""
+        return cls(
+            model=model,
+            store=storage.store,
+            checkpointer=storage.checkpointer,
+            locks=storage.locks,
+            config=config,
+            extraction_model=extraction_model,
+            sealer=sealer,
+            semantic=semantic,
+            compact=storage.compact,
+            pruner=storage.pruner,
+        )
 
     async def start(self) -> None:
         """Check that storage is readable with the configured key; pick up extractions a previous
@@ -283,7 +318,7 @@ class MemoryEngine:
             self._in_background(self._summarize(thread))
         self._turns[thread] = self._turns.get(thread, 0) + 1
         if self._turns[thread] % self.config.prune_every == 0:
-            self._in_background(prune_thread(self.checkpointer, thread))
+            self._in_background(self.pruner.prune(thread))
 
     async def _summarize(self, thread: str) -> None:
         try:

@@ -1,4 +1,4 @@
-"""Per-user write serialization: within a process (asyncio) and across processes (Postgres)."""
+"""Per-user write serialization: the interface, and the in-process (asyncio) implementation."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from typing import Any, Protocol
 
 
 class UserLocks(Protocol):
+    """Serializes writes to one person's memory: within a process, and across processes when
+    several share the database (the storage layer's implementation)."""
+
     def hold(self, user_key: str) -> Any:
         """An async context manager held while one user's memory is rewritten."""
 
@@ -32,29 +35,3 @@ class LocalUserLocks:
             if not self._waiters[user_key]:
                 del self._waiters[user_key]
                 del self._locks[user_key]
-
-
-class PostgresUserLocks:
-    """A session advisory lock per user, so two bot processes never interleave one user's writes.
-
-    The lock is held across the model call, so its connection comes from a small pool of its
-    own: learning can never take the connections that replies and the store need. The local
-    lock comes first so a process holds at most one lock connection per user, and the slots
-    semaphore keeps waiters from timing out inside the pool.
-    """
-
-    def __init__(self, lock_pool: Any, slots: int) -> None:
-        self._pool = lock_pool
-        self._local = LocalUserLocks()
-        self._slots = asyncio.Semaphore(slots)
-
-    @asynccontextmanager
-    async def hold(self, user_key: str) -> AsyncIterator[None]:
-        async with self._local.hold(user_key), self._slots, self._pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 7419))", (user_key,))
-            try:
-                yield
-            finally:
-                await conn.execute(
-                    "SELECT pg_advisory_unlock(hashtextextended(%s, 7419))", (user_key,)
-                )

@@ -69,14 +69,8 @@ def engine_on(
     **options: Any,
 ) -> MemoryEngine:
     """An engine on opened storage, as the bot builds one; the rule-following model by default."""
-    return MemoryEngine(
-        model=model or ScriptedChatModel(script=memory_script),
-        store=storage.store,
-        checkpointer=storage.checkpointer,
-        locks=storage.locks,
-        config=config,
-        compact=storage.compact,
-        **options,
+    return MemoryEngine.on(
+        storage, model=model or ScriptedChatModel(script=memory_script), config=config, **options
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,63 @@ def test_the_checker_sees_imports() -> None:
     # Guards against a vacuous pass: the walk must find the core's own imports.
     engine_imports = imported_modules("memory")["memory/engine.py"]
     assert "memory.graph" in engine_imports and "langgraph.store.base" in engine_imports
+
+
+SQL = re.compile(
+    r"\b(SELECT\s+\S|INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\w+\s+SET|CREATE\s+(TABLE|INDEX)"
+    r"|ALTER\s+(TABLE|DATABASE)|PRAGMA\s+\w|pg_advisory)"
+)
+
+
+def sql_strings(package: str) -> dict[str, list[str]]:
+    """String literals that read as SQL, per file of `package`."""
+    found: dict[str, list[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        hits = [
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and SQL.search(node.value)
+        ]
+        if hits:
+            found[str(path.relative_to(ROOT))] = hits
+    return found
+
+
+def test_memory_holds_no_sql() -> None:
+    # Backends (PostgreSQL, SQLite) live in the storage layer behind the core's Protocols.
+    assert sql_strings("memory") == {}
+
+
+def test_the_sql_checker_sees_sql() -> None:
+    # Guards against a vacuous pass: the storage layer's statements are found.
+    found = sql_strings("bot")
+    assert "bot/pruning.py" in found and "bot/locks.py" in found
+
+
+def builds_engine_directly(source: str) -> bool:
+    """True when `source` calls MemoryEngine(...) instead of MemoryEngine.on(storage)."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "MemoryEngine"
+        for node in ast.walk(ast.parse(source))
+    )
+
+
+@pytest.mark.parametrize("package", ["bot", "adapters", "tests", "bench"])
+def test_the_engine_is_built_from_one_storage_bundle(package: str) -> None:
+    # Built field by field, an engine once missed the erasure's compaction in the bot itself.
+    direct = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / package).rglob("*.py")
+        if builds_engine_directly(path.read_text())
+    ]
+    assert direct == []
+
+
+def test_the_engine_build_checker_sees_calls() -> None:
+    assert builds_engine_directly("engine = MemoryEngine(model=m, store=s)")
+    assert not builds_engine_directly("engine = MemoryEngine.on(storage, model=m)")
