@@ -21,6 +21,7 @@ CONSOLIDATION = "consolidation"
 
 
 def utc(at: datetime) -> datetime:
+    """`at` in UTC; a naive datetime is taken to be UTC already (not local time)."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 

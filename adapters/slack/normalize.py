@@ -52,6 +52,9 @@ def mentions(text: str) -> list[str]:
 
 
 def mentions_bot(text: str, bot_user_id: str | None) -> bool:
+    """Whether `text` mentions the bot as `<@BOTID>` (Slack's mention markup,
+    https://api.slack.com/reference/surfaces/formatting#mentioning-users); False when the
+    bot's user id is unknown."""
     return bool(bot_user_id) and bot_user_id in mentions(text)
 
 
@@ -102,7 +105,8 @@ def display_name(user: Mapping[str, Any]) -> str | None:
 
 
 def reply_thread_ts(event: Mapping[str, Any]) -> str:
-    """Where the bot answers a channel message: its thread, or a new thread under it."""
+    """Where the bot answers a channel message: its thread's ts, or its own ts (a new thread
+    under it). KeyError when the event has neither `thread_ts` nor `ts`."""
     return str(event.get("thread_ts") or event["ts"])
 
 

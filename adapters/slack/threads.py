@@ -22,6 +22,8 @@ class AnsweredThreads:
         self._known: OrderedDict[str, None] = OrderedDict()
 
     async def mark(self, conversation_key: str) -> None:
+        """Record that the bot answers in this thread (a ConversationRef key): one store
+        write, none when this process already knows it. Store errors propagate."""
         if conversation_key in self._known:
             return
         value = {"since": datetime.now(UTC).isoformat()}
@@ -29,6 +31,8 @@ class AnsweredThreads:
         self._remember(conversation_key)
 
     async def answered(self, conversation_key: str) -> bool:
+        """Whether the bot has answered in this thread, in any process: from the cache, else
+        one store read (a hit is cached; a miss is not, another process may mark it)."""
         if conversation_key in self._known:
             return True
         found = await self._store.aget(NAMESPACE, conversation_key) is not None
