@@ -51,7 +51,11 @@ BOT_SCOPES = (
 
 @dataclass(frozen=True)
 class OAuthConfig:
-    """SLACK_CLIENT_ID / SLACK_CLIENT_SECRET (Basic Information -> App Credentials)."""
+    """SLACK_CLIENT_ID / SLACK_CLIENT_SECRET (Basic Information -> App Credentials).
+
+    `erase_on_uninstall` is SLACK_ON_UNINSTALL=erase; `redirect_uri` (SLACK_REDIRECT_URI)
+    is the full URL of /slack/oauth_redirect, or None for the one set in the app's config.
+    """
 
     client_id: str
     client_secret: str

@@ -14,7 +14,10 @@ NAMESPACE = ("adapters", "slack", "threads")
 
 
 class AnsweredThreads:
-    """The store is the truth; a bounded in-process cache saves a read per follow-up."""
+    """The store is the truth; a bounded in-process cache saves a read per follow-up.
+
+    The cache holds at most `cache_size` thread keys and forgets the oldest first.
+    """
 
     def __init__(self, store: BaseStore, *, cache_size: int = 10_000) -> None:
         self._store = store
