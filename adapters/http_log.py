@@ -12,4 +12,7 @@ class PathOnlyAccessLogger(AbstractAccessLogger):
     """One INFO line per request: method, path (no query), status, seconds taken."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        """aiohttp's access-log hook (`time`: seconds taken to serve the request;
+        https://docs.aiohttp.org/en/stable/logging.html#access-logs): one INFO line,
+        `GET /slack/install 200 0.012s`."""
         self.logger.info("%s %s %s %.3fs", request.method, request.path, response.status, time)

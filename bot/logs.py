@@ -19,11 +19,16 @@ class RedactSecrets(logging.Filter):
         self.secrets = [s for s in secrets if s and len(s) >= 8]
 
     def redact(self, text: str) -> str:
+        """`text` with every configured secret (of 8+ characters), Slack tokens (`xoxb-`,
+        `xapp-`, ...), `sk-` API keys and Discord webhook/interaction URL tokens replaced
+        by `[secret]`."""
         for secret in self.secrets:
             text = text.replace(secret, "[secret]")
         return _URL_TOKEN.sub(r"\1[secret]", _TOKEN.sub("[secret]", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """logging.Filter hook: redact the record's message (then stored with its args
+        applied) and its traceback text in place; every record is kept (always True)."""
         message = record.getMessage()
         cleaned = self.redact(message)
         if cleaned != message:
@@ -44,6 +49,8 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line, with the `extra=` context (user, conversation) as fields."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON line: time, level, logger, message, the `extra=` fields
+        and any traceback as `exception`; values JSON cannot hold are written with str()."""
         entry: dict[str, object] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
@@ -85,6 +92,8 @@ class TextFormatter(logging.Formatter):
     key=value; a traceback follows on lines that each start with `  | `."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record in the handler's format (configure_logging's: `time LEVEL logger:
+        message`) plus ` [k=v ...]`, then traceback and stack lines, as the class says."""
         record.message = escape_controls(record.getMessage())
         record.asctime = self.formatTime(record, self.datefmt)
         line = self.formatMessage(record)
@@ -107,6 +116,13 @@ class TextFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, secrets: list[str], style: str = "text") -> None:
+    """Route every record to one stderr handler: JSON lines for `style` "json", else text
+    lines (TextFormatter), with `secrets` and token-like strings masked (RedactSecrets).
+
+    `level` is a logging level name ("INFO", "DEBUG"); an unknown one raises ValueError.
+    Replaces the root logger's handlers; the HTTP clients' and platform SDKs' loggers stay
+    at WARNING or above unless `level` is higher.
+    """
     handler = logging.StreamHandler()
     if style == "json":
         handler.setFormatter(JsonFormatter())

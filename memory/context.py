@@ -18,7 +18,12 @@ _MESSAGE = TypeAdapter(ChatMessage)
 @dataclass(frozen=True)
 class TurnContext:
     """`message` is a ChatMessage, or its JSON form (as LangGraph Server passes a run's
-    context); the JSON form is validated, ids included (IdentityError when one is unsafe)."""
+    context); the JSON form is validated, ids included.
+
+    Raises IdentityError when `message` is missing or an id in it is unsafe
+    (memory.identity), and pydantic's ValidationError when the JSON form lacks a field or
+    has one of the wrong type.
+    """
 
     # A default only so that a run without context gets the error below, not a TypeError.
     message: ChatMessage = None  # type: ignore[assignment]
@@ -39,6 +44,7 @@ class TurnContext:
 
     @property
     def user(self) -> UserRef:
+        """The author's platform account (`message.user`), not the person it resolves to."""
         return self.message.user
 
     @property
@@ -48,4 +54,5 @@ class TurnContext:
 
     @property
     def conversation(self) -> ConversationRef:
+        """Where the message was said; its `audience` decides which memories are shown."""
         return self.message.conversation

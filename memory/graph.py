@@ -43,11 +43,27 @@ HARD_CAP = 40
 
 
 class Summary(TypedDict):
+    """A conversation's summary as checkpointed (written by memory.summaries).
+
+    `text`: at most memory.summaries.MAX_SUMMARY_CHARS (1500) characters; `at`: when it was
+    written, ISO 8601 with a UTC offset (`2026-03-02T10:00:00+00:00`).
+    """
+
     text: str
     at: str
 
 
 class ChatState(TypedDict, total=False):
+    """The graph state of one conversation (one LangGraph thread).
+
+    `messages` is the checkpointed history, merged by LangGraph's `add_messages` reducer: a
+    message with a known id replaces it, a RemoveMessage deletes it
+    (https://langchain-ai.github.io/langgraph/concepts/low_level/#reducers). `memory` (the
+    rendered memory block), `paused`, `reply` and `erasure_token` last for one run only
+    (LangGraph's UntrackedValue: "Stores the last value received, never checkpointed").
+    `summary` holds the turns folded away by memory.summaries.
+    """
+
     messages: Annotated[list[AnyMessage], add_messages]
     # Per-turn values are never checkpointed: the Postgres saver would store plain strings
     # inline in its JSON column, outside the (possibly encrypting) serializer.
@@ -61,7 +77,9 @@ class ChatState(TypedDict, total=False):
 
 
 def pending_key(conversation: str, message_id: str) -> str:
-    """Stable per message, so a redelivered message is recorded once."""
+    """The pending-learning key of one message: 24 hex characters (the first 96 bits of a
+    SHA-256 of conversation key and message id). Stable per message, so a redelivered
+    message is recorded once."""
     return hashlib.sha256(f"{conversation}\n{message_id}".encode()).hexdigest()[:24]
 
 
@@ -73,7 +91,8 @@ def _last_human_text(messages: list[AnyMessage]) -> str:
 
 
 def current_summary(state: ChatState, policy: MemoryPolicy) -> str:
-    """The conversation summary, unless it is past retention."""
+    """The conversation summary's text; "" when there is none or it was written more than
+    `policy.summary_days` days ago. Raises ValueError if `summary["at"]` is not ISO 8601."""
     summary = state.get("summary")
     if not summary or not summary.get("text"):
         return ""
@@ -87,6 +106,19 @@ def build_graph(
     policy: MemoryPolicy,
     semantic: SemanticIndex | None = None,
 ) -> StateGraph[ChatState, TurnContext, Any, Any]:
+    """The uncompiled graph START -> recall -> respond -> remember -> END.
+
+    Each run needs a TurnContext as its context and a store (`runtime.store`):
+    - recall loads the memory of `ctx.person_key` and renders what the conversation's
+      audience may see, ranked against the last human message (by embedding similarity when
+      `semantic` is given, else lexically; memory.relevance) into `memory`;
+    - respond calls `model` with a fresh system prompt and at most HARD_CAP (40) messages,
+      and appends the answer under a stable id (memory.turn_ids.reply_id);
+    - remember queues the turn for learning (memory.pending) unless the person paused
+      memory, and removes messages beyond HARD_CAP from the state.
+    Errors of the model and the store propagate out of the run; nothing here catches them.
+    """
+
     async def recall(state: ChatState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
         ctx = runtime.context
         repository = repositories.for_store(runtime.store)

@@ -23,7 +23,12 @@ def _check(kind: str, value: str | None) -> str:
 
 @dataclass(frozen=True)
 class UserRef:
-    """A person on one platform. `workspace` is the Slack team (or enterprise) id."""
+    """An account on one platform. `workspace` is the Slack team (or Enterprise Grid org) id.
+
+    `platform`, `id` and `workspace` must each be 1-128 characters of A-Z a-z 0-9 _ - @ +
+    (they become parts of store namespaces and thread ids); IdentityError otherwise.
+    `display_name` is for prompts only and takes no part in equality.
+    """
 
     platform: str
     id: str
@@ -38,17 +43,24 @@ class UserRef:
 
     @property
     def key(self) -> str:
+        """The account key, `platform:workspace:id` (`slack:T1:U1`) or `platform:id`
+        (`console:alice`) without a workspace."""
         parts = [self.platform, self.workspace, self.id]
         return ":".join(p for p in parts if p)
 
     @property
     def name(self) -> str:
+        """What the bot calls the person: the display name, else the platform id."""
         return self.display_name or self.id
 
 
 @dataclass(frozen=True)
 class ConversationRef:
-    """A conversation (a LangGraph thread). `key` is the thread id; `audience` drives privacy."""
+    """A conversation (a LangGraph thread). `key` is the thread id; `audience` drives privacy.
+
+    IdentityError for an empty key, one over 300 characters or with whitespace, an audience
+    other than "dm" or "channel", or an unsafe platform.
+    """
 
     key: str
     audience: Audience
@@ -63,7 +75,9 @@ class ConversationRef:
 
 
 def conversation_key(platform: str, *parts: str) -> str:
-    """The single place that joins a platform's ids into a thread id."""
+    """The single place that joins a platform's ids into a thread id:
+    `conversation_key("slack", "T1", "C1")` is `slack:T1:C1`. IdentityError when a part is
+    not a safe id (1-128 characters of A-Z a-z 0-9 _ - @ +)."""
     for part in parts:
         _check("conversation id part", part)
     return ":".join((platform, *parts))

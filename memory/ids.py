@@ -11,6 +11,8 @@ LENGTH = 5
 
 
 def new_item_id(taken: Container[str] = ()) -> str:
+    """A random id of LENGTH (5) characters from ALPHABET (31 letters and digits, about
+    2.9e7 ids) that is not in `taken`; drawn again on a clash."""
     while True:
         candidate = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
         if candidate not in taken:

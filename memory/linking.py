@@ -44,6 +44,7 @@ class LinkResult:
     text: str
 
     def as_text(self) -> str:
+        """The notice as plain text (the body, without the title), for a text-only reply."""
         return self.text
 
 
@@ -73,9 +74,14 @@ class Linker:
         self.clock = clock
 
     async def run(self, user: UserRef, person: str, command: MemoryCommand) -> LinkResult:
-        """Raises CommandError (nothing changed) for a wrong, used or expired code, too many
-        guesses, a platform with no linked account, or a link that would give one person
-        two accounts on one platform."""
+        """Carry out `command` for `user`, whose account resolves to `person`.
+
+        `unlink <platform>` detaches that platform's account(s); `link` with no text issues
+        a code (valid VALID_FOR, 10 minutes); `link <code>` redeems one and merges the
+        code's issuer and `person` into one person. Raises CommandError (nothing changed)
+        for a wrong, used or expired code, too many guesses (MAX_GUESSES per GUESS_WINDOW
+        per account), a platform with no linked account, unlinking the only account, or a
+        link that would give one person two accounts on one platform."""
         if command.action == "unlink":
             return await self._unlink(person, command.text or "")
         if command.text:

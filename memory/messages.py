@@ -24,7 +24,15 @@ class PriorTurn:
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One human message addressed to the bot."""
+    """One human message addressed to the bot.
+
+    `text` is plain text (platform markup already resolved by the adapter); the engine
+    refuses more than MAX_MESSAGE_CHARS (8000) characters. `message_id` is the platform's
+    id for the message (Slack: `channel/ts`), unique within the conversation. `sent_at` is
+    when the platform says it was sent (timezone-aware; now when unknown). `prior_turns`
+    are earlier messages of the thread, oldest first; they seed a conversation whose state
+    is still empty and are ignored otherwise.
+    """
 
     user: UserRef
     conversation: ConversationRef
@@ -37,7 +45,12 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class Reply:
-    """The bot's answer to one ChatMessage."""
+    """The bot's answer to one ChatMessage.
+
+    `in_reply_to` is that message's `message_id`; `failed` is True when `text` is an
+    apology or a refusal (a message too long, a model or storage failure), not the model's
+    answer.
+    """
 
     text: str
     conversation: ConversationRef

@@ -57,6 +57,8 @@ class People:
         return await self.person_of(user.key)
 
     async def person_of(self, account: str) -> str:
+        """The person id an account key resolves to; an account never seen before becomes
+        a person of its own, under its own key (written to the store)."""
         found = await self.store.aget(ACCOUNTS, account)
         if found is not None:
             return str(found.value["person"])

@@ -136,7 +136,8 @@ def _pairs(chars: str) -> list[str]:
 
 @functools.lru_cache(maxsize=100_000)
 def word_set(text: str) -> frozenset[str]:
-    """Cached: the same memories are ranked on every message."""
+    """`words(text)` as a set; cached (up to 100,000 texts), since the same memories are
+    ranked on every message."""
     return frozenset(words(text))
 
 
@@ -150,6 +151,10 @@ def rank(
 ) -> list[tuple[str, StoredItem]]:
     """Best matches first (ties: most recent), at most `limit` items and `max_chars` of text.
 
+    Returns (key, item) pairs; the list stops at the first item that would exceed either
+    budget (`max_chars` counts the characters of `item.text()`). Lexically, an item scores
+    the sum over the query terms it shares of log(1 + N / df): N items, df of them holding
+    the term (an IDF weight, so rare shared words count most).
     With `similarity` (embedding scores by key) items are ordered by it; items without a score
     (stored before embeddings were configured) fall back to the lexical score after them.
     """

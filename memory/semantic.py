@@ -10,17 +10,25 @@ from memory.schemas import StoredItem
 
 
 class SemanticIndex:
+    """Embeds memory items and scores them against a query, with any LangChain Embeddings."""
+
     def __init__(self, embeddings: Embeddings) -> None:
         self.embeddings = embeddings
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
+        """One vector per text, in order (length = the model's dimensions), as plain floats
+        so they serialize; [] for no texts, without calling the model. Errors of the
+        embeddings provider propagate."""
         if not texts:
             return []
         vectors = await self.embeddings.aembed_documents(texts)
         return [[float(x) for x in vector] for vector in vectors]
 
     async def similarity(self, query: str, items: dict[str, StoredItem]) -> dict[str, float]:
-        """Cosine similarity of the query to every item that has a vector."""
+        """Cosine similarity (-1..1) of the query to every item that has a vector, by item
+        key; items without one are left out. {} for a blank query or no vectors, without
+        calling the model. The query's vector must have the items' dimensions (ValueError
+        from numpy otherwise, e.g. after the embeddings model was changed)."""
         keyed = [(k, v.embedding) for k, v in items.items() if v.embedding]
         if not keyed or not query.strip():
             return {}

@@ -36,7 +36,14 @@ async def summarize_if_long(
     thread: str,
     lock: Callable[[], AbstractAsyncContextManager[None]],
 ) -> bool:
-    """Summarize when the thread holds more than SUMMARIZE_AFTER messages; True if it did."""
+    """Summarize when the thread holds more than SUMMARIZE_AFTER (24) messages; True if it did.
+
+    All but the last KEEP_AFTER_SUMMARY (8) messages are folded, with the previous summary,
+    into one of at most MAX_SUMMARY_CHARS characters, then removed from the state. `lock()`
+    is the conversation's lock, held only while the state is updated; the update is skipped
+    (False) when the model answered nothing or a folded turn was removed in the meantime.
+    Errors of the model and the checkpointer propagate.
+    """
     config: RunnableConfig = {"configurable": {"thread_id": thread}}
     state = await graph.aget_state(config)
     messages: list[AnyMessage] = state.values.get("messages", [])

@@ -21,6 +21,7 @@ CONSOLIDATION = "consolidation"
 
 
 def utc(at: datetime) -> datetime:
+    """`at` in UTC; a naive datetime is taken to be UTC already (not local time)."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
@@ -38,7 +39,8 @@ def _what(item: StoredItem) -> str:
 
 
 def earlier_values(current: StoredItem, updated: StoredItem, cause: str) -> list[Earlier]:
-    """`updated.previous`: the current value joins it when a message changed what it says.
+    """`updated.previous`, newest first and at most MAX_EARLIER (3): the current value
+    joins it when a message changed what it says.
 
     A correction says the old value was wrong, and consolidation is housekeeping: neither
     keeps the value it replaces.
@@ -50,7 +52,11 @@ def earlier_values(current: StoredItem, updated: StoredItem, cause: str) -> list
 
 
 def dated(item: StoredItem) -> str:
-    """One recall line: the item, when its event is, when it was said and what it said before."""
+    """One recall line: the item, when its event is, when it was said and what it said before.
+
+    `Dentist (on 2026-03-06) [said 2026-03-02; before: "...", said 2026-02-01]`: dates in
+    UTC, the earlier value cut to EARLIER_SHOWN_CHARS (120) characters.
+    """
     text = item.text()
     when = item.data.get("when") if item.kind == "fact" else None
     if when:

@@ -33,7 +33,10 @@ def _name(tool: Any) -> str:
 
 
 class ToolChoiceLeftToModel(Runnable[LanguageModelInput, BaseMessage]):
-    """Wraps a chat model for trustcall: a forced tool choice on the update step becomes auto."""
+    """Wraps a chat model for trustcall: a forced tool choice on the update step becomes auto.
+
+    Everything else (invoke, ainvoke, the bound kwargs) goes to the wrapped model unchanged.
+    """
 
     def __init__(self, model: BaseChatModel) -> None:
         self.model = model
@@ -41,6 +44,12 @@ class ToolChoiceLeftToModel(Runnable[LanguageModelInput, BaseMessage]):
     def bind_tools(
         self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
     ) -> Runnable[LanguageModelInput, BaseMessage]:
+        """The wrapped model's `bind_tools`, with `tool_choice` "any"/"required" dropped (so
+        the provider's default, "auto", applies) when the tools include PatchDoc.
+
+        The result is a RunnableBinding whose `bound` is this wrapper, because trustcall
+        (0.0.39, `_ExtractUpdates`) re-binds through `binding.bound.bind_tools(...)`.
+        """
         if tool_choice in FORCED and UPDATE_TOOL in {_name(t) for t in tools}:
             tool_choice = None  # the provider's default with tools bound: the model decides
         inner = self.model.bind_tools(tools, tool_choice=tool_choice, **kwargs)
@@ -51,9 +60,11 @@ class ToolChoiceLeftToModel(Runnable[LanguageModelInput, BaseMessage]):
     def invoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> BaseMessage:
+        """The wrapped model's `invoke` (LangChain Runnable API), unchanged."""
         return self.model.invoke(input, config, **kwargs)
 
     async def ainvoke(
         self, input: LanguageModelInput, config: RunnableConfig | None = None, **kwargs: Any
     ) -> BaseMessage:
+        """The wrapped model's `ainvoke` (LangChain Runnable API), unchanged."""
         return await self.model.ainvoke(input, config, **kwargs)

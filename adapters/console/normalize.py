@@ -42,15 +42,21 @@ def console_user(name: str) -> UserRef:
 
 
 def console_conversation(user: UserRef, session: str) -> ConversationRef:
+    """The conversation of one `bot chat` session, `console:<user id>:<session>`, a DM.
+    IdentityError when `session` is not a safe id (1-128 of A-Z a-z 0-9 _ - @ +)."""
     # A terminal chat is one person talking to the bot: a DM.
     return ConversationRef(conversation_key("console", user.id, session), "dm", "console")
 
 
 def is_memory_command(line: str) -> bool:
+    """Whether a console line starts with `/memory` (any case, surrounding spaces ignored).
+    `/memoryx` counts too; to_memory_command then refuses it."""
     return line.strip().lower().startswith("/memory")
 
 
 def to_memory_command(line: str) -> MemoryCommand:
+    """The command in a `/memory ...` line; CommandError (with the usage) when
+    memory.commands.parse_command does not know it."""
     return parse_command(line.strip()[len("/memory") :])
 
 

@@ -21,6 +21,8 @@ class HideRequestBodies(logging.Filter):
     """Replaces everything from `body:` on with `[hidden]` in slack-bolt's records."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """logging.Filter hook: a record whose message holds `body:` ends in `body: [hidden])`
+        instead; every record is kept (always True)."""
         message = record.getMessage()
         if "body:" in message:
             record.msg, record.args = _BODY.sub(r"\1 [hidden])", message), None

@@ -21,16 +21,24 @@ ACTION_IDS = re.compile(r"^memory_[a-z_]+$")
 
 @dataclass(frozen=True)
 class ButtonValue:
-    """What a button carries: the owner's user key and, for `forget`, the item id."""
+    """What a button carries: the owner's user key (`slack:T1:U1`) and, for `forget` the
+    item id, for `undo` the change set's id ("" otherwise)."""
 
     owner: str
     item_id: str = ""
 
     def encode(self) -> str:
+        """Compact JSON, `{"o":<owner>,"i":<item id>}`, for a button's `value`; a user key
+        and a short item id keep it far below the 2000 characters Slack allows there
+        (https://docs.slack.dev/reference/block-kit/block-elements/button-element)."""
         return json.dumps({"o": self.owner, "i": self.item_id}, separators=(",", ":"))
 
     @classmethod
     def decode(cls, raw: str | None) -> ButtonValue | None:
+        """The value `encode` made, read back from a pressed button; None for anything else
+        (not JSON, not an object, no owner, non-string fields). JSON nested deeper than
+        Python's recursion limit raises RecursionError (only a payload signed with the
+        app's secret can carry a value, and Slack sends back the one the button had)."""
         try:
             data = json.loads(raw or "")
         except ValueError:

@@ -55,6 +55,10 @@ class SlackEdge:
         self.verifier = SignatureVerifier(signing_secret)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Answer one POST: 401 without signature headers, for a wrong signature or a
+        timestamp more than 5 minutes off (slack_sdk's SignatureVerifier); 400 for a
+        timestamp that is not 1-12 digits or a body that is not UTF-8, JSON or a form;
+        200, dropped, for a malformed payload; otherwise bolt's response."""
         raw = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
         signature = request.headers.get("X-Slack-Signature")
@@ -93,6 +97,9 @@ class ValidatingSocketModeHandler(AsyncSocketModeHandler):
     (Slack authenticated the connection, so the signature checks do not apply)."""
 
     async def handle(self, client: Any, req: SocketModeRequest) -> None:  # type: ignore[override]
+        """bolt's per-request Socket Mode hook: a well-formed payload goes on to bolt; a
+        malformed one is acknowledged (an empty response with its envelope_id, so Slack does
+        not send it again) and dropped with one warning."""
         wrong = problems(req.payload)
         if not wrong:
             await super().handle(client, req)

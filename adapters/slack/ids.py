@@ -68,12 +68,17 @@ def slack_user(
 
 
 def is_dm_channel(channel: str | None, channel_type: str | None = None) -> bool:
+    """Whether a Slack channel is a 1:1 DM: by the event's `channel_type` ("im"; Slack's
+    message.im event, https://api.slack.com/events/message.im) when given, else by the id
+    (a DM's starts with "D"). A group DM ("mpim") counts as a channel."""
     if channel_type:
         return channel_type == "im"
     return isinstance(channel, str) and channel.startswith("D")
 
 
 def dm_conversation(team_id: str | None, channel: str | None) -> ConversationRef:
+    """The conversation of a DM, `slack:<team>:<channel>`, audience "dm". IdentityError when
+    the team or channel id is missing or unsafe."""
     key = conversation_key(PLATFORM, key_part(team_id, "team id"), key_part(channel, "channel"))
     return ConversationRef(key, "dm", PLATFORM)
 
@@ -81,7 +86,9 @@ def dm_conversation(team_id: str | None, channel: str | None) -> ConversationRef
 def thread_conversation(
     team_id: str | None, channel: str | None, thread_ts: str | None
 ) -> ConversationRef:
-    """A channel thread; a ts is unique only within its channel, so the channel is in the key."""
+    """A channel thread, `slack:<team>:<channel>:<thread ts with "-">`, audience "channel";
+    a ts is unique only within its channel, so the channel is in the key. IdentityError
+    when an id is missing or unsafe."""
     key = conversation_key(
         PLATFORM,
         key_part(team_id, "team id"),
@@ -110,10 +117,13 @@ class MessageRef:
 
     @property
     def message_id(self) -> str:
+        """`channel/ts` (`C1/1700000000.000100`): the ChatMessage.message_id of the message."""
         return f"{self.channel}/{self.ts}"
 
     @classmethod
     def parse(cls, message_id: str) -> MessageRef | None:
+        """The reference a `channel/ts` message id names; None for an id of another shape
+        (another platform's, a console line's)."""
         channel, sep, ts = message_id.partition("/")
         return cls(channel, ts) if sep and channel and ts else None
 
@@ -121,7 +131,10 @@ class MessageRef:
 def permalink(
     base_url: str | None, channel: str, ts: str, thread_ts: str | None = None
 ) -> str | None:
-    """A message link built from the workspace URL (auth.test), without an extra API call."""
+    """A message link built from the workspace URL (auth.test's `url`), without an extra API
+    call: `<url>/archives/<channel>/p<ts without its dot>`, plus `?thread_ts=..&cid=..` for
+    a reply in a thread (the shape chat.getPermalink returns,
+    https://api.slack.com/methods/chat.getPermalink). None without a workspace URL."""
     if not base_url:
         return None
     link = f"{base_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"

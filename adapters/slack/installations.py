@@ -30,13 +30,21 @@ NONE = "none"
 def workspace_namespace(
     enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
 ) -> tuple[str, ...]:
-    """One namespace per workspace (or per Enterprise Grid org, for an org-wide install)."""
+    """One namespace per workspace (or per Enterprise Grid org, for an org-wide install):
+    `(*NAMESPACE, "<enterprise>-<team>")`, "none" for an id there is none of, as slack_sdk's
+    FileInstallationStore names its directories (`E1-T1`, `none-T1`, `E1-none`)."""
     team = NONE if is_enterprise_install else (team_id or NONE)
     return (*NAMESPACE, f"{enterprise_id or NONE}-{team}")
 
 
 class StoreInstallationStore(AsyncInstallationStore):  # type: ignore[misc]
-    """slack-bolt's installation store over a LangGraph BaseStore; values pass the sealer."""
+    """slack-bolt's installation store over a LangGraph BaseStore; values pass the sealer.
+
+    Implements slack_sdk's AsyncInstallationStore interface (its docstring lists the methods
+    bolt calls; https://tools.slack.dev/python-slack-sdk/oauth/#installation-store). Each
+    value is the `__dict__` of a slack_sdk Installation or Bot, tokens included, so rows are
+    unreadable without MEMORY_ENCRYPTION_KEY when a sealer is given. Store errors propagate.
+    """
 
     def __init__(self, store: BaseStore, sealer: Sealer | None = None) -> None:
         self._store = store
@@ -44,6 +52,7 @@ class StoreInstallationStore(AsyncInstallationStore):  # type: ignore[misc]
 
     @property
     def logger(self) -> logging.Logger:
+        """The logger slack_sdk's interface asks every store for: this module's."""
         return log
 
     async def _put(self, namespace: tuple[str, ...], key: str, value: dict[str, Any]) -> None:
@@ -54,6 +63,9 @@ class StoreInstallationStore(AsyncInstallationStore):  # type: ignore[misc]
         return self._sealer.open(item.value) if item is not None else None
 
     async def async_save(self, installation: Installation) -> None:
+        """Keep an installation (bolt calls this on /slack/oauth_redirect and after refreshing
+        a rotating user token): as the workspace's latest ("installer"), as the installing
+        user's, and its bot as the workspace's bot when it has a bot token."""
         namespace = workspace_namespace(
             installation.enterprise_id, installation.team_id, installation.is_enterprise_install
         )
@@ -69,6 +81,8 @@ class StoreInstallationStore(AsyncInstallationStore):  # type: ignore[misc]
         )
 
     async def async_save_bot(self, bot: Bot) -> None:
+        """Keep `bot` as its workspace's (or org's) bot, replacing the one before; bolt also
+        calls this after refreshing a rotating token."""
         namespace = workspace_namespace(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
         await self._put(namespace, "bot", dict(bot.__dict__))
 
@@ -79,6 +93,8 @@ class StoreInstallationStore(AsyncInstallationStore):  # type: ignore[misc]
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
+        """The workspace's (or, for an org-wide install, the org's) bot with its token;
+        None when the app is not installed there."""
         namespace = workspace_namespace(enterprise_id, team_id, is_enterprise_install)
         value = await self._get(namespace, "bot")
         return Bot(**value) if value else None
@@ -91,6 +107,9 @@ class StoreInstallationStore(AsyncInstallationStore):  # type: ignore[misc]
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
+        """`user_id`'s installation, or without one the workspace's latest; None when there
+        is none. Its bot fields are the workspace's current bot's, which a user's older
+        installation may predate (token rotation)."""
         namespace = workspace_namespace(enterprise_id, team_id, is_enterprise_install)
         value = await self._get(namespace, f"installer-{user_id}" if user_id else "installer")
         if not value:
@@ -112,11 +131,16 @@ class StoreInstallationStore(AsyncInstallationStore):  # type: ignore[misc]
         return installation
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        """Forget the workspace's bot (bolt's tokens_revoked listener calls this when the bot
+        token is revoked). An org-wide install is found with `team_id=None`."""
         await self._store.adelete(workspace_namespace(enterprise_id, team_id), "bot")
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
+        """Forget `user_id`'s installation (bolt's tokens_revoked listener, per revoked user
+        token), or without a user the workspace's latest one only: unlike slack_sdk's
+        FileInstallationStore, other users' rows stay (async_delete_all removes them all)."""
         key = f"installer-{user_id}" if user_id else "installer"
         await self._store.adelete(workspace_namespace(enterprise_id, team_id), key)
 

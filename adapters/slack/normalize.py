@@ -52,6 +52,9 @@ def mentions(text: str) -> list[str]:
 
 
 def mentions_bot(text: str, bot_user_id: str | None) -> bool:
+    """Whether `text` mentions the bot as `<@BOTID>` (Slack's mention markup,
+    https://api.slack.com/reference/surfaces/formatting#mentioning-users); False when the
+    bot's user id is unknown."""
     return bool(bot_user_id) and bot_user_id in mentions(text)
 
 
@@ -83,12 +86,18 @@ def clean_text(text: str, names: Mapping[str, str], bot_user_id: str | None = No
 
 
 def escape(text: str) -> str:
-    """Plain text to Slack text: no accidental @channel pings or links from a model's output."""
+    """Plain text to Slack text: no accidental @channel pings or links from a model's output.
+
+    Escapes exactly the three characters Slack asks apps to: & < > (as &amp; &lt; &gt;;
+    https://api.slack.com/reference/surfaces/formatting#escaping).
+    """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def display_name(user: Mapping[str, Any]) -> str | None:
-    """The name people see for a users.info `user` object."""
+    """The name people see for a users.info `user` object
+    (https://api.slack.com/methods/users.info): the profile's display name, else the real
+    name, else the handle; None when all are blank."""
     profile = user.get("profile") or {}
     for candidate in (
         profile.get("display_name"),
@@ -102,7 +111,8 @@ def display_name(user: Mapping[str, Any]) -> str | None:
 
 
 def reply_thread_ts(event: Mapping[str, Any]) -> str:
-    """Where the bot answers a channel message: its thread, or a new thread under it."""
+    """Where the bot answers a channel message: its thread's ts, or its own ts (a new thread
+    under it). KeyError when the event has neither `thread_ts` nor `ts`."""
     return str(event.get("thread_ts") or event["ts"])
 
 
@@ -153,7 +163,9 @@ def to_prior_turns(
     bot_user_id: str | None,
     names: Mapping[str, str],
 ) -> list[PriorTurn]:
-    """Earlier messages of a thread (conversations.replies) as turns, oldest first."""
+    """Earlier messages of a thread (conversations.replies) as turns, in the given order
+    (conversations.replies lists oldest first): only those strictly before `before_ts`
+    with text left after clean_text. The bot's own are authored "assistant"."""
     turns: list[PriorTurn] = []
     for message in messages:
         ts = str_field(message, "ts")

@@ -51,7 +51,11 @@ BOT_SCOPES = (
 
 @dataclass(frozen=True)
 class OAuthConfig:
-    """SLACK_CLIENT_ID / SLACK_CLIENT_SECRET (Basic Information -> App Credentials)."""
+    """SLACK_CLIENT_ID / SLACK_CLIENT_SECRET (Basic Information -> App Credentials).
+
+    `erase_on_uninstall` is SLACK_ON_UNINSTALL=erase; `redirect_uri` (SLACK_REDIRECT_URI)
+    is the full URL of /slack/oauth_redirect, or None for the one set in the app's config.
+    """
 
     client_id: str
     client_secret: str
@@ -100,6 +104,10 @@ class SlackOAuth:
         app.event("tokens_revoked")(app.default_tokens_revoked_event_listener())
 
     async def on_uninstalled(self, context: Any) -> None:
+        """bolt listener for `app_uninstalled` (https://api.slack.com/events/app_uninstalled):
+        drop the workspace's installation rows and, with `erase_on_uninstall`, the memories
+        of its people (`erase_workspace`). `context` is bolt's AsyncBoltContext; its team
+        and enterprise ids name the workspace."""
         await self.installations.async_delete_all(
             enterprise_id=context.enterprise_id, team_id=context.team_id
         )
@@ -112,7 +120,8 @@ class SlackOAuth:
     ) -> AsyncWebClient | None:
         """A client with the bot token of the workspace a conversation is in
         (`slack:T1:C1:...`), or None when that workspace has no installation (any more).
-        The org comes from a Grid person's key (`slack:E1:W1`) when it names one."""
+        The org comes from a Grid person's key (`slack:E1:W1`) when it names one.
+        Raises IdentityError when `conversation` has fewer than three `:`-separated parts."""
         try:
             _platform, team_id, _rest = conversation.split(":", 2)
         except ValueError:

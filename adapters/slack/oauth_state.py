@@ -16,14 +16,16 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 log = logging.getLogger(__name__)
 
 NAMESPACE = ("adapters", "slack", "oauth_state")
-# Slack's own default: an install started more than 10 minutes ago is not completed.
+# slack-bolt's own default (AsyncOAuthSettings.state_expiration_seconds, 600): an install
+# started more than 10 minutes ago is not completed.
 EXPIRES_SECONDS = 600
 # States looked at for expiry per issue: bounded work per /slack/install visit.
 SWEEP = 50
 
 
 class StoreOAuthStateStore(AsyncOAuthStateStore):  # type: ignore[misc]
-    """Each state is valid once, for `expiration_seconds`."""
+    """slack_sdk's AsyncOAuthStateStore over a LangGraph BaseStore: each state is valid
+    once, for `expiration_seconds` (seconds). Store errors propagate."""
 
     def __init__(self, store: BaseStore, expiration_seconds: int = EXPIRES_SECONDS) -> None:
         self._store = store
@@ -31,9 +33,13 @@ class StoreOAuthStateStore(AsyncOAuthStateStore):  # type: ignore[misc]
 
     @property
     def logger(self) -> logging.Logger:
+        """The logger slack_sdk's interface asks every store for: this module's."""
         return log
 
     async def async_issue(self, *args: object, **kwargs: object) -> str:
+        """A new state (32 URL-safe characters, 192 random bits), stored with its expiry;
+        first drops expired states among up to SWEEP (50) stored ones. Arguments from bolt
+        are ignored."""
         now = time.time()
         # Installs that were opened and never completed leave states behind: drop old ones.
         for item in await self._store.asearch(NAMESPACE, limit=SWEEP):
@@ -45,6 +51,8 @@ class StoreOAuthStateStore(AsyncOAuthStateStore):  # type: ignore[misc]
         return state
 
     async def async_consume(self, state: str) -> bool:
+        """True if `state` was issued here and has not expired; it is deleted either way, so
+        a second use is False. An empty state or one over 200 characters is False unread."""
         if not state or len(state) > 200:
             return False
         item = await self._store.aget(NAMESPACE, state)

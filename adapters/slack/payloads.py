@@ -55,12 +55,19 @@ class OtherEvent(_Shape):
 
 
 class Authorization(_Shape):
+    """One entry of an event envelope's `authorizations`: an installation the event is
+    delivered for (https://api.slack.com/apis/events-api#callback-field)."""
+
     team_id: Id | None = None
     user_id: Id | None = None
     enterprise_id: Id | None = None
 
 
 class EventCallback(_Shape):
+    """The Events API envelope of `type` "event_callback"
+    (https://api.slack.com/apis/events-api#callback-field). `event` stays a dict here and is
+    checked as a MessageEvent or OtherEvent by `problems`."""
+
     type: Id
     event_id: Id
     team_id: Id | None = None
@@ -71,16 +78,27 @@ class EventCallback(_Shape):
 
 
 class Action(_Shape):
+    """One pressed element of a block_actions payload: its `action_id` (at most 255
+    characters) and, for a button, its `value` (at most 2000 characters; Slack's button
+    element reference, https://docs.slack.dev/reference/block-kit/block-elements/button-element)."""
+
     action_id: Id
     value: Text | None = None
 
 
 class Presser(_Shape):
+    """The `user` of an interactivity payload: who pressed or submitted, and their team."""
+
     id: Id
     team_id: Id | None = None
 
 
 class BlockActions(_Shape):
+    """A block_actions payload (a button pressed in a message or in App Home;
+    https://api.slack.com/reference/interaction-payloads/block-actions). Invalid (a
+    ValidationError from `model_validate`) when it has neither `response_url` nor `view`,
+    since the bot could not answer it."""
+
     type: Id
     user: Presser
     actions: list[Action]
@@ -90,12 +108,16 @@ class BlockActions(_Shape):
 
     @model_validator(mode="after")
     def _answerable(self) -> BlockActions:
+        """pydantic after-validator: refuses a payload with nowhere to send the answer."""
         if self.response_url is None and self.view is None:
             raise ValueError("neither response_url nor view")
         return self
 
 
 class View(_Shape):
+    """The `view` of a view_submission / view_closed payload: its type ("modal", "home")
+    and id."""
+
     type: Id
     id: Id | None = None
 
@@ -109,6 +131,9 @@ class ViewPayload(_Shape):
 
 
 class Envelope(_Shape):
+    """Any Events API or interactivity payload: only its `type`, read first to pick the
+    shape that checks the rest."""
+
     type: Id
 
 

@@ -14,7 +14,10 @@ NAMESPACE = ("adapters", "slack", "threads")
 
 
 class AnsweredThreads:
-    """The store is the truth; a bounded in-process cache saves a read per follow-up."""
+    """The store is the truth; a bounded in-process cache saves a read per follow-up.
+
+    The cache holds at most `cache_size` thread keys and forgets the oldest first.
+    """
 
     def __init__(self, store: BaseStore, *, cache_size: int = 10_000) -> None:
         self._store = store
@@ -22,6 +25,8 @@ class AnsweredThreads:
         self._known: OrderedDict[str, None] = OrderedDict()
 
     async def mark(self, conversation_key: str) -> None:
+        """Record that the bot answers in this thread (a ConversationRef key): one store
+        write, none when this process already knows it. Store errors propagate."""
         if conversation_key in self._known:
             return
         value = {"since": datetime.now(UTC).isoformat()}
@@ -29,6 +34,8 @@ class AnsweredThreads:
         self._remember(conversation_key)
 
     async def answered(self, conversation_key: str) -> bool:
+        """Whether the bot has answered in this thread, in any process: from the cache, else
+        one store read (a hit is cached; a miss is not, another process may mark it)."""
         if conversation_key in self._known:
             return True
         found = await self._store.aget(NAMESPACE, conversation_key) is not None
