@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
@@ -17,6 +18,7 @@ from adapters.discord.normalize import conversation_ref, user_ref
 from adapters.discord.render import clip, render_export, render_result, render_show
 from adapters.discord.views import confirm_view, show_view
 from adapters.discord.views import shown as current
+from adapters.inflight import InFlight
 from memory.commands import (
     MAX_COMMAND_CHARS,
     VERB,
@@ -33,6 +35,8 @@ from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowRe
 log = logging.getLogger(__name__)
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
+# Posts a result's own view (a list, a question, a file); False when it has none for it.
+Special = Callable[[CommandResult], Awaitable[bool]]
 
 
 def caller(interaction: Interaction) -> UserRef:
@@ -61,39 +65,48 @@ class MemoryCommands(app_commands.Group):
     """`/memory <verb>`: one subcommand per verb of memory.commands.VERBS, named and described
     there (tests check the two agree)."""
 
-    def __init__(self, engine: MemoryEngine) -> None:
+    def __init__(self, engine: MemoryEngine, in_flight: InFlight | None = None) -> None:
         super().__init__(
             name="memory", description="See, correct and erase what the bot remembers about you"
         )
         self.engine = engine
+        # Held while a command runs and its answer is posted (shutdown waits on it).
+        self.in_flight = in_flight or InFlight()
         self._refreshing: set[asyncio.Task[None]] = set()
 
     async def _run(self, interaction: Interaction, command: MemoryCommand) -> CommandResult:
         return await self.engine.run_command(caller(interaction), command, where(interaction))
 
-    async def _answer(self, interaction: Interaction, command: MemoryCommand) -> None:
-        """Run `command` and answer with its embed (a special view is the caller's)."""
-        result = await self._run(interaction, command)
-        await answer_privately(interaction, embed=render_result(result))
+    async def _answer(
+        self, interaction: Interaction, command: MemoryCommand, special: Special | None = None
+    ) -> None:
+        """Run `command` and post the answer: `special`'s view when it posts one (returns
+        True), else the result's embed. In flight until posted (shutdown waits on it)."""
+        async with self.in_flight.hold():
+            result = await self._run(interaction, command)
+            if special is None or not await special(result):
+                await answer_privately(interaction, embed=render_result(result))
 
     @app_commands.command(name="show", description=VERB["show"].help)
     @app_commands.describe(scope=VERB["show"].argument("scope").help)
     async def show(self, interaction: Interaction, scope: ShowScope = "all") -> None:
         shown: ShowScope = scope
-        user = caller(interaction)
-        result = await self.engine.run_command(user, MemoryCommand("show", scope=shown))
-        if not isinstance(result, ShowResult):
-            await answer_privately(interaction, embed=render_result(result))
-            return
-        view = show_view(interaction.user.id, result, shown)
-        sent = await interaction.followup.send(
-            embed=render_show(result), view=view, ephemeral=True, wait=True
-        )
-        if result.still_learning:
-            refresh = self._refresh(sent, user, interaction.user.id, shown)
-            task = asyncio.get_running_loop().create_task(refresh)
-            self._refreshing.add(task)
-            task.add_done_callback(self._refreshing.discard)
+
+        async def listed(result: CommandResult) -> bool:
+            if not isinstance(result, ShowResult):
+                return False
+            view = show_view(interaction.user.id, result, shown)
+            sent = await interaction.followup.send(
+                embed=render_show(result), view=view, ephemeral=True, wait=True
+            )
+            if result.still_learning:
+                refresh = self._refresh(sent, caller(interaction), interaction.user.id, shown)
+                task = asyncio.get_running_loop().create_task(refresh)
+                self._refreshing.add(task)
+                task.add_done_callback(self._refreshing.discard)
+            return True
+
+        await self._answer(interaction, MemoryCommand("show", scope=shown), listed)
 
     async def _refresh(
         self, sent: discord.WebhookMessage, user: UserRef, owner_id: int, scope: ShowScope
@@ -132,12 +145,15 @@ class MemoryCommands(app_commands.Group):
 
     @app_commands.command(name="forget-all", description=VERB["forget-all"].help)
     async def forget_all(self, interaction: Interaction) -> None:
-        result = await self._run(interaction, MemoryCommand("forget_all"))
-        if not isinstance(result, ConfirmForgetAll):
-            await answer_privately(interaction, embed=render_result(result))
-            return
-        view = confirm_view(interaction.user.id)
-        await interaction.followup.send(embed=render_result(result), view=view, ephemeral=True)
+
+        async def asked(result: CommandResult) -> bool:
+            if not isinstance(result, ConfirmForgetAll):
+                return False
+            view = confirm_view(interaction.user.id)
+            await interaction.followup.send(embed=render_result(result), view=view, ephemeral=True)
+            return True
+
+        await self._answer(interaction, MemoryCommand("forget_all"), asked)
 
     @app_commands.command(name="correct", description=VERB["correct"].help)
     @app_commands.describe(text=VERB["correct"].argument("text").help)
@@ -148,12 +164,15 @@ class MemoryCommands(app_commands.Group):
 
     @app_commands.command(name="export", description=VERB["export"].help)
     async def export(self, interaction: Interaction) -> None:
-        result = await self._run(interaction, MemoryCommand("export"))
-        if not isinstance(result, ExportResult):
-            await answer_privately(interaction, embed=render_result(result))
-            return
-        content, file = render_export(result)
-        await interaction.followup.send(content, file=file, ephemeral=True)
+
+        async def attached(result: CommandResult) -> bool:
+            if not isinstance(result, ExportResult):
+                return False
+            content, file = render_export(result)
+            await interaction.followup.send(content, file=file, ephemeral=True)
+            return True
+
+        await self._answer(interaction, MemoryCommand("export"), attached)
 
     @app_commands.command(name="why", description=VERB["why"].help)
     @app_commands.rename(item_id="id")
