@@ -15,6 +15,7 @@ from langchain_core.runnables import RunnableConfig
 from bot.engine import open_engine
 from bot.errors import AdapterFailed
 from bot.logs import configure_logging
+from bot.platforms import enabled_platforms, platform_secrets
 from bot.settings import Settings, get_settings
 from bot.storage import database_label
 from memory.errors import ConfigurationError, IdentityError
@@ -65,16 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    values = [
-        settings.slack_bot_token,
-        settings.slack_app_token,
-        settings.slack_signing_secret,
-        settings.slack_client_secret,
-        settings.discord_token,
-        settings.memory_encryption_key,
-        settings.memory_encryption_old_keys,
-    ]
-    return [v.get_secret_value() for v in values if v is not None]
+    """Every secret setting's value that is set: each platform's, and the memory keys."""
+    keys = [settings.memory_encryption_key, settings.memory_encryption_old_keys]
+    return platform_secrets(settings) + [v.get_secret_value() for v in keys if v is not None]
 
 
 async def _chat(settings: Settings, user: str, session: str, resume: bool) -> None:
@@ -109,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings.log_level, _secrets(settings), settings.log_format)
         command = args.command
         if command is None:
-            command = "run" if settings.slack_enabled or settings.discord_enabled else "chat"
+            command = "run" if enabled_platforms(settings) else "chat"
         if command == "chat":
             user = getattr(args, "user", None)
             if user is not None and not user.strip():
@@ -121,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 logging.getLogger().setLevel(logging.WARNING)
             asyncio.run(_chat(settings, user, resume or uuid.uuid4().hex[:8], bool(resume)))
             return 0
-        from bot.platforms import run_platforms
+        from bot.serve import run_platforms  # the adapters' libraries load only here
 
         asyncio.run(run_platforms(settings))
         return 0

@@ -1,10 +1,12 @@
-"""The /memory command language: parsing free text into a MemoryCommand, with clear refusals."""
+"""The /memory verbs, declared once for every platform (VERBS), and the parsing of free text into
+a MemoryCommand, with clear refusals."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from memory.errors import CommandError
 
@@ -23,8 +25,10 @@ Action = Literal[
     "undo",
     "why",
 ]
-PLATFORMS = ("slack", "discord", "console")
+PlatformName = Literal["slack", "discord", "console"]
+PLATFORMS: tuple[PlatformName, ...] = get_args(PlatformName)
 ShowScope = Literal["all", "profile", "facts", "todos"]
+SHOW_SCOPES: tuple[ShowScope, ...] = get_args(ShowScope)
 
 MAX_COMMAND_CHARS = 2000
 # Item ids (`f3k9q`) and profile field ids (`location`, `preferred-name`).
@@ -33,22 +37,152 @@ ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 LINK_CODE = re.compile(r"^[a-z0-9]{4,16}$")
 # Change set ids (memory.changesets): 8 hex digits.
 CHANGE_ID = re.compile(r"^[0-9a-f]{8}$")
+# Discord's limit for a command's or an option's description, in characters
+# (https://discord.com/developers/docs/interactions/application-commands#application-command-object).
+HELP_CHARS = 100
 
-USAGE = """\
-/memory show [profile|facts|todos]  what I remember about you, with ids
-/memory forget <id>                 forget one thing (ids are shown by `show`)
-/memory forget all                  forget everything about you
-/memory correct <text>              correct what I remember, e.g. `correct I moved to Lisbon`
-/memory history                     what changed in your memory, and why
-/memory undo                        take back what I just learned
-/memory why <id>                    where and when I learned something, with a link
-/memory export                      everything I remember about you, as JSON
-/memory pause                       stop learning from your messages (recall still works)
-/memory resume                      start learning again
-/memory link                        a one-time code to join your account on another platform
-/memory link <code>                 join this account with the one that gave the code
-/memory unlink <platform>           separate that platform's account (its memory starts empty)
-/memory help                        this help"""
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of a /memory verb: its name (a Discord option name, the placeholder in
+    the usage), a help line of at most HELP_CHARS, whether it must be given, and the only
+    values it takes when it has a fixed set."""
+
+    name: str
+    help: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+
+    def usage(self) -> str:
+        """`<id>` when required, `[code]` when not, `[a|b|c]` for an optional fixed set."""
+        shown = "|".join(self.choices) if self.choices and not self.required else self.name
+        return f"<{shown}>" if self.required else f"[{shown}]"
+
+
+@dataclass(frozen=True)
+class Verb:
+    """One /memory verb, declared once for every platform: `name` is the Discord subcommand
+    and the word typed after `/memory` (`typed` when that differs, e.g. "forget all"),
+    `aliases` are other words accepted in text, `help` is its line in every help text (at most
+    HELP_CHARS), and `confirmation` the question asked before it acts, if it asks."""
+
+    name: str
+    action: Action
+    help: str
+    arguments: tuple[Argument, ...] = ()
+    typed: str = ""
+    aliases: tuple[str, ...] = ()
+    confirmation: str | None = None
+
+    @property
+    def words(self) -> str:
+        """What is typed after `/memory` (the console, Slack)."""
+        return self.typed or self.name
+
+    def signature(self, words: str | None = None) -> str:
+        """`/memory why <id>`; `words` replaces the typed words (Discord's `forget-all`)."""
+        parts = [words or self.words, *(argument.usage() for argument in self.arguments)]
+        return "/memory " + " ".join(parts)
+
+    def argument(self, name: str) -> Argument:
+        """The argument called `name`; raises KeyError when the verb has none."""
+        for argument in self.arguments:
+            if argument.name == name:
+                return argument
+        raise KeyError(name)
+
+
+_ID_HELP = "The id from /memory show"
+VERBS: tuple[Verb, ...] = (
+    Verb(
+        "show",
+        "show",
+        "What I remember about you, with ids",
+        (Argument("scope", "Show only part of it", required=False, choices=SHOW_SCOPES),),
+        aliases=("list", "ls"),
+    ),
+    Verb(
+        "forget",
+        "forget",
+        "Forget one thing (ids are shown by `show`)",
+        (Argument("id", _ID_HELP + " (start typing to search)"),),
+        aliases=("delete", "rm"),
+    ),
+    Verb(
+        "forget-all",
+        "forget_all",
+        "Forget everything about you (asks first)",
+        typed="forget all",
+        confirmation=(
+            "This deletes everything I remember about you ({total} items) and your DM history "
+            "with me. It cannot be undone."
+        ),
+    ),
+    Verb(
+        "correct",
+        "correct",
+        "Correct what I remember, e.g. `correct I moved to Lisbon`",
+        (Argument("text", "What is true now, e.g. 'I moved to Lisbon'"),),
+        aliases=("fix",),
+    ),
+    Verb("history", "history", "What changed in your memory, and why"),
+    Verb("undo", "undo", "Take back what I just learned"),
+    Verb(
+        "why",
+        "why",
+        "Where and when I learned something, with a link",
+        (Argument("id", _ID_HELP),),
+    ),
+    Verb("export", "export", "Everything I remember about you, as JSON"),
+    Verb("pause", "pause", "Stop learning from your messages (recall still works)"),
+    Verb("resume", "resume", "Start learning from your messages again"),
+    Verb(
+        "link",
+        "link",
+        "A one-time code to join your account on another platform, or use one",
+        (
+            Argument(
+                "code", "The code /memory link gave you on your other platform", required=False
+            ),
+        ),
+    ),
+    Verb(
+        "unlink",
+        "unlink",
+        "Separate that platform's account (its memory starts empty)",
+        (Argument("platform", "Its account starts again with an empty memory", choices=PLATFORMS),),
+    ),
+    Verb("help", "help", "What /memory can do"),
+)
+VERB = {verb.name: verb for verb in VERBS}
+VERB_OF_ACTION = {verb.action: verb for verb in VERBS}
+
+_WIDTH = max(len(verb.signature()) for verb in VERBS) + 2
+USAGE = "\n".join(f"{verb.signature():<{_WIDTH}}{verb.help}" for verb in VERBS)
+
+
+def usage_hint() -> str:
+    """Slack's one-line usage hint for the slash command (slack-app-manifest.yml holds it):
+    `show [all|profile|facts|todos] | forget <id> | forget all | …`."""
+    return " | ".join(verb.signature().removeprefix("/memory ") for verb in VERBS)
+
+
+def forget_all_question(total: int) -> str:
+    """The question asked before forget all deletes anything; `total` counts the items."""
+    confirmation = VERB_OF_ACTION["forget_all"].confirmation
+    assert confirmation is not None  # declared above
+    return confirmation.format(total=total)
+
+
+def memory_id(typed: str) -> str:
+    """The item id in `typed` (trimmed, lower case). Raises CommandError when it is not one."""
+    item = typed.strip().lower()
+    if not ITEM_ID.match(item):
+        raise CommandError(
+            f"`{_clip(typed)}` is not a memory id. Ids look like `f3k9q`; "
+            "`/memory show` lists yours."
+        )
+    return item
 
 
 @dataclass(frozen=True)
@@ -75,45 +209,19 @@ def parse_command(raw: str | None) -> MemoryCommand:
         text = text[len("/memory") :].strip()
     if not text:
         return MemoryCommand("help")
-    verb, _, rest = text.partition(" ")
-    verb = verb.lower()
-    rest = rest.strip()
-    if verb in ("show", "list", "ls"):
-        return MemoryCommand("show", scope=_scope(rest))
-    if verb in ("forget", "delete", "rm"):
-        return _forget(rest)
-    if verb == "forget-all":
-        return _forget("all " + rest)
-    if verb in ("correct", "fix"):
-        if not rest:
-            raise CommandError("Tell me what to correct, e.g. `/memory correct I live in Lisbon`.")
-        return MemoryCommand("correct", text=rest)
-    if verb == "link":
-        return _link(rest)
-    if verb == "unlink":
-        if rest.lower() not in PLATFORMS:
-            raise CommandError(
-                f"Use `/memory unlink <platform>` with one of {', '.join(PLATFORMS)}."
-            )
-        return MemoryCommand("unlink", text=rest.lower())
-    if verb == "undo":
-        return _undo(rest)
-    if verb == "why":
-        return _why(rest)
-    if verb in ("export", "pause", "resume", "help", "history") and not rest:
-        return MemoryCommand(verb)  # type: ignore[arg-type]
-    raise CommandError(f"I don't know `{_clip(text)}`.\n\nUsage:\n{USAGE}")
+    word, _, rest = text.partition(" ")
+    verb = _BY_WORD.get(word.lower())
+    if verb is None:
+        raise CommandError(f"I don't know `{_clip(text)}`.\n\nUsage:\n{USAGE}")
+    return _PARSERS[verb.action](rest.strip(), text)
 
 
 def _scope(rest: str) -> ShowScope:
     value = rest.lower() or "all"
     aliases: dict[str, ShowScope] = {
-        "all": "all",
-        "profile": "profile",
-        "facts": "facts",
+        **{scope: scope for scope in SHOW_SCOPES},
         "fact": "facts",
         "memories": "facts",
-        "todos": "todos",
         "todo": "todos",
     }
     if value not in aliases:
@@ -121,7 +229,17 @@ def _scope(rest: str) -> ShowScope:
     return aliases[value]
 
 
-def _link(rest: str) -> MemoryCommand:
+def _show(rest: str, _text: str) -> MemoryCommand:
+    return MemoryCommand("show", scope=_scope(rest))
+
+
+def _correct(rest: str, _text: str) -> MemoryCommand:
+    if not rest:
+        raise CommandError("Tell me what to correct, e.g. `/memory correct I live in Lisbon`.")
+    return MemoryCommand("correct", text=rest)
+
+
+def _link(rest: str, _text: str) -> MemoryCommand:
     code = rest.strip().lower()
     if not code:
         return MemoryCommand("link")
@@ -132,7 +250,13 @@ def _link(rest: str) -> MemoryCommand:
     return MemoryCommand("link", text=code)
 
 
-def _forget(rest: str) -> MemoryCommand:
+def _unlink(rest: str, _text: str) -> MemoryCommand:
+    if rest.lower() not in PLATFORMS:
+        raise CommandError(f"Use `/memory unlink <platform>` with one of {', '.join(PLATFORMS)}.")
+    return MemoryCommand("unlink", text=rest.lower())
+
+
+def _forget(rest: str, _text: str) -> MemoryCommand:
     words = rest.lower().split()
     if not words:
         raise CommandError(
@@ -140,19 +264,23 @@ def _forget(rest: str) -> MemoryCommand:
             "or `/memory forget all`."
         )
     if words[0] in ("all", "everything"):
-        if len(words) == 1:
-            return MemoryCommand("forget_all")
-        if words[1:] == ["confirm"]:
-            return MemoryCommand("forget_all", confirmed=True)
-        raise CommandError("Use `/memory forget all` (then confirm) to forget everything.")
-    if len(words) != 1 or not ITEM_ID.match(words[0]):
-        raise CommandError(
-            f"`{_clip(rest)}` is not a memory id. Ids look like `f3k9q`; `/memory show` lists them."
-        )
-    return MemoryCommand("forget", item_id=words[0])
+        return _forget_all(" ".join(words[1:]), _text)
+    if len(words) != 1:
+        memory_id(rest)  # raises: more than one word is no id
+    return MemoryCommand("forget", item_id=memory_id(words[0]))
 
 
-def _undo(rest: str) -> MemoryCommand:
+def _forget_all(rest: str, _text: str) -> MemoryCommand:
+    """`forget all` asks; `forget all confirm` (what the confirm button sends) deletes."""
+    words = rest.lower().split()
+    if not words:
+        return MemoryCommand("forget_all")
+    if words == ["confirm"]:
+        return MemoryCommand("forget_all", confirmed=True)
+    raise CommandError("Use `/memory forget all` (then confirm) to forget everything.")
+
+
+def _undo(rest: str, _text: str) -> MemoryCommand:
     """`undo` (the latest change) or `undo <change id>` (what an Undo button sends)."""
     if not rest:
         return MemoryCommand("undo")
@@ -161,11 +289,36 @@ def _undo(rest: str) -> MemoryCommand:
     return MemoryCommand("undo", item_id=rest.lower())
 
 
-def _why(rest: str) -> MemoryCommand:
-    words = rest.lower().split()
-    if len(words) != 1 or not ITEM_ID.match(words[0]):
+def _why(rest: str, _text: str) -> MemoryCommand:
+    if not rest.strip():
         raise CommandError("Which memory? Use `/memory why <id>` with an id from `/memory show`.")
-    return MemoryCommand("why", item_id=words[0])
+    return MemoryCommand("why", item_id=memory_id(rest))
+
+
+def _bare(action: Action) -> Callable[[str, str], MemoryCommand]:
+    """A verb without arguments: anything after it is refused with the usage."""
+
+    def parse(rest: str, text: str) -> MemoryCommand:
+        if rest:
+            raise CommandError(f"I don't know `{_clip(text)}`.\n\nUsage:\n{USAGE}")
+        return MemoryCommand(action)
+
+    return parse
+
+
+# How the text after each verb becomes a command (tests check every verb has one).
+_PARSERS: dict[Action, Callable[[str, str], MemoryCommand]] = {
+    "show": _show,
+    "forget": _forget,
+    "forget_all": _forget_all,
+    "correct": _correct,
+    "link": _link,
+    "unlink": _unlink,
+    "undo": _undo,
+    "why": _why,
+    **{action: _bare(action) for action in ("history", "export", "pause", "resume", "help")},
+}
+_BY_WORD = {word: verb for verb in VERBS for word in (verb.name, *verb.aliases)}
 
 
 def _clip(text: str, limit: int = 60) -> str:

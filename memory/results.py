@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from memory.commands import USAGE
+from memory.commands import USAGE, forget_all_question
 from memory.history import HistoryEntry
 from memory.ids import field_id
 from memory.linking import LinkResult
@@ -135,12 +135,12 @@ class ConfirmForgetAll:
 
     counts: dict[str, int]
 
+    def question(self) -> str:
+        """The question alone, for a platform that asks with a button."""
+        return forget_all_question(sum(self.counts.values()))
+
     def as_text(self) -> str:
-        total = sum(self.counts.values())
-        return (
-            f"This deletes everything I remember about you ({total} items) and your DM history "
-            "with me. It cannot be undone. Send `/memory forget all confirm` to go ahead."
-        )
+        return self.question() + " Send `/memory forget all confirm` to go ahead."
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from adapters.discord.normalize import (
 )
 from adapters.discord.notices import UndoButton, post_notice
 from adapters.discord.views import BUTTONS
+from adapters.inflight import InFlight
 from memory.changesets import MemoryChanged
 from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
 from memory.engine import MemoryEngine
@@ -101,9 +102,11 @@ class MemoryBot(discord.Client):
             **self._shard_ids(),
         )
         self.engine = engine
+        # Answers, notices and /memory replies being made or posted (shutdown waits on it).
+        self.in_flight = InFlight()
         self.tree: app_commands.CommandTree[discord.Client] = DeferringTree(self)
         self.tree.error(self.on_tree_error)
-        self.tree.add_command(MemoryCommands(engine))
+        self.tree.add_command(MemoryCommands(engine, self.in_flight))
         if self.options.react_when_learned and self.options.notices != "off":
             engine.on_learned(self.react_learned)
         self.delivery.watch(INBOX_PREFIX, self.redeliver)
@@ -159,6 +162,10 @@ class MemoryBot(discord.Client):
 
     async def answer(self, message: discord.Message, late: float | None) -> bool:
         """Answer `message` once across processes; False if it is not for the bot or taken."""
+        async with self.in_flight.hold():
+            return await self._answer(message, late)
+
+    async def _answer(self, message: discord.Message, late: float | None) -> bool:
         if self.user is None:
             return False
         chat = to_chat_message(from_message(message), self.user.id)
@@ -246,7 +253,8 @@ class MemoryBot(discord.Client):
     async def notify_changed(self, changed: MemoryChanged) -> None:
         """Tell the person privately what learning changed, with an Undo button."""
         if changed.platform == PLATFORM and not self.is_closed():
-            await post_notice(self, changed)
+            async with self.in_flight.hold():
+                await post_notice(self, changed)
 
     async def react_learned(self, learned: Learned) -> None:
         """Mark the message the bot learned from; a missing message or permission is fine."""
@@ -258,7 +266,8 @@ class MemoryBot(discord.Client):
         channel_id, message_id = ids
         partial = self.get_partial_messageable(channel_id).get_partial_message(message_id)
         try:
-            await partial.add_reaction(LEARNED_REACTION)
+            async with self.in_flight.hold():
+                await partial.add_reaction(LEARNED_REACTION)
         except discord.HTTPException as exc:
             log.info("could not react to message %s: HTTP %s", message_id, exc.status)
 

@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
 
 from adapters.discord.answers import Interaction, answer_privately
 from adapters.discord.normalize import conversation_ref, user_ref
-from adapters.discord.render import clip, render_export, render_help, render_result, render_show
+from adapters.discord.render import clip, render_export, render_result, render_show
 from adapters.discord.views import confirm_view, show_view
 from adapters.discord.views import shown as current
-from memory.commands import ITEM_ID, MAX_COMMAND_CHARS, MemoryCommand, ShowScope, parse_command
+from adapters.inflight import InFlight
+from memory.commands import (
+    MAX_COMMAND_CHARS,
+    VERB,
+    MemoryCommand,
+    PlatformName,
+    ShowScope,
+    memory_id,
+    parse_command,
+)
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef, UserRef
 from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowResult
@@ -26,6 +35,8 @@ from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowRe
 log = logging.getLogger(__name__)
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
+# Posts a result's own view (a list, a question, a file); False when it has none for it.
+Special = Callable[[CommandResult], Awaitable[bool]]
 
 
 def caller(interaction: Interaction) -> UserRef:
@@ -51,38 +62,51 @@ class DeferringTree(app_commands.CommandTree[discord.Client]):
 
 
 class MemoryCommands(app_commands.Group):
-    """`/memory show|forget|forget-all|correct|export|pause|resume|link|unlink|help`."""
+    """`/memory <verb>`: one subcommand per verb of memory.commands.VERBS, named and described
+    there (tests check the two agree)."""
 
-    def __init__(self, engine: MemoryEngine) -> None:
+    def __init__(self, engine: MemoryEngine, in_flight: InFlight | None = None) -> None:
         super().__init__(
             name="memory", description="See, correct and erase what the bot remembers about you"
         )
         self.engine = engine
+        # Held while a command runs and its answer is posted (shutdown waits on it).
+        self.in_flight = in_flight or InFlight()
         self._refreshing: set[asyncio.Task[None]] = set()
 
     async def _run(self, interaction: Interaction, command: MemoryCommand) -> CommandResult:
         return await self.engine.run_command(caller(interaction), command, where(interaction))
 
-    @app_commands.command(name="show", description="What I remember about you, with ids")
-    @app_commands.describe(scope="Show only part of it")
-    async def show(
-        self,
-        interaction: Interaction,
-        scope: Literal["all", "profile", "facts", "todos"] = "all",
+    async def _answer(
+        self, interaction: Interaction, command: MemoryCommand, special: Special | None = None
     ) -> None:
+        """Run `command` and post the answer: `special`'s view when it posts one (returns
+        True), else the result's embed. In flight until posted (shutdown waits on it)."""
+        async with self.in_flight.hold():
+            result = await self._run(interaction, command)
+            if special is None or not await special(result):
+                await answer_privately(interaction, embed=render_result(result))
+
+    @app_commands.command(name="show", description=VERB["show"].help)
+    @app_commands.describe(scope=VERB["show"].argument("scope").help)
+    async def show(self, interaction: Interaction, scope: ShowScope = "all") -> None:
         shown: ShowScope = scope
-        user = caller(interaction)
-        result = await self.engine.run_command(user, MemoryCommand("show", scope=shown))
-        assert isinstance(result, ShowResult)
-        view = show_view(interaction.user.id, result, shown)
-        sent = await interaction.followup.send(
-            embed=render_show(result), view=view, ephemeral=True, wait=True
-        )
-        if result.still_learning:
-            refresh = self._refresh(sent, user, interaction.user.id, shown)
-            task = asyncio.get_running_loop().create_task(refresh)
-            self._refreshing.add(task)
-            task.add_done_callback(self._refreshing.discard)
+
+        async def listed(result: CommandResult) -> bool:
+            if not isinstance(result, ShowResult):
+                return False
+            view = show_view(interaction.user.id, result, shown)
+            sent = await interaction.followup.send(
+                embed=render_show(result), view=view, ephemeral=True, wait=True
+            )
+            if result.still_learning:
+                refresh = self._refresh(sent, caller(interaction), interaction.user.id, shown)
+                task = asyncio.get_running_loop().create_task(refresh)
+                self._refreshing.add(task)
+                task.add_done_callback(self._refreshing.discard)
+            return True
+
+        await self._answer(interaction, MemoryCommand("show", scope=shown), listed)
 
     async def _refresh(
         self, sent: discord.WebhookMessage, user: UserRef, owner_id: int, scope: ShowScope
@@ -95,16 +119,12 @@ class MemoryCommands(app_commands.Group):
         except Exception:
             log.exception("refreshing a /memory show answer failed", extra={"user": user.key})
 
-    @app_commands.command(name="forget", description="Forget one thing, by its id")
+    @app_commands.command(name="forget", description=VERB["forget"].help)
     @app_commands.rename(item_id="id")
-    @app_commands.describe(item_id="The id from /memory show (start typing to search)")
+    @app_commands.describe(item_id=VERB["forget"].argument("id").help)
     async def forget(self, interaction: Interaction, item_id: str) -> None:
-        item = await _item_id(interaction, item_id)
-        if item is None:
-            return
-        user = caller(interaction)
-        result = await self.engine.run_command(user, MemoryCommand("forget", item_id=item))
-        await answer_privately(interaction, embed=render_result(result))
+        # A CommandError (not an id) is answered by the tree's error handler.
+        await self._answer(interaction, MemoryCommand("forget", item_id=memory_id(item_id)))
 
     @forget.autocomplete("item_id")
     async def forget_choices(
@@ -113,7 +133,8 @@ class MemoryCommands(app_commands.Group):
         # Only the caller's own memory is read, so nobody can discover another person's ids.
         command = MemoryCommand("show", fresh=False)
         result = await self.engine.run_command(caller(interaction), command)
-        assert isinstance(result, ShowResult)
+        if not isinstance(result, ShowResult):
+            return []
         needle = current.strip().lower()
         choices = []
         for item in [*result.facts, *result.todos]:
@@ -122,90 +143,71 @@ class MemoryCommands(app_commands.Group):
                 choices.append(app_commands.Choice(name=label, value=item.id))
         return choices[:MAX_CHOICES]
 
-    @app_commands.command(name="forget-all", description="Forget everything about you (asks first)")
+    @app_commands.command(name="forget-all", description=VERB["forget-all"].help)
     async def forget_all(self, interaction: Interaction) -> None:
-        user = caller(interaction)
-        result = await self.engine.run_command(user, MemoryCommand("forget_all"))
-        assert isinstance(result, ConfirmForgetAll)
-        view = confirm_view(interaction.user.id)
-        await interaction.followup.send(embed=render_result(result), view=view, ephemeral=True)
 
-    @app_commands.command(name="correct", description="Correct what I remember about you")
-    @app_commands.describe(text="What is true now, e.g. 'I moved to Lisbon'")
+        async def asked(result: CommandResult) -> bool:
+            if not isinstance(result, ConfirmForgetAll):
+                return False
+            view = confirm_view(interaction.user.id)
+            await interaction.followup.send(embed=render_result(result), view=view, ephemeral=True)
+            return True
+
+        await self._answer(interaction, MemoryCommand("forget_all"), asked)
+
+    @app_commands.command(name="correct", description=VERB["correct"].help)
+    @app_commands.describe(text=VERB["correct"].argument("text").help)
     async def correct(
         self, interaction: Interaction, text: app_commands.Range[str, 1, MAX_COMMAND_CHARS]
     ) -> None:
-        result = await self._run(interaction, MemoryCommand("correct", text=text))
-        await answer_privately(interaction, embed=render_result(result))
+        await self._answer(interaction, MemoryCommand("correct", text=text))
 
-    @app_commands.command(name="export", description="Everything I remember about you, as JSON")
+    @app_commands.command(name="export", description=VERB["export"].help)
     async def export(self, interaction: Interaction) -> None:
-        result = await self.engine.run_command(caller(interaction), MemoryCommand("export"))
-        assert isinstance(result, ExportResult)
-        content, file = render_export(result)
-        await interaction.followup.send(content, file=file, ephemeral=True)
 
-    @app_commands.command(name="why", description="Where and when I learned something")
+        async def attached(result: CommandResult) -> bool:
+            if not isinstance(result, ExportResult):
+                return False
+            content, file = render_export(result)
+            await interaction.followup.send(content, file=file, ephemeral=True)
+            return True
+
+        await self._answer(interaction, MemoryCommand("export"), attached)
+
+    @app_commands.command(name="why", description=VERB["why"].help)
     @app_commands.rename(item_id="id")
-    @app_commands.describe(item_id="The id from /memory show")
+    @app_commands.describe(item_id=VERB["why"].argument("id").help)
     async def why(self, interaction: Interaction, item_id: str) -> None:
-        item = await _item_id(interaction, item_id)
-        if item is None:
-            return
-        result = await self._run(interaction, MemoryCommand("why", item_id=item))
-        await answer_privately(interaction, embed=render_result(result))
+        await self._answer(interaction, MemoryCommand("why", item_id=memory_id(item_id)))
 
-    @app_commands.command(name="history", description="What changed in your memory, and why")
+    @app_commands.command(name="history", description=VERB["history"].help)
     async def history(self, interaction: Interaction) -> None:
-        result = await self._run(interaction, MemoryCommand("history"))
-        await answer_privately(interaction, embed=render_result(result))
+        await self._answer(interaction, MemoryCommand("history"))
 
-    @app_commands.command(name="undo", description="Take back what I just learned")
+    @app_commands.command(name="undo", description=VERB["undo"].help)
     async def undo(self, interaction: Interaction) -> None:
-        result = await self._run(interaction, MemoryCommand("undo"))
-        await answer_privately(interaction, embed=render_result(result))
+        await self._answer(interaction, MemoryCommand("undo"))
 
-    @app_commands.command(name="pause", description="Stop learning from your messages")
+    @app_commands.command(name="pause", description=VERB["pause"].help)
     async def pause(self, interaction: Interaction) -> None:
-        result = await self.engine.run_command(caller(interaction), MemoryCommand("pause"))
-        await answer_privately(interaction, embed=render_result(result))
+        await self._answer(interaction, MemoryCommand("pause"))
 
-    @app_commands.command(name="resume", description="Start learning from your messages again")
+    @app_commands.command(name="resume", description=VERB["resume"].help)
     async def resume(self, interaction: Interaction) -> None:
-        result = await self.engine.run_command(caller(interaction), MemoryCommand("resume"))
-        await answer_privately(interaction, embed=render_result(result))
+        await self._answer(interaction, MemoryCommand("resume"))
 
-    @app_commands.command(name="link", description="Join your accounts on Slack and Discord")
-    @app_commands.describe(code="The code /memory link gave you on your other platform")
+    @app_commands.command(name="link", description=VERB["link"].help)
+    @app_commands.describe(code=VERB["link"].argument("code").help)
     async def link(
         self, interaction: Interaction, code: app_commands.Range[str, 1, 40] | None = None
     ) -> None:
-        command = parse_command(f"link {code}" if code else "link")
-        result = await self.engine.run_command(caller(interaction), command)
-        await answer_privately(interaction, embed=render_result(result))
+        await self._answer(interaction, parse_command(f"link {code}" if code else "link"))
 
-    @app_commands.command(name="unlink", description="Separate your account on one platform")
-    @app_commands.describe(platform="Its account starts again with an empty memory")
-    async def unlink(
-        self, interaction: Interaction, platform: Literal["slack", "discord", "console"]
-    ) -> None:
-        command = MemoryCommand("unlink", text=platform)
-        result = await self.engine.run_command(caller(interaction), command)
-        await answer_privately(interaction, embed=render_result(result))
+    @app_commands.command(name="unlink", description=VERB["unlink"].help)
+    @app_commands.describe(platform=VERB["unlink"].argument("platform").help)
+    async def unlink(self, interaction: Interaction, platform: PlatformName) -> None:
+        await self._answer(interaction, MemoryCommand("unlink", text=platform))
 
-    @app_commands.command(name="help", description="What /memory can do")
+    @app_commands.command(name="help", description=VERB["help"].help)
     async def help(self, interaction: Interaction) -> None:
-        await answer_privately(interaction, embed=render_help())
-
-
-async def _item_id(interaction: Interaction, typed: str) -> str | None:
-    """The item id typed, or None after telling the person it is not one."""
-    item = typed.strip().lower()
-    if ITEM_ID.match(item):
-        return item
-    await answer_privately(
-        interaction,
-        f"`{clip(typed, 40)}` is not a memory id. Ids look like `f3k9q`; "
-        "`/memory show` lists yours.",
-    )
-    return None
+        await self._answer(interaction, MemoryCommand("help"))

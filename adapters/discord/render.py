@@ -8,6 +8,7 @@ import math
 import discord
 from discord.utils import escape_markdown
 
+from memory.commands import VERBS
 from memory.linking import LinkResult
 from memory.results import (
     CommandResult,
@@ -17,12 +18,9 @@ from memory.results import (
     ForgetAllReceipt,
     ForgetResult,
     HelpResult,
-    HistoryResult,
     ItemView,
     LearningResult,
     ShowResult,
-    UndoResult,
-    WhyResult,
 )
 
 PAGE_SIZE = 5  # one row of forget buttons per page
@@ -31,19 +29,13 @@ MEMORY_COLOUR = discord.Colour.blurple()
 DANGER_COLOUR = discord.Colour.red()
 DONE_COLOUR = discord.Colour.green()
 
-HELP = """\
-`/memory show [scope]`: what I remember about you, with ids and where I learned it
-`/memory forget <id>`: forget one thing (ids are shown by `show`)
-`/memory forget-all`: forget everything about you (asks first)
-`/memory correct <text>`: correct what I remember, e.g. `I moved to Lisbon`
-`/memory history`: what changed in your memory, and why
-`/memory undo`: take back what I just learned
-`/memory why <id>`: where and when I learned something, with a link
-`/memory export`: everything I remember about you, as a JSON file
-`/memory pause` / `/memory resume`: stop or restart learning from your messages
-`/memory link [code]`: a one-time code to join your account on another platform, or use one
-`/memory unlink <platform>`: separate that platform's account (its memory starts empty)
-Everything here is visible only to you."""
+# Discord names forget all `forget-all` (a subcommand is one word).
+HELP = (
+    "\n".join(
+        f"`{verb.signature(verb.name)}`: {verb.help}" for verb in VERBS if verb.action != "help"
+    )
+    + "\nEverything here is visible only to you."
+)
 
 
 def clip(text: str, limit: int = ITEM_CHARS) -> str:
@@ -116,11 +108,11 @@ def render_result(result: CommandResult) -> discord.Embed:
         )
     if isinstance(result, LinkResult):
         return discord.Embed(title=result.title, description=result.text, colour=DONE_COLOUR)
-    if isinstance(result, UndoResult | WhyResult | HistoryResult):
-        # Discord's limit for an embed description is 4,096 characters.
-        return discord.Embed(description=clip(result.as_text(), 4000), colour=MEMORY_COLOUR)
-    assert isinstance(result, HelpResult)
-    return render_help()
+    if isinstance(result, HelpResult):
+        return render_help()
+    # Every other result (undo, why, history, and any added later) as its text.
+    # Discord's limit for an embed description is 4,096 characters.
+    return discord.Embed(description=clip(result.as_text(), 4000), colour=MEMORY_COLOUR)
 
 
 def render_help() -> discord.Embed:
@@ -128,12 +120,9 @@ def render_help() -> discord.Embed:
 
 
 def render_confirm_forget_all(result: ConfirmForgetAll) -> discord.Embed:
-    counts = ", ".join(f"{n} {section}" for section, n in sorted(result.counts.items()))
-    description = (
-        f"This deletes everything I remember about you ({counts}) and your DM history "
-        "with me. It cannot be undone."
+    return discord.Embed(
+        title="Forget everything?", description=result.question(), colour=DANGER_COLOUR
     )
-    return discord.Embed(title="Forget everything?", description=description, colour=DANGER_COLOUR)
 
 
 def render_cancelled() -> discord.Embed:

@@ -17,7 +17,7 @@ import discord.gateway
 import discord.http
 import yarl
 
-from adapters.discord.client import DiscordOptions, build_client
+from adapters.discord.client import DiscordOptions, MemoryBot, build_client
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
@@ -57,6 +57,52 @@ def point_at(api_url: str) -> Callable[[], None]:
     return restore
 
 
+class DiscordAdapter:
+    """Discord on one engine: no HTTP routes (the gateway is a websocket it opens), `run()`
+    until cancelled, `drained()` once every message and command it took is answered and
+    posted. `catch_up_seconds`: after a new session, answer what was sent this far back.
+    Raises ConfigurationError for an empty token or shard ids without a shard count."""
+
+    routes: tuple[()] = ()
+
+    def __init__(
+        self,
+        engine: MemoryEngine,
+        *,
+        token: str,
+        api_url: str | None = None,
+        guild_id: int | None = None,
+        shard_count: int | None = None,
+        shard_ids: tuple[int, ...] | None = None,
+        react_when_learned: bool = True,
+        delivery: Delivery | None = None,
+        catch_up_seconds: float = 900.0,
+        notices: Literal["off", "reaction", "message"] = "message",
+    ) -> None:
+        if not token:
+            raise ConfigurationError("DISCORD_TOKEN is empty: set it to the bot token.")
+        if shard_ids and not shard_count:
+            raise ConfigurationError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total) too.")
+        options = DiscordOptions(
+            guild_id=guild_id,
+            shard_count=shard_count,
+            shard_ids=shard_ids,
+            react_when_learned=react_when_learned,
+            catch_up_seconds=catch_up_seconds,
+            notices=notices,
+        )
+        self._token, self._api_url = token, api_url
+        self.client: MemoryBot = build_client(engine, options, delivery)
+
+    async def run(self) -> None:
+        """Connect and serve until cancelled; the client is closed cleanly on the way out."""
+        await _serve(self.client, self._token, self._api_url)
+
+    async def drained(self) -> None:
+        """Return once the answers, notices and /memory replies it started are posted."""
+        await self.client.in_flight.drained()
+
+
 async def run_discord(
     engine: MemoryEngine,
     *,
@@ -70,22 +116,24 @@ async def run_discord(
     catch_up_seconds: float = 900.0,
     notices: Literal["off", "reaction", "message"] = "message",
 ) -> None:
-    """Connect and serve until cancelled; the client is closed cleanly on the way out.
-    `catch_up_seconds`: after a new session, answer what was sent this far back."""
-    if not token:
-        raise ConfigurationError("DISCORD_TOKEN is empty: set it to the bot token.")
-    restore = point_at(api_url) if api_url else None
-    options = DiscordOptions(
+    """A DiscordAdapter (see there) run until cancelled."""
+    adapter = DiscordAdapter(
+        engine,
+        token=token,
+        api_url=api_url,
         guild_id=guild_id,
         shard_count=shard_count,
         shard_ids=shard_ids,
         react_when_learned=react_when_learned,
+        delivery=delivery,
         catch_up_seconds=catch_up_seconds,
         notices=notices,
     )
-    if shard_ids and not shard_count:
-        raise ConfigurationError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total) too.")
-    client = build_client(engine, options, delivery)
+    await adapter.run()
+
+
+async def _serve(client: MemoryBot, token: str, api_url: str | None) -> None:
+    restore = point_at(api_url) if api_url else None
     try:
         async with client:
             await client.start(token, reconnect=True)

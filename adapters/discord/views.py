@@ -24,13 +24,12 @@ from adapters.discord.render import (
     render_result,
     render_show,
 )
-from memory.commands import MemoryCommand, ShowScope
+from memory.commands import SHOW_SCOPES, MemoryCommand, ShowScope
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
 from memory.results import ShowResult
 
 NOT_YOURS = "These buttons belong to the person who ran the command; use `/memory` yourself."
-SCOPES = ("all", "profile", "facts", "todos")
 
 
 class HasEngine(Protocol):
@@ -128,7 +127,7 @@ class ForgetButton(
     async def from_custom_id(  # type: ignore[override]
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> Self:
-        scope = match["scope"] if match["scope"] in SCOPES else "all"
+        scope = match["scope"] if match["scope"] in SHOW_SCOPES else "all"
         return cls(
             int(match["owner"]), match["item"], cast(ShowScope, scope), int(match["page"] or 0)
         )
@@ -172,7 +171,7 @@ class PageButton(
     async def from_custom_id(  # type: ignore[override]
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> Self:
-        scope = match["scope"] if match["scope"] in SCOPES else "all"
+        scope = match["scope"] if match["scope"] in SHOW_SCOPES else "all"
         return cls(int(match["owner"]), cast(ShowScope, scope), int(match["page"]))
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:

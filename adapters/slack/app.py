@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inflight import InFlight
 from adapters.slack import controls
 from adapters.slack.bolt_logs import bolt_base_logger
 from adapters.slack.chat import LATE_SECONDS, SlackChat
@@ -46,6 +47,7 @@ def build_slack_app(
     history_limit: int = 20,
     delivery: Delivery | None = None,
     notices: Notices = "message",
+    in_flight: InFlight | None = None,
 ) -> AsyncApp:
     """The bot's Slack app. Serve it over HTTP (needs `signing_secret`) or Socket Mode.
 
@@ -58,6 +60,8 @@ def build_slack_app(
     their message ("reaction"), or nothing ("off").
     """
     delivery = delivery or Delivery()
+    # Every listener counts as in flight until it returns (its answer posted).
+    track = (in_flight or InFlight()).track
     client_args: dict[str, Any] = {}
     if api_url:
         client_args["base_url"] = api_url if api_url.endswith("/") else api_url + "/"
@@ -86,11 +90,11 @@ def build_slack_app(
 
     app.middleware(record_before_ack(delivery))
 
-    app.event("app_mention")(chat.on_mention)
-    app.event("message")(chat.on_message)
-    app.event("app_home_opened")(ui.on_home_opened)
-    app.command(COMMAND)(ui.on_command)
-    app.action(controls.ACTION_IDS)(ui.on_action)
+    app.event("app_mention")(track(chat.on_mention))
+    app.event("message")(track(chat.on_message))
+    app.event("app_home_opened")(track(ui.on_home_opened))
+    app.command(COMMAND)(track(ui.on_command))
+    app.action(controls.ACTION_IDS)(track(ui.on_action))
     if installs is not None:
         installs.add_listeners(app)
 
@@ -115,7 +119,7 @@ def build_slack_app(
             )
             await app.async_dispatch(request)
 
-    delivery.watch("slack:", redeliver)
+    delivery.watch("slack:", track(redeliver))
 
     async def client_for(conversation: str, user_key: str) -> AsyncWebClient | None:
         if installs is None:
@@ -132,7 +136,7 @@ def build_slack_app(
             if target is not None:
                 await chat.on_learned(learned, target)
 
-        engine.on_learned(react)
+        engine.on_learned(track(react))
     if notices == "message":
 
         async def notify(changed: MemoryChanged) -> None:
@@ -142,5 +146,5 @@ def build_slack_app(
             if target is not None:
                 await post_notice(target, changed)
 
-        engine.on_changed(notify)
+        engine.on_changed(track(notify))
     return app

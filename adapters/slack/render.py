@@ -98,13 +98,9 @@ def show_blocks(result: ShowResult, owner: UserRef, limit: int) -> list[Block]:
 
 
 def confirm_blocks(result: ConfirmForgetAll, owner: UserRef) -> list[Block]:
-    total = sum(result.counts.values())
     value = ButtonValue(owner.key).encode()
     return [
-        _section(
-            f"This deletes *everything* I remember about you ({total} items) and your DM "
-            "history with me. It cannot be undone."
-        ),
+        _section(escape(result.question())),
         {
             "type": "actions",
             "elements": [

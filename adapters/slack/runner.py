@@ -1,16 +1,16 @@
-"""Running the Slack app until cancelled: Socket Mode (an app token) or HTTP Events (a secret)."""
+"""The Slack adapter as bot runs it: Socket Mode (an app token) or HTTP Events (a secret),
+whose routes bot serves on its own web app beside /healthz and /metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.async_app import AsyncApp
 
-from adapters.http_log import PathOnlyAccessLogger
+from adapters.inflight import InFlight
 from adapters.slack.app import build_slack_app
 from adapters.slack.edge import SlackEdge, ValidatingSocketModeHandler
 from adapters.slack.notices import Notices
@@ -24,56 +24,88 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
+class SlackAdapter:
+    """Slack on one engine: `routes` to serve (HTTP Events; none for Socket Mode), `run()`
+    until cancelled, `drained()` once every listener it started has finished posting.
+
+    One workspace with `bot_token`, or every workspace that installs the app with `oauth`
+    (HTTP only: /slack/install and /slack/oauth_redirect beside /slack/events). Socket Mode
+    when `app_token` (xapp-…) is given, else HTTP Events at /slack/events, which needs
+    `signing_secret`. Raises ConfigurationError for a missing or malformed token or secret.
+    """
+
+    def __init__(
+        self,
+        engine: MemoryEngine,
+        *,
+        bot_token: str | None = None,
+        oauth: OAuthConfig | None = None,
+        app_token: str | None = None,
+        signing_secret: str | None = None,
+        api_url: str | None = None,
+        react_when_learned: bool = True,
+        notices: Notices = "message",
+        delivery: Delivery | None = None,
+    ) -> None:
+        check_slack_options(bot_token, oauth, app_token, signing_secret)
+        self.in_flight = InFlight()
+        self.app = build_slack_app(
+            engine,
+            bot_token=bot_token,
+            oauth=oauth,
+            signing_secret=signing_secret,
+            api_url=api_url,
+            react_when_learned=react_when_learned,
+            delivery=delivery,
+            notices=notices,
+            in_flight=self.in_flight,
+        )
+        self._app_token = app_token
+        self.routes: list[web.RouteDef] = (
+            [] if app_token else slack_routes(self.app, signing_secret or "")
+        )
+
+    async def run(self) -> None:
+        """Serve until cancelled: hold the Socket Mode connection, or (HTTP Events) wait while
+        bot's web app serves `routes`."""
+        if self._app_token:
+            handler = await connect_socket_mode(self.app, self._app_token)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+                log.info("Slack Socket Mode disconnected")
+            return
+        log.info("Slack HTTP Events served at %s", EVENTS_PATH)
+        if self.app.oauth_flow is not None:
+            log.info("Slack installs start at %s", INSTALL_PATH)
+        await asyncio.Event().wait()
+
+    async def drained(self) -> None:
+        """Return once every event, command and button it took is answered and posted."""
+        await self.in_flight.drained()
+
+
 async def run_slack(
     engine: MemoryEngine,
     *,
     bot_token: str | None = None,
-    oauth: OAuthConfig | None = None,
     app_token: str | None = None,
     signing_secret: str | None = None,
     api_url: str | None = None,
-    host: str = "0.0.0.0",
-    port: int = 3000,
-    react_when_learned: bool = True,
-    notices: Notices = "message",
-    configure_web: Callable[[web.Application], None] | None = None,
     delivery: Delivery | None = None,
 ) -> None:
-    """Serve Slack until cancelled, then disconnect cleanly.
-
-    One workspace with `bot_token`, or every workspace that installs the app with `oauth`
-    (HTTP only: /slack/install and /slack/oauth_redirect beside /slack/events).
-    Socket Mode when `app_token` (xapp-…) is given, else HTTP Events on host:port at
-    /slack/events, which needs `signing_secret`. `configure_web` may add routes (e.g. a
-    health check) to the HTTP server. Raises ConfigurationError for a missing or malformed
-    token or secret.
-    """
-    check_slack_options(bot_token, oauth, app_token, signing_secret)
-    app = build_slack_app(
+    """A SlackAdapter (see there) run until cancelled. Its routes are not served here (bot
+    serves them on its web app), so this is Socket Mode on its own, or checking options."""
+    adapter = SlackAdapter(
         engine,
         bot_token=bot_token,
-        oauth=oauth,
+        app_token=app_token,
         signing_secret=signing_secret,
         api_url=api_url,
-        react_when_learned=react_when_learned,
         delivery=delivery,
-        notices=notices,
     )
-    if app_token:
-        handler = await connect_socket_mode(app, app_token)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await handler.close_async()  # type: ignore[no-untyped-call]
-            log.info("Slack Socket Mode disconnected")
-    else:
-        assert signing_secret is not None
-        runner = await serve_http(app, signing_secret, host, port, configure_web)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
-            log.info("Slack HTTP server stopped")
+    await adapter.run()
 
 
 def check_slack_options(
@@ -113,29 +145,13 @@ async def connect_socket_mode(app: AsyncApp, app_token: str) -> ValidatingSocket
     return handler
 
 
-async def serve_http(
-    app: AsyncApp,
-    signing_secret: str,
-    host: str,
-    port: int,
-    configure_web: Callable[[web.Application], None] | None = None,
-) -> web.AppRunner:
-    """Start the HTTP Events server; the caller cleans up the returned runner. Requests go
-    through the edge (adapters/slack/edge.py) before bolt sees them."""
-    web_app = web.Application()
-    web_app.router.add_post(EVENTS_PATH, SlackEdge(app, signing_secret).handle)
+def slack_routes(app: AsyncApp, signing_secret: str) -> list[web.RouteDef]:
+    """The HTTP Events routes: POST /slack/events through the edge (adapters/slack/edge.py)
+    before bolt sees it, and with OAuth bolt's own install page and redirect (GET, no body)."""
+    routes = [web.post(EVENTS_PATH, SlackEdge(app, signing_secret).handle)]
     if app.oauth_flow is not None:
-        # bolt's own handlers for the install page and the OAuth redirect (GET, no body).
-        bolt_server = AsyncSlackAppServer(port=port, path=EVENTS_PATH, app=app)
-        web_app.router.add_get(app.oauth_flow.install_path, bolt_server.handle_get_requests)
-        web_app.router.add_get(app.oauth_flow.redirect_uri_path, bolt_server.handle_get_requests)
-    if configure_web is not None:
-        configure_web(web_app)
-    runner = web.AppRunner(web_app, access_log_class=PathOnlyAccessLogger)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    bound = runner.addresses[0][1] if runner.addresses else port
-    log.info("Slack HTTP Events listening on %s:%s%s", host, bound, EVENTS_PATH)
-    if app.oauth_flow is not None:
-        log.info("Slack installs start at %s", INSTALL_PATH)
-    return runner
+        # The port is not used: bolt's server object is only asked to handle GET requests.
+        bolt_server = AsyncSlackAppServer(port=0, path=EVENTS_PATH, app=app)
+        routes.append(web.get(app.oauth_flow.install_path, bolt_server.handle_get_requests))
+        routes.append(web.get(app.oauth_flow.redirect_uri_path, bolt_server.handle_get_requests))
+    return routes

@@ -10,7 +10,9 @@ import pytest
 
 from adapters.discord.answers import SORRY
 from adapters.discord.views import NOT_YOURS
+from memory.commands import VERBS, Verb
 from memory.engine import MemoryEngine
+from tests.command_samples import sample_options
 from tests.discord.conftest import Chat
 from tests.fakes.discord import (
     APP_ID,
@@ -275,3 +277,14 @@ async def test_history_says_what_changed_privately(chat: Chat) -> None:
 
     text = embed_text(message)
     assert "added" in text and "I keep bees" in text
+
+
+@pytest.mark.parametrize("verb", VERBS, ids=lambda v: v.name)
+async def test_every_memory_verb_is_answered_privately(chat: Chat, verb: Verb) -> None:
+    payload, callback = await chat.command(verb.name, sample_options(verb))
+
+    assert callback.json == DEFERRED
+    followup = await chat.followup(payload)
+    assert followup.json["flags"] & EPHEMERAL
+    said = followup.json.get("content") or embed_text(followup.json)
+    assert said.strip() and SORRY not in said, said

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from adapters.discord.render import HELP
 from adapters.discord.runner import endpoints, run_discord
-from memory.commands import USAGE
+from memory.commands import USAGE, VERBS
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 from tests.discord.conftest import Chat
@@ -84,15 +84,55 @@ async def test_run_discord_answers_and_stops_cleanly(
     try:
         put = await bare_fake.wait_for_request("PUT", rf"/applications/{APP_ID}/commands")
         assert [c["name"] for c in put.json] == ["memory"]
-        verbs = {option["name"] for option in put.json[0]["options"]}
-        # Every verb of the one /memory surface (memory.commands.USAGE) is a subcommand here.
-        usage = {line.split()[1] for line in USAGE.splitlines()}
-        assert usage <= verbs | {"forget"} and "forget-all" in verbs
+        # Every verb of the one /memory surface (memory.commands.VERBS) is a subcommand here,
+        # as declared there: name, description, arguments (their help, whether required,
+        # their choices), and nothing else.
+        by_name = lambda entry: entry["name"]  # noqa: E731
+        assert sorted(subcommands(put.json[0]), key=by_name) == sorted(declared(), key=by_name)
         reply = await Chat(bare_fake, engine).dm("hello")
         assert reply.json["content"].startswith("Noted.")
     finally:
         await stop(task)
     assert before == (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+def subcommands(memory: Json) -> list[Json]:
+    """The /memory subcommands Discord was sent, in the shape of `declared()`."""
+    return [
+        {
+            "name": sub["name"],
+            "description": sub["description"],
+            "options": [
+                {
+                    "name": option["name"],
+                    "description": option["description"],
+                    "required": option.get("required", False),
+                    "choices": [c["value"] for c in option.get("choices", [])],
+                }
+                for option in sub.get("options", [])
+            ],
+        }
+        for sub in memory["options"]
+    ]
+
+
+def declared() -> list[Json]:
+    return [
+        {
+            "name": verb.name,
+            "description": verb.help,
+            "options": [
+                {
+                    "name": a.name,
+                    "description": a.help,
+                    "required": a.required,
+                    "choices": list(a.choices),
+                }
+                for a in verb.arguments
+            ],
+        }
+        for verb in VERBS
+    ]
 
 
 async def test_commands_sync_to_one_server_for_development(

@@ -14,10 +14,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from adapters.http_log import PathOnlyAccessLogger
 from adapters.slack.app import build_slack_app
-from adapters.slack.runner import serve_http
+from adapters.slack.runner import slack_routes
 from bot.storage import Storage
 from memory.commands import MemoryCommand
 from memory.delivery import Delivery
@@ -160,8 +162,13 @@ class Bot:
 
 @asynccontextmanager
 async def serve(app: AsyncApp, slack: SlackServer) -> AsyncIterator[Bot]:
-    """Serve the app over HTTP on 127.0.0.1 (as run_slack does) and sign requests to it."""
-    runner = await serve_http(app, SECRET, "127.0.0.1", 0)
+    """Serve the app's routes over HTTP on 127.0.0.1 (as bot's web app does) and sign
+    requests to it."""
+    web_app = web.Application()
+    web_app.router.add_routes(slack_routes(app, SECRET))
+    runner = web.AppRunner(web_app, access_log_class=PathOnlyAccessLogger)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     port = runner.addresses[0][1]
     try:
         async with aiohttp.ClientSession() as session:

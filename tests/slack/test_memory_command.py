@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from memory.commands import VERBS, Verb
 from memory.engine import MemoryEngine
+from tests.command_samples import sample_text
 from tests.fakes.slack import slash_command_form
 from tests.slack.conftest import (
     ALICE,
@@ -243,3 +247,12 @@ async def test_app_home_shows_the_users_memory_with_controls(
     refreshed = json.loads(refreshed) if isinstance(refreshed, str) else refreshed
     assert "Forgotten: I keep bees" in blocks_text(refreshed["blocks"])
     assert (await memory_of(engine)).empty
+
+
+@pytest.mark.parametrize("verb", VERBS, ids=lambda v: v.name)
+async def test_every_memory_verb_is_answered(bot: Bot, verb: Verb) -> None:
+    answer = await bot.command(sample_text(verb))
+
+    assert answer["response_type"] == "ephemeral"
+    assert not answer["text"].startswith("I don't know"), answer["text"]
+    assert answer["text"].strip()

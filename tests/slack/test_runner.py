@@ -9,9 +9,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from adapters.slack.runner import run_slack
+from bot.platforms import enabled_platforms
+from bot.serve import serve
+from bot.settings import Settings
+from bot.storage import Storage
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
@@ -56,35 +59,35 @@ async def test_socket_mode_answers_a_mention_and_a_slash_command(
     assert task.cancelled()
 
 
-async def test_http_events_mode_serves_slack_events_and_extra_routes(
-    engine: MemoryEngine, slack: SlackServer
+async def test_http_events_are_served_on_bots_web_app_beside_healthz(
+    engine: MemoryEngine, storage: Storage, slack: SlackServer
 ) -> None:
     port = _free_port()
-
-    def add_health(app: web.Application) -> None:
-        app.router.add_get("/healthz", _ok)
-
-    task = asyncio.create_task(
-        run_slack(
-            engine,
-            bot_token=BOT_TOKEN,
-            signing_secret=SECRET,
-            api_url=slack.api_url,
-            host="127.0.0.1",
-            port=port,
-            configure_web=add_health,
-        )
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        model="openai:gpt-4o-mini",
+        port=port,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SECRET,
+        slack_api_url=slack.api_url,
     )
+    [platform] = enabled_platforms(settings)
+    assert platform.name == "slack"
+    stopping = asyncio.Event()
+    task = asyncio.create_task(serve(settings, engine, storage, [platform], stopping))
     try:
         async with aiohttp.ClientSession() as session:
-            await _until_up(session, f"http://127.0.0.1:{port}/healthz")
+            health = await _until_up(session, f"http://127.0.0.1:{port}/healthz")
+            assert health == {"status": "ok", "database": True, "slack": True}
+            # Slack's events on the same port, through the same web app.
             bot = Bot(f"http://127.0.0.1:{port}/slack/events", session, slack, None)  # type: ignore[arg-type]
             ts = await bot.mention("hello")
             await slack.wait_for_call("chat.postMessage", thread_ts=ts)
+            async with session.get(f"http://127.0.0.1:{port}/metrics") as metrics:
+                assert 'bot_messages_total{platform="slack"}' in await metrics.text()
     finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        stopping.set()
+        await task
     with pytest.raises(OSError):  # the port is closed after cancellation
         _, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.close()
@@ -97,24 +100,19 @@ async def test_run_slack_refuses_to_start_without_a_mode(engine: MemoryEngine) -
         await run_slack(engine, bot_token="xoxp-user-token", signing_secret=SECRET)
 
 
-async def _ok(_request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-async def _until_up(session: aiohttp.ClientSession, url: str) -> None:
-    """Wait for the server to accept connections (connection attempts, not a fixed sleep)."""
-    async with asyncio.timeout(5):
+async def _until_up(session: aiohttp.ClientSession, url: str) -> object:
+    """The JSON at `url` once the server accepts connections (attempts, not a fixed sleep)."""
+    async with asyncio.timeout(10):
         while True:
             try:
                 async with session.get(url) as resp:
-                    assert json.loads(await resp.text()) == {"ok": True}
-                    return
+                    return json.loads(await resp.text())
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.02)
 

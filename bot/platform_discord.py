@@ -1,0 +1,61 @@
+"""Discord as a registered platform (bot.platforms.PLATFORMS): its settings to the adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:  # loaded when the platform opens, not for `bot chat`
+    from adapters.discord.runner import DiscordAdapter
+    from memory.delivery import Delivery
+    from memory.engine import MemoryEngine
+from memory.errors import ConfigurationError
+
+
+class DiscordPlatform:
+    """Discord: DISCORD_TOKEN over the gateway (sharded with DISCORD_SHARD_*); no HTTP routes."""
+
+    name = "discord"
+    setting_hint = "DISCORD_TOKEN"
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.discord_enabled
+
+    def secrets(self, settings: Settings) -> Sequence[SecretStr | None]:
+        return (settings.discord_token,)
+
+    def check(self, settings: Settings) -> None:
+        _shard_ids(settings.discord_shard_ids)
+
+    def open(self, engine: MemoryEngine, settings: Settings, delivery: Delivery) -> DiscordAdapter:
+        from adapters.discord.runner import DiscordAdapter
+
+        assert settings.discord_token is not None  # enabled() said so
+        return DiscordAdapter(
+            engine,
+            token=settings.discord_token.get_secret_value(),
+            api_url=settings.discord_api_url,
+            guild_id=settings.discord_guild_id,
+            shard_count=settings.discord_shard_count,
+            shard_ids=_shard_ids(settings.discord_shard_ids),
+            react_when_learned=settings.react_when_learned,
+            delivery=delivery,
+            catch_up_seconds=settings.discord_catch_up_seconds,
+            notices=settings.memory_notices,
+        )
+
+
+def _shard_ids(text: str | None) -> tuple[int, ...] | None:
+    """DISCORD_SHARD_IDS ("0,1") as numbers; raises ConfigurationError for anything else."""
+    if not text:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigurationError(
+            f"DISCORD_SHARD_IDS must be numbers like 0,1 (got {text!r})"
+        ) from None
