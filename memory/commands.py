@@ -24,7 +24,9 @@ Action = Literal[
     "why",
 ]
 PLATFORMS = ("slack", "discord", "console")
-ShowScope = Literal["all", "profile", "facts", "todos"]
+# "all", or a memory kind's name, item name or alias (memory.kinds; the operations check it).
+ShowScope = str
+SCOPE_WORD = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 MAX_COMMAND_CHARS = 2000
 # Item ids (`f3k9q`) and profile field ids (`location`, `preferred-name`).
@@ -106,19 +108,13 @@ def parse_command(raw: str | None) -> MemoryCommand:
 
 
 def _scope(rest: str) -> ShowScope:
+    """The word after `show`; which kinds exist is configuration, so the operations check it."""
     value = rest.lower() or "all"
-    aliases: dict[str, ShowScope] = {
-        "all": "all",
-        "profile": "profile",
-        "facts": "facts",
-        "fact": "facts",
-        "memories": "facts",
-        "todos": "todos",
-        "todo": "todos",
-    }
-    if value not in aliases:
-        raise CommandError(f"`show` takes profile, facts or todos, not `{_clip(rest)}`.")
-    return aliases[value]
+    if not SCOPE_WORD.match(value):
+        raise CommandError(
+            f"`show` takes a kind of memory, like profile or facts, not `{_clip(rest)}`."
+        )
+    return value
 
 
 def _link(rest: str) -> MemoryCommand:

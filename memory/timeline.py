@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from memory.kinds import known
 from memory.schemas import Earlier, StoredItem
 
 # Enough to say what changed; older values go, so an item cannot grow without bound.
@@ -31,10 +32,8 @@ def said_header(at: datetime) -> str:
 
 def _what(item: StoredItem) -> str:
     """The part of an item a later message can change (a todo's status is not a change of mind)."""
-    if item.kind == "todo":
-        due = item.data.get("due")
-        return str(item.data.get("task", "")) + (f" (due {due})" if due else "")
-    return item.text()
+    kind = known(item.kind)
+    return kind.line(item.data) if kind is not None else item.text()
 
 
 def earlier_values(current: StoredItem, updated: StoredItem, cause: str) -> list[Earlier]:
@@ -52,7 +51,8 @@ def earlier_values(current: StoredItem, updated: StoredItem, cause: str) -> list
 def dated(item: StoredItem) -> str:
     """One recall line: the item, when its event is, when it was said and what it said before."""
     text = item.text()
-    when = item.data.get("when") if item.kind == "fact" else None
+    kind = known(item.kind)
+    when = item.data.get(kind.when_field) if kind is not None and kind.when_field else None
     if when:
         text += f" (on {when})"
     notes = [f"said {utc(item.provenance.said):%Y-%m-%d}"]

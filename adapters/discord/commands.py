@@ -68,9 +68,9 @@ class MemoryCommands(app_commands.Group):
     async def show(
         self,
         interaction: Interaction,
-        scope: Literal["all", "profile", "facts", "todos"] = "all",
+        scope: str = "all",
     ) -> None:
-        shown: ShowScope = scope
+        shown: ShowScope = scope.strip().lower() or "all"
         user = caller(interaction)
         result = await self.engine.run_command(user, MemoryCommand("show", scope=shown))
         assert isinstance(result, ShowResult)
@@ -83,6 +83,15 @@ class MemoryCommands(app_commands.Group):
             task = asyncio.get_running_loop().create_task(refresh)
             self._refreshing.add(task)
             task.add_done_callback(self._refreshing.discard)
+
+    @show.autocomplete("scope")
+    async def show_scopes(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        # The kinds this bot remembers (memory.kinds), which configuration decides.
+        names = ("all", *self.engine.kinds.names)
+        needle = current.strip().lower()
+        return [app_commands.Choice(name=n, value=n) for n in names if needle in n][:MAX_CHOICES]
 
     async def _refresh(
         self, sent: discord.WebhookMessage, user: UserRef, owner_id: int, scope: ShowScope
@@ -116,7 +125,7 @@ class MemoryCommands(app_commands.Group):
         assert isinstance(result, ShowResult)
         needle = current.strip().lower()
         choices = []
-        for item in [*result.facts, *result.todos]:
+        for item in result.items:
             if needle in item.id or needle in item.text.lower():
                 label = clip(f"{item.id} · {item.text}", 100)
                 choices.append(app_commands.Choice(name=label, value=item.id))
