@@ -37,7 +37,7 @@ LINK_CODE = re.compile(r"^[a-z0-9]{4,16}$")
 CHANGE_ID = re.compile(r"^[0-9a-f]{8}$")
 
 USAGE = """\
-/memory show [profile|facts|todos]  what I remember about you, with ids
+/memory show [kind]                 what I remember about you, with ids (kind: e.g. facts)
 /memory forget <id>                 forget one thing (ids are shown by `show`)
 /memory forget all                  forget everything about you
 /memory correct <text>              correct what I remember, e.g. `correct I moved to Lisbon`

@@ -12,15 +12,19 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+from langgraph.store.base import BaseStore
 from pydantic import ValidationError
 
-from memory.kinds import MemoryKind
-from memory.schemas import StoredItem
+from memory.kinds import KindRegistry, MemoryKind
+from memory.namespaces import ROOT, is_memory_section
+from memory.schemas import StoredItem, upgrade
+from memory.sealing import Sealer
 
 log = logging.getLogger(__name__)
 
 # Items found not to fit their kind's schema when read, by kind name, since the process started.
 INVALID_SEEN: Counter[str] = Counter()
+PAGE = 500
 
 
 def evolve(item: StoredItem, kind: MemoryKind | None) -> StoredItem:
@@ -70,4 +74,48 @@ def prometheus() -> list[str]:
         f"# TYPE {name} counter",
     ]
     lines += [f'{name}{{kind="{k}"}} {n}' for k, n in sorted(INVALID_SEEN.items())]
+    return lines
+
+
+FITS = ("current", "migrated", "invalid")
+
+
+async def check_store(
+    store: BaseStore, sealer: Sealer, kinds: KindRegistry
+) -> dict[str, Counter[str]]:
+    """Every person's stored items, counted by section and fit (see `evolve`), read-only:
+    `{"facts": Counter(current=12, migrated=1), "old_tickets": Counter(unknown=3)}`. Every
+    declared kind is in the answer, with zeros when nothing is stored. An item that cannot
+    even be opened (another encryption key, a foreign row) counts as "unreadable"."""
+    counts: dict[str, Counter[str]] = {kind.name: Counter() for kind in kinds}
+    namespaces = await store.alist_namespaces(prefix=(ROOT,), max_depth=3, limit=1_000_000)
+    for namespace in namespaces:
+        if len(namespace) != 3 or not is_memory_section(namespace[2]):
+            continue
+        section = namespace[2]
+        tally = counts.setdefault(section, Counter())
+        offset = 0
+        while found := await store.asearch(namespace, limit=PAGE, offset=offset):
+            offset += len(found)
+            for row in found:
+                try:
+                    item = upgrade(sealer.open(row.value))
+                except Exception:
+                    tally["unreadable"] += 1
+                    continue
+                tally[evolve(item, kinds.get(section)).fit] += 1
+    return counts
+
+
+def check_report(counts: dict[str, Counter[str]]) -> list[str]:
+    """`facts: 12 current, 1 migrated, 0 invalid`, one line per section."""
+    lines = []
+    for section, tally in counts.items():
+        if "unknown" in tally:
+            line = f"{section}: {tally['unknown']} item(s) of a kind no longer declared"
+        else:
+            line = f"{section}: " + ", ".join(f"{tally[fit]} {fit}" for fit in FITS)
+        if tally["unreadable"]:
+            line += f", {tally['unreadable']} unreadable"
+        lines.append(line)
     return lines

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from memory.engine import MemoryEngine
 from memory.builtin_kinds import BUILTIN
+from memory.engine import MemoryEngine
 from memory.relevance import words
 from memory.schemas import Provenance, StoredItem
 from tests.conftest import unique
