@@ -33,9 +33,6 @@ from memory.toolchoice import ToolChoiceLeftToModel
 
 log = logging.getLogger(__name__)
 
-# The built-in profile's document id in trustcall's existing docs: a profile kind's name.
-PROFILE_ID = "profile"
-
 INSTRUCTIONS = """\
 You maintain the long-term memory a chat assistant keeps about one person, {name}.
 Update the memory from the conversation below using the tools:

@@ -111,6 +111,9 @@ async def test_a_deployers_kinds_work_end_to_end(
     # Recalled in the reply prompt, for Alice only.
     reply = await engine.reply(say(alice, dm(alice), "What is open?"))
     assert "ticket: export is slow" in reply.text and "company: Acme" in reply.text
+    # Learned in a DM: never used in a channel.
+    shared = await engine.reply(say(alice, channel(), "What is open?"))
+    assert "export is slow" not in shared.text and "Acme" not in shared.text
     other = await engine.reply(say(bob, dm(bob), "What is open?"))
     assert "export is slow" not in other.text and "Acme" not in other.text
     bobs = await _run(engine, bob, "show")
