@@ -246,22 +246,26 @@ class Learner:
                 forgotten = merge_sources(forgotten, field_refs, asked)
                 texts.extend(field_texts)
         stored = memory.items()
-        known = {(item.kind, same_text(item.kind, item.data)) for item in stored.values()}
+        known = {
+            (item.kind, same_text(item.kind, item.data, self.kinds)) for item in stored.values()
+        }
         taken = set(stored)
         for kind, data in changes.inserts:
             section = self.kinds.by_item(kind)
             if section is None:
                 continue
-            if about_someone_else(kind, data):
+            if about_someone_else(kind, data, self.kinds):
                 log.info("dropped a fact about someone else", extra={"user": user_key})
                 continue
-            if (kind, same_text(kind, data)) in known:
+            if (kind, same_text(kind, data, self.kinds)) in known:
                 continue  # said again: one memory, not five
-            known.add((kind, same_text(kind, data)))
+            known.add((kind, same_text(kind, data, self.kinds)))
             key = new_item_id(taken)
             taken.add(key)
-            text = same_text(kind, data)
-            item = StoredItem(kind=kind, data=data, provenance=origin(text), sources=narrowed(text))
+            text = same_text(kind, data, self.kinds)
+            item = StoredItem(
+                kind=kind, data=data, provenance=origin(text), sources=narrowed(text)
+            ).read_as(section)
             await self._embed(item)
             await self.repository.put(user_key, section.name, key, item)
             note("added", key, kind, item.text(), came=text)
@@ -273,14 +277,24 @@ class Learner:
         for key, data in changes.updates.items():
             current = memory.item(key)
             owner = memory.kind_of(key)
-            if current is None or owner is None or about_someone_else(current.kind, data):
+            if (
+                current is None
+                or owner is None
+                or about_someone_else(current.kind, data, self.kinds)
+            ):
                 continue
             # An update keeps the item's id; learning it again here moves it to this audience.
             # Consolidation is housekeeping, not learning: items keep where they came from.
-            source = current.provenance if housekeeping else origin(same_text(current.kind, data))
-            said = narrowed(same_text(current.kind, data))
+            source = (
+                current.provenance
+                if housekeeping
+                else origin(same_text(current.kind, data, self.kinds))
+            )
+            said = narrowed(same_text(current.kind, data, self.kinds))
             merged = current.sources if housekeeping else merge_sources(current.sources, said)
-            updated = StoredItem(kind=current.kind, data=data, provenance=source, sources=merged)
+            updated = StoredItem(
+                kind=current.kind, data=data, provenance=source, sources=merged
+            ).read_as(owner)
             updated.previous = earlier_values(current, updated, where.message_id or "")
             await self._embed(updated)
             await self.repository.put(user_key, owner.name, key, updated)
@@ -295,7 +309,13 @@ class Learner:
                         after=data,
                     )
                 )
-            note("changed", key, current.kind, updated.text(), came=same_text(current.kind, data))
+            note(
+                "changed",
+                key,
+                current.kind,
+                updated.text(),
+                came=same_text(current.kind, data, self.kinds),
+            )
         for key in changes.deletes:
             current = memory.item(key)
             owner = memory.kind_of(key)

@@ -7,7 +7,7 @@ from typing import Any
 
 from memory.extraction import ExistingMemory
 from memory.identity import Audience
-from memory.kinds import known
+from memory.kinds import KindRegistry, known
 from memory.relevance import rank
 from memory.repository import UserMemory
 from memory.schemas import Kind
@@ -38,15 +38,16 @@ def existing_for(memory: UserMemory, audience: Audience, about: str) -> Existing
     return ExistingMemory(profiles=profiles, items=items)
 
 
-def same_text(kind: Kind, data: dict[str, Any]) -> str:
-    """An item's own words, folded, to tell "said again" from "new"."""
-    described = known(kind)
+def same_text(kind: Kind, data: dict[str, Any], kinds: KindRegistry | None = None) -> str:
+    """An item's own words, folded, to tell "said again" from "new" (`kinds`: the
+    configuration that describes `kind`; default: the last one that named it)."""
+    described = (kinds.by_item(kind) if kinds else None) or known(kind)
     text = described.words(data) if described else ""
     return " ".join(str(text or "").lower().split()).rstrip(".!")
 
 
-def about_someone_else(kind: Kind, data: dict[str, Any]) -> bool:
+def about_someone_else(kind: Kind, data: dict[str, Any], kinds: KindRegistry | None = None) -> bool:
     """An item the model says is about another person (its kind's subject field is not
     "self"): not kept for this one."""
-    described = known(kind)
+    described = (kinds.by_item(kind) if kinds else None) or known(kind)
     return described is not None and described.about_someone_else(data)

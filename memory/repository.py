@@ -137,7 +137,8 @@ class MemoryRepository:
         if cached is not None and cached[0] == item.value:
             return cached[1]
         section = item.namespace[-1] if item.namespace else ""
-        parsed = evolve(upgrade(self.sealer.open(item.value)), self.kinds.get(section))
+        kind = self.kinds.get(section)
+        parsed = evolve(upgrade(self.sealer.open(item.value)), kind).read_as(kind)
         self._parsed[marker] = (item.value, parsed)
         if len(self._parsed) > PARSED_CACHE:
             self._parsed.popitem(last=False)

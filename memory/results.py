@@ -9,7 +9,6 @@ from typing import Any
 from memory.commands import USAGE
 from memory.history import HistoryEntry
 from memory.ids import field_id
-from memory.kinds import known
 from memory.linking import LinkResult
 from memory.schemas import Kind, StoredItem, profile_text
 
@@ -35,7 +34,7 @@ class ItemView:
     def of(cls, key: str, item: StoredItem, state: str = "") -> ItemView:
         """A collection item; its lifecycle `state` ("done", "expired") is shown apart."""
         where = item.provenance
-        kind = known(item.kind)
+        kind = item.described()
         # An item that no longer fits its schema is shown as stored, every field of it.
         text = kind.line(item.data) if kind is not None and item.fit != "invalid" else ""
         text = text or profile_text(item.data)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from memory.builtin_kinds import MAX_TEXT, Fact, Profile, Todo
-from memory.kinds import fields_text, known
+from memory.kinds import MemoryKind, fields_text, known
 
 __all__ = ["MAX_TEXT", "Fact", "Profile", "Todo"]
 
@@ -89,13 +89,26 @@ class StoredItem(BaseModel):
     # Newest first: what it said before later messages updated it (see memory.timeline).
     previous: list[Earlier] = Field(default_factory=list)
 
+    # The kind the repository read this item as (two configurations in one process may
+    # describe one item name differently); None: looked up by name (memory.kinds.known).
+    _kind: MemoryKind | None = PrivateAttr(default=None)
+
     @property
     def audience(self) -> str:
         return self.provenance.audience
 
+    def described(self) -> MemoryKind | None:
+        """The kind this item belongs to, or None for a kind no configuration declares."""
+        return self._kind or known(self.kind)
+
+    def read_as(self, kind: MemoryKind | None) -> StoredItem:
+        """This item, described by `kind` from now on."""
+        self._kind = kind
+        return self
+
     def remembered_texts(self, field: str | None = None) -> tuple[str, ...]:
         """The words this memory holds (of one profile field, if given), to find copies of."""
-        kind = known(self.kind)
+        kind = self.described()
         if kind is not None and not kind.is_profile:
             # What it said before an update is forgotten with it.
             return (kind.words(self.data), *(e.text for e in self.previous))
@@ -107,7 +120,7 @@ class StoredItem(BaseModel):
 
     def text(self) -> str:
         """One line a person can read (a finished item says so: `call mum [done]`)."""
-        kind = known(self.kind)
+        kind = self.described()
         if kind is None:
             return fields_text(self.data)
         status = kind.status(self.data)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from memory.kinds import known
 from memory.schemas import Earlier, StoredItem
 
 # Enough to say what changed; older values go, so an item cannot grow without bound.
@@ -32,7 +31,7 @@ def said_header(at: datetime) -> str:
 
 def _what(item: StoredItem) -> str:
     """The part of an item a later message can change (a todo's status is not a change of mind)."""
-    kind = known(item.kind)
+    kind = item.described()
     return kind.line(item.data) if kind is not None else item.text()
 
 
@@ -51,7 +50,7 @@ def earlier_values(current: StoredItem, updated: StoredItem, cause: str) -> list
 def dated(item: StoredItem) -> str:
     """One recall line: the item, when its event is, when it was said and what it said before."""
     text = item.text()
-    kind = known(item.kind)
+    kind = item.described()
     when = item.data.get(kind.when_field) if kind is not None and kind.when_field else None
     if when:
         text += f" (on {when})"

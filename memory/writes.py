@@ -84,7 +84,9 @@ async def write_profile(
                 audience=where.audience,
             )
         )
-    item = StoredItem(kind=kind.item, data=data, provenance=where, field_sources=field_sources)
+    item = StoredItem(
+        kind=kind.item, data=data, provenance=where, field_sources=field_sources
+    ).read_as(kind)
     await repository.put(user_key, kind.name, where.audience, item)
     return erased
 
