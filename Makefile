@@ -20,8 +20,8 @@ chat: $(STAMP)
 	$(BIN)/bot chat
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot adapters memory tests bench
-	$(BIN)/ruff format --check bot adapters memory tests bench
+	$(BIN)/ruff check bot adapters memory tests bench examples
+	$(BIN)/ruff format --check bot adapters memory tests bench examples
 	$(BIN)/mypy
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/docker-compose -f docker-compose.yml config --quiet

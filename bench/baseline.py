@@ -30,7 +30,8 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from trustcall import create_extractor
 
-from memory.extraction import INSTRUCTIONS
+from memory.builtin_kinds import BUILTIN
+from memory.extraction import instructions
 from memory.messages import ChatMessage
 from memory.prompt import system_prompt
 from memory.schemas import Fact, Profile, Todo
@@ -91,7 +92,7 @@ def build_baseline_graph(
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         inputs: dict[str, Any] = {
             "messages": [
-                SystemMessage(content=INSTRUCTIONS.format(name=ctx.name, now=now)),
+                SystemMessage(content=instructions(BUILTIN, ctx.name, now)),
                 HumanMessage(content="Conversation:\n" + "\n".join(lines)),
             ]
         }

@@ -31,10 +31,11 @@ def make_graph() -> CompiledStateGraph[ChatState, TurnContext, Any, Any]:
     server calls this factory per request). Raises ConfigurationError on bad settings."""
     settings = get_settings()
     settings.check_model()
+    policy = build_policy(settings)
     graph = build_graph(
         load_model(settings.model),
-        StoreRepositories(build_sealer(settings)),
-        build_policy(settings),
+        StoreRepositories(build_sealer(settings), policy.kinds),
+        policy,
         build_semantic(settings),
     )
     return graph.compile(name="agent")

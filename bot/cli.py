@@ -11,14 +11,17 @@ import uuid
 from importlib.metadata import PackageNotFoundError, version
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
-from bot.engine import open_engine
+from bot.engine import build_policy, build_sealer, open_engine
 from bot.errors import AdapterFailed
 from bot.logs import configure_logging
 from bot.platforms import enabled_platforms, platform_secrets
 from bot.settings import Settings, get_settings
-from bot.storage import database_label
+from bot.storage import database_label, open_storage
 from memory.errors import ConfigurationError, IdentityError
+from memory.evolution import check_report, check_store
+from memory.sealing import PlainSealer
 
 log = logging.getLogger("bot")
 
@@ -33,7 +36,10 @@ CONFIGURATION = (
     "'Configuration' table of README.md (MODEL is required)."
 )
 # Each command's own help names the others too.
-COMMANDS = "Commands: `bot run` (Slack and/or Discord) and `bot chat` (a terminal chat). "
+COMMANDS = (
+    "Commands: `bot run` (Slack and/or Discord), `bot chat` (a terminal chat) and "
+    "`bot memory check` (stored items per memory kind). "
+)
 
 
 def _version() -> str:
@@ -46,7 +52,7 @@ def _version() -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description=DESCRIPTION, epilog=CONFIGURATION)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", title="commands", metavar="{run,chat}")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="{run,chat,memory}")
     sub.add_parser(
         "run",
         help="run the Slack and/or Discord adapters whose tokens are set",
@@ -62,6 +68,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("--user", default=None, help="who you are (default: your login name)")
     chat.add_argument("--resume", default=None, metavar="SESSION", help="continue a session")
+    memory = sub.add_parser(
+        "memory",
+        help="look at stored memory",
+        description="Look at stored memory without changing it.",
+        epilog=COMMANDS + CONFIGURATION,
+    )
+    what = memory.add_subparsers(dest="memory_command", metavar="{check}", required=True)
+    what.add_parser(
+        "check",
+        help="count stored items per kind: current, migrated, invalid",
+        description="Walk the store and print, per memory kind (MEMORY_KINDS), how many items "
+        "fit its schema as they are (current), after the kind's migrations (migrated), or not "
+        "at all (invalid: kept as stored). Exits 1 when some item is invalid.",
+    )
     return parser
 
 
@@ -88,6 +108,20 @@ async def _chat(settings: Settings, user: str, session: str, resume: bool) -> No
         await run_console(engine, user, session, storage=where)
 
 
+async def _memory_check(settings: Settings) -> int:
+    policy = build_policy(settings)
+    sealer = build_sealer(settings)
+    serde = EncryptedSerializer(sealer) if sealer else None
+    async with open_storage(
+        settings.database_url, settings.data_dir, serde=serde, sealer=sealer
+    ) as storage:
+        counts = await check_store(storage.store, sealer or PlainSealer(), policy.kinds)
+    print(f"Memory in {storage_description(settings)}:")
+    for line in check_report(counts):
+        print(f"  {line}")
+    return 1 if any(tally["invalid"] for tally in counts.values()) else 0
+
+
 def storage_description(settings: Settings) -> str:
     """Where memory is kept, as the person should read it: an absolute path (DATA_DIR is
     relative to the directory the bot starts in) or the database's host and name."""
@@ -104,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         command = args.command
         if command is None:
             command = "run" if enabled_platforms(settings) else "chat"
+        if command == "memory":
+            return asyncio.run(_memory_check(settings))
         if command == "chat":
             user = getattr(args, "user", None)
             if user is not None and not user.strip():

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
+from bot.kinds import load_kinds
 from bot.model_check import check_model_answers
 from bot.models import load_embeddings, load_model
 from bot.settings import Settings
@@ -44,8 +45,11 @@ def build_sealer(settings: Settings) -> AesGcmSealer | None:
 
 
 def build_policy(settings: Settings) -> MemoryPolicy:
-    """Caps and retention from MAX_FACTS, MAX_TODOS and the *_DAYS settings."""
+    """The kinds of MEMORY_KINDS (unset: the built-in ones, with the caps and retention of
+    MAX_FACTS, MAX_TODOS and the *_DAYS settings). Raises ConfigurationError for a bad
+    MEMORY_KINDS."""
     return MemoryPolicy(
+        declared=load_kinds(settings.memory_kinds),
         max_facts=settings.max_facts,
         max_todos=settings.max_todos,
         open_todo_days=settings.open_todo_days,
@@ -62,6 +66,8 @@ def build_semantic(settings: Settings) -> SemanticIndex | None:
 @asynccontextmanager
 async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, Storage]]:
     settings.check_model()
+    # A bad MEMORY_KINDS stops the start before anything is opened or asked.
+    policy = build_policy(settings)
     model = load_model(settings.model)
     extraction = load_model(settings.extraction_model) if settings.extraction_model else None
     if settings.check_model_at_start:
@@ -70,7 +76,7 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
         quiet_seconds=settings.learn_after_seconds,
         every_messages=settings.learn_every_messages,
         show_wait_seconds=settings.memory_show_wait_seconds,
-        policy=build_policy(settings),
+        policy=policy,
     )
     sealer = build_sealer(settings)
     semantic = build_semantic(settings)

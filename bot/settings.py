@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     memory_encryption_key: SecretStr | None = None
     # Comma-separated keys used before the current one, still accepted for reading.
     memory_encryption_old_keys: SecretStr | None = None
+    # What the bot remembers: a Python file or module attribute with a list of memory kinds
+    # (see bot.kinds); unset, the built-in profile, facts and todos.
+    memory_kinds: str | None = None
     max_facts: int = 500
     max_todos: int = 200
     open_todo_days: int = 60

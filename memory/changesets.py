@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -21,7 +21,8 @@ from memory.history import Change
 UNDO_WINDOW = timedelta(days=1)
 MAX_CHANGE_SETS = 20
 
-Place = Literal["facts", "todos", "profile"]
+# The name of the memory kind (memory.kinds) the item or profile field belongs to.
+Place = str
 
 
 class ItemChange(BaseModel):
@@ -31,7 +32,7 @@ class ItemChange(BaseModel):
     place: Place
     change: Change
     summary: str = Field(description="one line a person reads, e.g. 'location: Lisbon'")
-    # facts/todos: the stored item's JSON (None for an insert); profile: {"value": old}.
+    # A collection item: the stored item's JSON (None for an insert); profile: {"value": old}.
     before: dict[str, Any] | None = None
     # What the change left: item data, or {"value": new} for a profile field. An Undo only
     # goes ahead while the item still holds exactly this.

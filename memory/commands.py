@@ -27,8 +27,9 @@ Action = Literal[
 ]
 PlatformName = Literal["slack", "discord", "console"]
 PLATFORMS: tuple[PlatformName, ...] = get_args(PlatformName)
-ShowScope = Literal["all", "profile", "facts", "todos"]
-SHOW_SCOPES: tuple[ShowScope, ...] = get_args(ShowScope)
+# "all", or a memory kind's name, item name or alias (memory.kinds; the operations check it).
+ShowScope = str
+SCOPE_WORD = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 MAX_COMMAND_CHARS = 2000
 # Item ids (`f3k9q`) and profile field ids (`location`, `preferred-name`).
@@ -98,7 +99,7 @@ VERBS: tuple[Verb, ...] = (
         "show",
         "show",
         "What I remember about you, with ids",
-        (Argument("scope", "Show only part of it", required=False, choices=SHOW_SCOPES),),
+        (Argument("scope", "Show one kind only, e.g. facts", required=False),),
         aliases=("list", "ls"),
     ),
     Verb(
@@ -163,7 +164,7 @@ USAGE = "\n".join(f"{verb.signature():<{_WIDTH}}{verb.help}" for verb in VERBS)
 
 def usage_hint() -> str:
     """Slack's one-line usage hint for the slash command (slack-app-manifest.yml holds it):
-    `show [all|profile|facts|todos] | forget <id> | forget all | …`."""
+    `show [scope] | forget <id> | forget all | …`."""
     return " | ".join(verb.signature().removeprefix("/memory ") for verb in VERBS)
 
 
@@ -217,16 +218,13 @@ def parse_command(raw: str | None) -> MemoryCommand:
 
 
 def _scope(rest: str) -> ShowScope:
+    """The word after `show`; which kinds exist is configuration, so the operations check it."""
     value = rest.lower() or "all"
-    aliases: dict[str, ShowScope] = {
-        **{scope: scope for scope in SHOW_SCOPES},
-        "fact": "facts",
-        "memories": "facts",
-        "todo": "todos",
-    }
-    if value not in aliases:
-        raise CommandError(f"`show` takes profile, facts or todos, not `{_clip(rest)}`.")
-    return aliases[value]
+    if not SCOPE_WORD.match(value):
+        raise CommandError(
+            f"`show` takes a kind of memory, like profile or facts, not `{_clip(rest)}`."
+        )
+    return value
 
 
 def _show(rest: str, _text: str) -> MemoryCommand:

@@ -105,9 +105,11 @@ class MemoryEngine:
         self.pruner: CheckpointPruner = pruner or SaverPruner(checkpointer)
         self.locks: UserLocks = locks or LocalUserLocks()
         self.model = model
-        self.repository = MemoryRepository(store, sealer)
+        # What is remembered (memory.kinds): every layer below reads it from here.
+        self.kinds = self.config.policy.kinds
+        self.repository = MemoryRepository(store, sealer, self.kinds)
         self.extractor = MemoryExtractor(
-            extraction_model or model, max_attempts=self.config.max_attempts
+            extraction_model or model, max_attempts=self.config.max_attempts, kinds=self.kinds
         )
         self.learner = Learner(
             self.repository, self.extractor, self.locks, self.config.policy, semantic
@@ -229,7 +231,8 @@ class MemoryEngine:
     async def sweep(self) -> int:
         """Delete what is past retention, for every user; returns how many items went."""
         removed = 0
-        for user_key in await self.repository.users_with_todos():
+        kept_for_a_while = {k.name for k in self.kinds.collections if k.retention_days is not None}
+        for user_key in await self.repository.users_with_any(kept_for_a_while):
             removed += await self.learner.sweep(user_key)
         for user_key in await self.repository.users_with_changes():
             # Reading them drops the change sets past the undo window, with their before-states.

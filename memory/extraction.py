@@ -22,27 +22,21 @@ from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel
 from trustcall import create_extractor
 
+from memory.builtin_kinds import BUILTIN
 from memory.errors import ExtractionFailed, ModelUnavailable
+from memory.kinds import KindRegistry
 from memory.patch_guard import WholeRemoveAsDelete
 from memory.pending import PendingMessage
-from memory.schemas import KIND_BY_TOOL, Fact, Kind, Profile, Todo
+from memory.schemas import Kind
 from memory.timeline import said_header, utc
 from memory.toolchoice import ToolChoiceLeftToModel
 
 log = logging.getLogger(__name__)
 
-PROFILE_ID = "profile"
-TOOL_BY_KIND = {kind: tool for tool, kind in KIND_BY_TOOL.items()}
-
 INSTRUCTIONS = """\
 You maintain the long-term memory a chat assistant keeps about one person, {name}.
 Update the memory from the conversation below using the tools:
-- Profile: who {name} is and how they like to work. Patch the existing profile; never drop
-  fields that are still true.
-- Fact: durable facts {name} states about themselves. Do not store facts about other people,
-  small talk, or anything {name} did not say about themselves.
-- Todo: things {name} asked to be reminded of or plans to do. Mark one done (status "done")
-  when {name} says it is done.
+{tools}
 Update an existing item rather than adding a duplicate; remove items that are contradicted
 or that {name} asks you to forget. If nothing is worth remembering, patch nothing.
 Each run of messages follows the date it was said, in brackets. Store dates as YYYY-MM-DD,
@@ -67,30 +61,46 @@ and remove the least useful items until at most {cap} remain. Insert nothing."""
 
 @dataclass
 class ExistingMemory:
-    """The documents the model may patch, keyed by the ids the store uses."""
+    """The documents the model may patch, keyed by the ids the store uses: each profile kind's
+    document under the kind's name, collection items under their ids with their item kind."""
 
-    profile: dict[str, Any] | None = None
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     items: dict[str, tuple[Kind, dict[str, Any]]] = field(default_factory=dict)
 
-    def as_trustcall(self) -> list[tuple[str, str, dict[str, Any]]]:
-        existing = [(key, TOOL_BY_KIND[kind], data) for key, (kind, data) in self.items.items()]
-        if self.profile is not None:
-            existing.insert(0, (PROFILE_ID, "Profile", self.profile))
+    def as_trustcall(self, kinds: KindRegistry = BUILTIN) -> list[tuple[str, str, dict[str, Any]]]:
+        existing = []
+        for name, document in self.profiles.items():
+            kind = kinds.get(name)
+            if kind is not None:
+                existing.append((name, kind.tool, document))
+        for key, (item, data) in self.items.items():
+            of = kinds.by_item(item)
+            if of is not None:
+                existing.append((key, of.tool, data))
         return existing
 
 
 @dataclass
 class MemoryChanges:
-    """What an extraction decided, ready to be written."""
+    """What an extraction decided, ready to be written: whole new documents by profile kind,
+    inserts as (item kind, data), updates and deletes by item id."""
 
-    profile: dict[str, Any] | None = None
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     inserts: list[tuple[Kind, dict[str, Any]]] = field(default_factory=list)
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     deletes: set[str] = field(default_factory=set)
 
     @property
     def empty(self) -> bool:
-        return self.profile is None and not (self.inserts or self.updates or self.deletes)
+        return not (self.profiles or self.inserts or self.updates or self.deletes)
+
+
+def instructions(kinds: KindRegistry, name: str, now: str) -> str:
+    """The extraction system prompt: one line per kind, the tool name first."""
+    tools = "\n".join(f"- {kind.tool}: {kind.about}" for kind in kinds)
+    # Replaced, not str.format-ted: a deployer's docstring may hold braces.
+    text = INSTRUCTIONS.replace("{tools}", tools)
+    return text.replace("{name}", name).replace("{now}", now)
 
 
 def transcript(messages: list[PendingMessage]) -> str:
@@ -118,16 +128,20 @@ class MemoryExtractor:
         max_attempts: int = 3,
         recursion_limit: int = 16,
         forced_choice: bool = False,
+        kinds: KindRegistry | None = None,
     ):
-        """`forced_choice` keeps trustcall's forced tool call when learning from a conversation
-        (the behaviour before memory.toolchoice; benchmarks compare the two)."""
+        """`kinds`: what is remembered (default: the built-in kinds); each kind's schema is one
+        tool the model may call. `forced_choice` keeps trustcall's forced tool call when
+        learning from a conversation (the behaviour before memory.toolchoice; benchmarks
+        compare the two)."""
         self.max_attempts = max_attempts
         self.recursion_limit = recursion_limit
+        self.kinds = kinds or BUILTIN
         # Every call goes through WholeRemoveAsDelete (see memory.patch_guard).
         guarded = WholeRemoveAsDelete(inner=model)
         self._runnable: Runnable[Any, Any] = create_extractor(
             guarded,
-            tools=[Profile, Fact, Todo],
+            tools=self.kinds.schemas,
             enable_inserts=True,
             enable_deletes=True,
         )
@@ -138,7 +152,7 @@ class MemoryExtractor:
             if forced_choice
             else create_extractor(
                 ToolChoiceLeftToModel(guarded),  # type: ignore[arg-type]
-                tools=[Profile, Fact, Todo],
+                tools=self.kinds.schemas,
                 enable_inserts=True,
                 enable_deletes=True,
             )
@@ -173,11 +187,11 @@ class MemoryExtractor:
         now = f"{utc(at or datetime.now(UTC)):%a %Y-%m-%d %H:%M} UTC"
         # A new SystemMessage every call: trustcall appends the existing docs to it in place.
         messages = [
-            SystemMessage(content=INSTRUCTIONS.format(name=name, now=now)),
+            SystemMessage(content=instructions(self.kinds, name, now)),
             HumanMessage(content=prompt),
         ]
         inputs: dict[str, Any] = {"messages": messages}
-        existing_docs = existing.as_trustcall()
+        existing_docs = existing.as_trustcall(self.kinds)
         if existing_docs:
             inputs["existing"] = existing_docs
         config: RunnableConfig = {
@@ -190,10 +204,12 @@ class MemoryExtractor:
             # trustcall loops on model exceptions until the recursion limit: a transient
             # outage, not a bad answer, so the caller keeps the work for a retry.
             raise ModelUnavailable("the model kept failing; gave up for now") from exc
-        return _changes(result, existing)
+        return _changes(result, existing, self.kinds)
 
 
-def _changes(result: dict[str, Any], existing: ExistingMemory) -> MemoryChanges:
+def _changes(
+    result: dict[str, Any], existing: ExistingMemory, kinds: KindRegistry
+) -> MemoryChanges:
     responses: list[BaseModel] = result.get("responses") or []
     metadata: list[dict[str, Any]] = result.get("response_metadata") or []
     messages: list[AIMessage] = result.get("messages") or []
@@ -207,27 +223,30 @@ def _changes(result: dict[str, Any], existing: ExistingMemory) -> MemoryChanges:
     for response, meta in zip(responses, metadata, strict=False):
         doc_id = meta.get("json_doc_id")
         tool = type(response).__name__
+        kind = kinds.by_tool(tool)
         if tool == "RemoveDoc":
             target = str(getattr(response, "json_doc_id", ""))
             if target in existing.items:
                 changes.deletes.add(target)
-            elif target == PROFILE_ID and existing.profile:
+            elif existing.profiles.get(target):
                 # The whole profile, asked to be forgotten: every field emptied.
-                changes.profile = {k: _empty(v) for k, v in existing.profile.items()}
-        elif tool == "Profile":
+                document = existing.profiles[target]
+                changes.profiles[target] = {k: _empty(v) for k, v in document.items()}
+        elif kind is not None and kind.is_profile:
             data = response.model_dump(mode="json")
-            if doc_id is None and existing.profile is not None:
-                # A fresh Profile next to a stored one: fill in, never regenerate.
-                data = {**existing.profile, **{k: v for k, v in data.items() if v}}
-            if data != existing.profile:
-                changes.profile = data
-        elif tool in KIND_BY_TOOL:
+            stored = existing.profiles.get(kind.name)
+            if doc_id is None and stored is not None:
+                # A fresh profile next to a stored one: fill in, never regenerate.
+                data = {**stored, **{k: v for k, v in data.items() if v}}
+            if data != stored:
+                changes.profiles[kind.name] = data
+        elif kind is not None:
             data = response.model_dump(mode="json")
             if doc_id is not None and doc_id in existing.items:
                 if existing.items[doc_id][1] != data:
                     changes.updates[doc_id] = data
             elif doc_id is None:
-                changes.inserts.append((KIND_BY_TOOL[tool], data))
+                changes.inserts.append((kind.item, data))
     changes.updates = {k: v for k, v in changes.updates.items() if k not in changes.deletes}
     return changes
 

@@ -127,7 +127,7 @@ def build_graph(
         similarity = None
         if semantic is not None:
             visible = memory.visible_to(ctx.conversation.audience)
-            similarity = await semantic.similarity(query, {**visible.facts, **visible.todos})
+            similarity = await semantic.similarity(query, visible.items())
         return {
             "memory": memory_block(
                 memory, ctx.conversation.audience, query, policy, similarity, ctx.message.sent_at

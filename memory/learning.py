@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from memory.attribution import source_of, sources_of
-from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged, Place
+from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged
 from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
 from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, transcript
@@ -22,7 +22,6 @@ from memory.identity import Audience
 from memory.ids import field_id, new_item_id
 from memory.learning_rules import about_someone_else, existing_for, same_text
 from memory.locks import UserLocks
-from memory.namespaces import Section
 from memory.pending import PendingMessage
 from memory.policy import MemoryPolicy
 from memory.redaction import Redactor, voids
@@ -47,9 +46,6 @@ from memory.writes import (
 )
 
 log = logging.getLogger(__name__)
-
-SECTION_BY_KIND: dict[Kind, Section] = {"fact": "facts", "todo": "todos", "profile": "profile"}
-PLACE: dict[Kind, Place] = {"fact": "facts", "todo": "todos", "profile": "profile"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,7 @@ class Learner:
         self.extractor = extractor
         self.locks = locks
         self.policy = policy or MemoryPolicy()
+        self.kinds = self.policy.kinds
         self.listeners: list[LearnedListener] = []
         self.change_listeners: list[ChangeListener] = []
         # Takes forgotten memory out of the stored conversations (wired by the engine).
@@ -222,9 +219,25 @@ class Learner:
 
         forgotten: list[SourceRef] = []
         texts: list[str] = []
-        if changes.profile is not None:
+        for name, document in changes.profiles.items():
+            described = self.kinds.get(name)
+            if described is None:
+                continue
+            document_now = memory.of(name).get(where.audience)
+            if document_now is not None and document_now.fit == "invalid":
+                # It no longer fits its schema: kept as it is until the deployer migrates it.
+                log.warning("left a %s profile that no longer fits its schema", name)
+                continue
             erased = await write_profile(
-                self.repository, user_key, memory, changes.profile, where, narrowed, note, report
+                self.repository,
+                user_key,
+                memory,
+                described,
+                document,
+                where,
+                narrowed,
+                note,
+                report,
             )
             report.forgotten += len(erased)
             for name, (field_refs, field_texts) in erased.items():
@@ -232,60 +245,83 @@ class Learner:
                 asked = narrowed(" ".join(field_texts))
                 forgotten = merge_sources(forgotten, field_refs, asked)
                 texts.extend(field_texts)
+        stored = memory.items()
         known = {
-            (item.kind, same_text(item.kind, item.data))
-            for item in (*memory.facts.values(), *memory.todos.values())
+            (item.kind, same_text(item.kind, item.data, self.kinds)) for item in stored.values()
         }
-        taken = set(memory.facts) | set(memory.todos)
+        taken = set(stored)
         for kind, data in changes.inserts:
-            if about_someone_else(kind, data):
+            section = self.kinds.by_item(kind)
+            if section is None:
+                continue
+            if about_someone_else(kind, data, self.kinds):
                 log.info("dropped a fact about someone else", extra={"user": user_key})
                 continue
-            if (kind, same_text(kind, data)) in known:
+            if (kind, same_text(kind, data, self.kinds)) in known:
                 continue  # said again: one memory, not five
-            known.add((kind, same_text(kind, data)))
+            known.add((kind, same_text(kind, data, self.kinds)))
             key = new_item_id(taken)
             taken.add(key)
-            text = same_text(kind, data)
-            item = StoredItem(kind=kind, data=data, provenance=origin(text), sources=narrowed(text))
+            text = same_text(kind, data, self.kinds)
+            item = StoredItem(
+                kind=kind, data=data, provenance=origin(text), sources=narrowed(text)
+            ).read_as(section)
             await self._embed(item)
-            await self.repository.put(user_key, SECTION_BY_KIND[kind], key, item)
+            await self.repository.put(user_key, section.name, key, item)
             note("added", key, kind, item.text(), came=text)
             report.changes.append(
                 ItemChange(
-                    item_id=key, place=PLACE[kind], change="added", summary=item.text(), after=data
+                    item_id=key, place=section.name, change="added", summary=item.text(), after=data
                 )
             )
         for key, data in changes.updates.items():
             current = memory.item(key)
-            if current is None or about_someone_else(current.kind, data):
+            owner = memory.kind_of(key)
+            if (
+                current is None
+                or owner is None
+                or about_someone_else(current.kind, data, self.kinds)
+            ):
                 continue
             # An update keeps the item's id; learning it again here moves it to this audience.
             # Consolidation is housekeeping, not learning: items keep where they came from.
-            source = current.provenance if housekeeping else origin(same_text(current.kind, data))
-            said = narrowed(same_text(current.kind, data))
+            source = (
+                current.provenance
+                if housekeeping
+                else origin(same_text(current.kind, data, self.kinds))
+            )
+            said = narrowed(same_text(current.kind, data, self.kinds))
             merged = current.sources if housekeeping else merge_sources(current.sources, said)
-            updated = StoredItem(kind=current.kind, data=data, provenance=source, sources=merged)
+            updated = StoredItem(
+                kind=current.kind, data=data, provenance=source, sources=merged
+            ).read_as(owner)
             updated.previous = earlier_values(current, updated, where.message_id or "")
             await self._embed(updated)
-            await self.repository.put(user_key, SECTION_BY_KIND[current.kind], key, updated)
+            await self.repository.put(user_key, owner.name, key, updated)
             if not housekeeping:
                 report.changes.append(
                     ItemChange(
                         item_id=key,
-                        place=PLACE[current.kind],
+                        place=owner.name,
                         change="changed",
                         summary=updated.text(),
                         before=current.model_dump(mode="json"),
                         after=data,
                     )
                 )
-            note("changed", key, current.kind, updated.text(), came=same_text(current.kind, data))
+            note(
+                "changed",
+                key,
+                current.kind,
+                updated.text(),
+                came=same_text(current.kind, data, self.kinds),
+            )
         for key in changes.deletes:
             current = memory.item(key)
-            if current is None:
+            owner = memory.kind_of(key)
+            if current is None or owner is None:
                 continue
-            await self.repository.delete(user_key, SECTION_BY_KIND[current.kind], key)
+            await self.repository.delete(user_key, owner.name, key)
             if housekeeping:
                 note("removed", key, current.kind, current.text())
                 continue
@@ -311,15 +347,13 @@ class Learner:
     async def _keep_under_caps(
         self, user_key: str, name: str, memory: UserMemory, audience: Audience
     ) -> None:
-        for what, items, cap in (
-            ("facts", memory.facts, self.policy.max_facts),
-            ("todos", memory.todos, self.policy.max_todos),
-        ):
-            if len(items) <= cap:
+        for kind in self.kinds.collections:
+            items, cap = memory.of(kind.name), kind.cap
+            if cap is None or len(items) <= cap:
                 continue
             existing = ExistingMemory(items={k: (v.kind, v.data) for k, v in items.items()})
             try:
-                changes = await self.extractor.consolidate(name, existing, what, cap)
+                changes = await self.extractor.consolidate(name, existing, kind.name, cap)
                 changes.inserts = []
             except ExtractionFailed:
                 changes = MemoryChanges()
@@ -333,15 +367,22 @@ class Learner:
                 await self._write(user_key, memory, evicted, where)
 
     async def sweep(self, user_key: str, now: datetime | None = None) -> int:
-        """Delete todos past retention; returns how many went."""
+        """Delete items past their kind's retention; returns how many went."""
         now = now or datetime.now(UTC)
+        removed = 0
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
-            gone = {k for k, v in memory.todos.items() if self.policy.todo_is_gone(v, now)}
-            for key in gone:
-                await self.repository.delete(user_key, "todos", key)
-                await self.repository.forget_history_of(user_key, key)
-        return len(gone)
+            for kind in self.kinds.collections:
+                gone = {
+                    k
+                    for k, v in memory.of(kind.name).items()
+                    if kind.is_gone(v.data, v.updated_at, now)
+                }
+                for key in gone:
+                    await self.repository.delete(user_key, kind.name, key)
+                    await self.repository.forget_history_of(user_key, key)
+                removed += len(gone)
+        return removed
 
     async def _announce(self, user_key: str, learned: list[PendingMessage]) -> None:
         for message in learned:

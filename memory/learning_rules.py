@@ -7,6 +7,7 @@ from typing import Any
 
 from memory.extraction import ExistingMemory
 from memory.identity import Audience
+from memory.kinds import KindRegistry, known
 from memory.relevance import rank
 from memory.repository import UserMemory
 from memory.schemas import Kind
@@ -22,22 +23,31 @@ def existing_for(memory: UserMemory, audience: Audience, about: str) -> Existing
 
     A channel conversation may only touch channel-learned items, so nothing private can be
     rewritten into something shared. A DM may touch everything; what it touches becomes private.
+    Items that no longer fit their kind's schema (memory.evolution) are left alone.
     """
     visible = memory.visible_to(audience)
-    profile = visible.profiles.get(audience)
-    candidates = {**visible.facts, **visible.todos}
+    profiles = {
+        kind.name: document.data
+        for kind in memory.kinds.profiles
+        if (document := visible.of(kind.name).get(audience)) is not None
+        and document.fit != "invalid"
+    }
+    candidates = {k: v for k, v in visible.items().items() if v.fit != "invalid"}
     shown = rank(about, candidates, limit=MAX_ITEMS_SHOWN, max_chars=ITEMS_SHOWN_CHARS)
     items = {k: (v.kind, v.data) for k, v in shown}
-    return ExistingMemory(profile=profile.data if profile else None, items=items)
+    return ExistingMemory(profiles=profiles, items=items)
 
 
-def same_text(kind: Kind, data: dict[str, Any]) -> str:
-    """A fact's or todo's words, folded, to tell "said again" from "new"."""
-    text = data.get("content") if kind == "fact" else data.get("task")
+def same_text(kind: Kind, data: dict[str, Any], kinds: KindRegistry | None = None) -> str:
+    """An item's own words, folded, to tell "said again" from "new" (`kinds`: the
+    configuration that describes `kind`; default: the last one that named it)."""
+    described = (kinds.by_item(kind) if kinds else None) or known(kind)
+    text = described.words(data) if described else ""
     return " ".join(str(text or "").lower().split()).rstrip(".!")
 
 
-def about_someone_else(kind: Kind, data: dict[str, Any]) -> bool:
-    """A fact the model says is about another person: not kept for this one."""
-    subject = str(data.get("subject") or "self").strip().lower()
-    return kind == "fact" and subject not in ("self", "me", "myself", "")
+def about_someone_else(kind: Kind, data: dict[str, Any], kinds: KindRegistry | None = None) -> bool:
+    """An item the model says is about another person (its kind's subject field is not
+    "self"): not kept for this one."""
+    described = (kinds.by_item(kind) if kinds else None) or known(kind)
+    return described is not None and described.about_someone_else(data)

@@ -1,26 +1,32 @@
-"""Store namespaces: built here and nowhere else, so every row is keyed by its user."""
+"""Store namespaces: built here and nowhere else, so every row is keyed by its user.
+
+A person's rows sit under `("users", key, section)`: one section per memory kind (its name,
+memory.kinds), and the sections below for everything else.
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-Section = Literal[
-    "profile",
-    "facts",
-    "todos",
+Internal = Literal["settings", "pending", "conversations", "history", "erasure", "changes"]
+INTERNAL: tuple[str, ...] = (
     "settings",
     "pending",
     "conversations",
     "history",
     "erasure",
     "changes",
-]
+)
+# A memory kind's name, or one of INTERNAL.
+Section = str
 ROOT = "users"
 
 
 def user_namespace(user_key: str, section: Section) -> tuple[str, ...]:
     if not user_key:
         raise ValueError("a namespace needs a user key")
+    if not section:
+        raise ValueError("a namespace needs a section")
     return (ROOT, user_key, section)
 
 
@@ -28,3 +34,8 @@ def user_prefix(user_key: str) -> tuple[str, ...]:
     if not user_key:
         raise ValueError("a namespace needs a user key")
     return (ROOT, user_key)
+
+
+def is_memory_section(section: str) -> bool:
+    """Whether a section holds memory items (of a kind declared now or once), not bookkeeping."""
+    return section not in INTERNAL

@@ -19,8 +19,10 @@ from memory.errors import CommandError
 from memory.history import HistoryEntry
 from memory.identity import ConversationRef, UserRef
 from memory.ids import field_name
+from memory.kinds import KindRegistry, MemoryKind
 from memory.learning import Learner
 from memory.locks import UserLocks
+from memory.namespaces import is_memory_section
 from memory.repository import MemoryRepository, UserMemory
 from memory.results import (
     CommandResult,
@@ -34,6 +36,7 @@ from memory.results import (
     ItemView,
     LearningResult,
     ShowResult,
+    ShowSection,
 )
 from memory.scheduler import ExtractionScheduler
 from memory.schemas import Provenance, SourceRef, StoredItem, merge_sources
@@ -46,11 +49,12 @@ def _views(items: dict[str, Any]) -> list[ItemView]:
     return sorted(views, key=lambda v: v.learned_at)
 
 
-def _field_views(memory: UserMemory) -> list[ItemView]:
-    """Each profile field as an item of its own (a DM-learned value shown over a channel one)."""
+def _field_views(memory: UserMemory, kind: MemoryKind) -> list[ItemView]:
+    """Each field of a profile kind as an item of its own (a DM-learned value shown over a
+    channel one)."""
     fields: dict[str, ItemView] = {}
     for audience in ("channel", "dm"):
-        profile = memory.profiles.get(audience)
+        profile = memory.of(kind.name).get(audience)
         for name, value in profile.data.items() if profile else []:
             if value not in (None, "", []):
                 fields[name] = ItemView.of_field(name, profile)  # type: ignore[arg-type]
@@ -97,9 +101,11 @@ class MemoryOperations:
             if not command.confirmed:
                 memory = await self.repository.load(key)
                 counts = {
-                    "profile": len(_field_views(memory)),  # each field is one thing
-                    "facts": len(memory.facts),
-                    "todos": len(memory.todos),
+                    # Each profile field is one thing.
+                    kind.name: len(
+                        _field_views(memory, kind) if kind.is_profile else memory.of(kind.name)
+                    )
+                    for kind in self.kinds
                 }
                 return ConfirmForgetAll(counts)
             return await self._forget_all(key)
@@ -108,7 +114,9 @@ class MemoryOperations:
         if command.action == "export":
             learning = await self._catch_up(key, command)
             entries = list((await self.repository.history(key)).values())
-            exported = self._export(user, await self.repository.load(key), entries)
+            memory = await self.repository.load(key)
+            undeclared = await self.repository.undeclared(key)
+            exported = self._export(user, memory, entries, undeclared)
             return replace(exported, still_learning=learning)
         if command.action == "history":
             history = await self.repository.history(key)
@@ -127,37 +135,57 @@ class MemoryOperations:
             return 0
         return await catch_up(self.repository, self.scheduler, user_key, self.show_wait_seconds)
 
+    @property
+    def kinds(self) -> KindRegistry:
+        return self.learner.kinds
+
     def _show(self, memory: UserMemory, scope: str) -> ShowResult:
         now = datetime.now(UTC)
-        policy = self.learner.policy
-        todos = [
-            ItemView.of(k, v, policy.todo_state(v, now))
-            for k, v in memory.todos.items()
-            if not policy.todo_is_gone(v, now)
-        ]
-        return ShowResult(
-            scope=scope,
-            profiles=_field_views(memory) if scope in ("all", "profile") else [],
-            facts=_views(memory.facts) if scope in ("all", "facts") else [],
-            todos=sorted(todos, key=lambda v: v.learned_at) if scope in ("all", "todos") else [],
-            paused=memory.paused,
-        )
+        wanted = self.kinds.scope(scope) if scope != "all" else "all"
+        if wanted is None:
+            raise CommandError(
+                f"`show` takes {', '.join(self.kinds.names)} (or nothing, for all), not `{scope}`."
+            )
+        sections = []
+        for kind in self.kinds:
+            if wanted not in ("all", kind.name):
+                continue
+            if kind.is_profile:
+                views = _field_views(memory, kind)
+            else:
+                views = sorted(
+                    (
+                        ItemView.of(k, v, kind.state(v.data, v.updated_at, now))
+                        for k, v in memory.of(kind.name).items()
+                        if not kind.is_gone(v.data, v.updated_at, now)
+                    ),
+                    key=lambda v: v.learned_at,
+                )
+            sections.append(ShowSection(kind.name, kind.title, views, kind.is_profile))
+        return ShowResult(scope=wanted, sections=tuple(sections), paused=memory.paused)
 
     async def _forget(self, user_key: str, item_id: str) -> ForgetResult:
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
-            for section, items in (("facts", memory.facts), ("todos", memory.todos)):
-                if item_id in items:
-                    item = items[item_id]
-                    sources = _sources_of(item)
-                    await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
-                    await self.repository.delete(user_key, section, item_id)  # type: ignore[arg-type]
-                    await self.repository.forget_history_of(user_key, item_id)
-                    await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
-                    return ForgetResult(ItemView.of(item_id, item))
+            owner = memory.kind_of(item_id)
+            if owner is not None:
+                item = memory.of(owner.name)[item_id]
+                sources = _sources_of(item)
+                await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
+                await self.repository.delete(user_key, owner.name, item_id)
+                await self.repository.forget_history_of(user_key, item_id)
+                await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
+                return ForgetResult(ItemView.of(item_id, item))
             field = field_name(item_id)
-            owners = {a: p for a, p in memory.profiles.items() if p.data.get(field)}
-            if owners:
+            kind = self.kinds.profile_of(field)
+            profiles = memory.of(kind.name) if kind is not None else {}
+            owners = {a: p for a, p in profiles.items() if p.data.get(field)}
+            if kind is not None and owners:
+                if not kind.may_forget(field):
+                    raise CommandError(
+                        f"`{item_id}` can't be forgotten on its own; `/memory correct` changes "
+                        "it, and `/memory forget all` forgets everything."
+                    )
                 shown = ItemView.of_field(field, next(iter(owners.values())))
                 sources = merge_sources(*(p.field_sources.get(field, []) for p in owners.values()))
                 texts = tuple(t for p in owners.values() for t in p.remembered_texts(field))
@@ -166,10 +194,10 @@ class MemoryOperations:
                     data = {**profile.data, field: _empty(profile.data[field])}
                     kept = {k: v for k, v in profile.field_sources.items() if k != field}
                     updated = profile.model_copy(update={"data": data, "field_sources": kept})
-                    await self.repository.put(user_key, "profile", audience, updated)
+                    await self.repository.put(user_key, kind.name, audience, updated)
                 await self.repository.forget_history_of(user_key, item_id)
                 # Entries written before fields had ids hold the whole profile as text.
-                await self.repository.forget_history_of(user_key, "profile")
+                await self.repository.forget_history_of(user_key, kind.name)
                 await self.learner.redactor.redact(user_key, sources, texts)
                 return ForgetResult(shown)
         raise CommandError(
@@ -197,7 +225,8 @@ class MemoryOperations:
             if was_paused:
                 # Keep honouring "don't learn from me"; this row holds no memory.
                 await self.repository.set_paused(user_key, True)
-        shown = {k: v for k, v in deleted.items() if k in ("profile", "facts", "todos", "pending")}
+        # Every kind's rows, of kinds declared now or once, and the messages not yet learned.
+        shown = {k: v for k, v in deleted.items() if is_memory_section(k) or k == "pending"}
         return ForgetAllReceipt(
             deleted=shown, conversations=len(dms), paused=was_paused, channel_threads=shared
         )
@@ -215,29 +244,38 @@ class MemoryOperations:
         before = await self.repository.load(key)
         changes = await self.learner.correct(key, user.name, text, provenance)
         after = await self.repository.load(key)
-        items = {**after.facts, **after.todos}
-        old = {**before.facts, **before.todos}
+        items = after.items()
+        old = before.items()
         return CorrectResult(
             added=[ItemView.of(k, v) for k, v in items.items() if k not in old],
             changed=[ItemView.of(k, items[k]) for k in changes.updates if k in items],
             removed=len(changes.deletes),
-            profile_changed=changes.profile is not None,
+            profile_changed=bool(changes.profiles),
         )
 
-    @staticmethod
-    def _export(user: UserRef, memory: UserMemory, history: list[HistoryEntry]) -> ExportResult:
-        def dump(items: dict[str, Any]) -> list[dict[str, Any]]:
+    def _export(
+        self,
+        user: UserRef,
+        memory: UserMemory,
+        history: list[HistoryEntry],
+        undeclared: dict[str, dict[str, StoredItem]],
+    ) -> ExportResult:
+        """Everything kept: each kind under its name (items as stored, also those that no
+        longer fit their schema), kinds no longer declared under theirs, and the history."""
+
+        def dump(items: dict[str, StoredItem]) -> list[dict[str, Any]]:
             return [{"id": k, **v.model_dump(mode="json")} for k, v in items.items()]
 
-        document = {
+        document: dict[str, Any] = {
             "user": user.key,
             "exported_at": datetime.now(UTC).isoformat(),
             "learning_paused": memory.paused,
-            "profile": dump(memory.profiles),
-            "facts": dump(memory.facts),
-            "todos": dump(memory.todos),
-            "history": [entry.model_dump(mode="json") for entry in history],
         }
+        for kind in self.kinds:
+            document[kind.name] = dump(memory.of(kind.name))
+        for section, items in undeclared.items():
+            document.setdefault(section, dump(items))
+        document["history"] = [entry.model_dump(mode="json") for entry in history]
         text = json.dumps(document, indent=2, ensure_ascii=False)
         filename = f"memory-{user.key.replace(':', '-')}.json"
         return ExportResult(document=document, json_text=text, filename=filename)

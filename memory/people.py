@@ -124,25 +124,26 @@ class People:
             await self.attach(source, target, "alias")
         await self.repository.changed(target)
 
-    @staticmethod
-    def _moves(section: str, key: str) -> bool:
+    def _moves(self, section: str, key: str) -> bool:
         # Profiles were merged field by field; an erasure log only matters to work in flight
         # under the old id; a revision token is made anew.
-        return section not in ("profile", "erasure") and key != "rev"
+        profiles = {kind.name for kind in self.repository.kinds.profiles}
+        return section not in (*profiles, "erasure") and key != "rev"
 
     async def _merge_profiles(self, source: str, target: str) -> None:
         theirs = await self.repository.load(source)
         ours = await self.repository.load(target)
-        for audience, profile in theirs.profiles.items():
-            kept = ours.profiles.get(audience)
-            if kept is None:
-                await self.repository.put(target, "profile", audience, profile)
-                continue
-            data: dict[str, Any] = dict(profile.data)
-            data.update({k: v for k, v in kept.data.items() if v not in (None, "", [])})
-            sources = {**profile.field_sources, **kept.field_sources}
-            merged = kept.model_copy(update={"data": data, "field_sources": sources})
-            await self.repository.put(target, "profile", audience, merged)
+        for kind in self.repository.kinds.profiles:
+            for audience, profile in theirs.of(kind.name).items():
+                kept = ours.of(kind.name).get(audience)
+                if kept is None:
+                    await self.repository.put(target, kind.name, audience, profile)
+                    continue
+                data: dict[str, Any] = dict(profile.data)
+                data.update({k: v for k, v in kept.data.items() if v not in (None, "", [])})
+                sources = {**profile.field_sources, **kept.field_sources}
+                merged = kept.model_copy(update={"data": data, "field_sources": sources})
+                await self.repository.put(target, kind.name, audience, merged)
 
     async def upgrade(self) -> int:
         """Rows stored under pre-Grid Slack keys (`slack:E1-T1:W1`) join the org user's person

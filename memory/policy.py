@@ -1,15 +1,22 @@
-"""How much is kept and for how long: caps per collection and retention per kind."""
+"""How much is kept and for how long: the memory kinds (caps, retention, lifecycles) and the
+bounds on history and summaries."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from memory.builtin_kinds import builtin_kinds
+from memory.kinds import KindRegistry
 from memory.schemas import StoredItem
 
 
 @dataclass(frozen=True)
 class MemoryPolicy:
+    """`declared`: the deployer's kinds (MEMORY_KINDS); None runs the built-in kinds, with the
+    caps and retention below (MAX_FACTS, MAX_TODOS, OPEN_TODO_DAYS, FINISHED_TODO_DAYS)."""
+
     max_facts: int = 500
     max_todos: int = 200
     max_history: int = 300
@@ -19,18 +26,28 @@ class MemoryPolicy:
     finished_todo_days: int = 90
     # A conversation summary older than this is no longer put in the prompt.
     summary_days: int = 30
+    declared: KindRegistry | None = None
 
-    def todo_state(self, item: StoredItem, now: datetime) -> str:
-        status = str(item.data.get("status", "open"))
-        if status == "open" and now - item.updated_at > timedelta(days=self.open_todo_days):
-            return "expired"
-        return status
+    @functools.cached_property
+    def kinds(self) -> KindRegistry:
+        """The kinds this bot remembers."""
+        if self.declared is not None:
+            return self.declared
+        return KindRegistry(
+            builtin_kinds(
+                max_facts=self.max_facts,
+                max_todos=self.max_todos,
+                open_todo_days=self.open_todo_days,
+                finished_todo_days=self.finished_todo_days,
+            )
+        )
 
-    def todo_is_gone(self, item: StoredItem, now: datetime) -> bool:
+    def state(self, item: StoredItem, now: datetime) -> str:
+        """The lifecycle state a person sees ("" for a kind without one)."""
+        kind = self.kinds.by_item(item.kind)
+        return kind.state(item.data, item.updated_at, now) if kind else ""
+
+    def is_gone(self, item: StoredItem, now: datetime) -> bool:
         """Past retention: swept from the store and never shown again."""
-        if self.todo_state(item, now) == "open":
-            return False
-        age = now - item.updated_at
-        if self.todo_state(item, now) == "expired":
-            age -= timedelta(days=self.open_todo_days)
-        return age > timedelta(days=self.finished_todo_days)
+        kind = self.kinds.by_item(item.kind)
+        return kind.is_gone(item.data, item.updated_at, now) if kind else False

@@ -12,9 +12,6 @@ from memory.repository import UserMemory
 from memory.schemas import profile_text
 from memory.timeline import dated, utc
 
-MAX_FACTS = 8
-MAX_TODOS = 5
-MAX_MEMORY_CHARS = 2000
 MAX_NAME_CHARS = 80
 
 SYSTEM = """\
@@ -54,23 +51,31 @@ def memory_block(
     similarity: dict[str, float] | None = None,
     now: datetime | None = None,
 ) -> str:
+    """The recalled memory, one framed line per entry: each profile kind on one line, then each
+    collection's best matches for `query` within its kind's recall budget (items whose
+    lifecycle is finished or expired never reach the prompt)."""
     visible = memory.visible_to(audience)
-    lines: list[str] = []
-    profile = visible.merged_profile()
-    if profile:
-        lines.append(f"Profile: {framed(profile_text(profile))}")
-    facts = rank(
-        query, visible.facts, limit=MAX_FACTS, max_chars=MAX_MEMORY_CHARS, similarity=similarity
-    )
-    lines.extend(f"- {framed(dated(item))}" for _, item in facts)
-    policy = policy or MemoryPolicy()
+    kinds = (policy or MemoryPolicy()).kinds
     now = now or datetime.now(UTC)
-    # Done and expired todos never reach the prompt.
-    open_todos = {k: v for k, v in visible.todos.items() if policy.todo_state(v, now) == "open"}
-    todos = rank(
-        query, open_todos, limit=MAX_TODOS, max_chars=MAX_MEMORY_CHARS // 2, similarity=similarity
-    )
-    lines.extend(f"- todo: {framed(dated(item))}" for _, item in todos)
+    lines: list[str] = []
+    for kind in kinds.profiles:
+        profile = visible.merged_profile(kind.name)
+        if profile:
+            lines.append(f"{kind.title}: {framed(profile_text(profile))}")
+    for kind in kinds.collections:
+        items = {
+            k: v
+            for k, v in visible.of(kind.name).items()
+            if kind.recalled(v.data, v.updated_at, now)
+        }
+        ranked = rank(
+            query,
+            items,
+            limit=kind.recall_limit,
+            max_chars=kind.recall_chars,
+            similarity=similarity,
+        )
+        lines.extend(f"- {kind.recall_label}{framed(dated(item))}" for _, item in ranked)
     return "\n".join(lines) if lines else "(nothing yet)"
 
 

@@ -11,6 +11,7 @@ from weakref import WeakKeyDictionary
 from langgraph.store.base import BaseStore
 
 from memory.errors import ConfigurationError
+from memory.kinds import KindRegistry
 from memory.repository import MemoryRepository
 from memory.sealing import Sealer
 
@@ -21,14 +22,15 @@ class StoreRepositories:
     Stores are held weakly: a store the server drops takes its repository with it.
     """
 
-    def __init__(self, sealer: Sealer | None = None) -> None:
+    def __init__(self, sealer: Sealer | None = None, kinds: KindRegistry | None = None) -> None:
         self._sealer = sealer
+        self._kinds = kinds
         self._by_store: WeakKeyDictionary[BaseStore, MemoryRepository] = WeakKeyDictionary()
 
     @classmethod
     def around(cls, repository: MemoryRepository) -> StoreRepositories:
         """Repositories that reuse `repository` for its own store (and its sealer for others)."""
-        repositories = cls(repository.sealer)
+        repositories = cls(repository.sealer, repository.kinds)
         repositories._by_store[repository.store] = repository
         return repositories
 
@@ -41,5 +43,5 @@ class StoreRepositories:
             )
         repository = self._by_store.get(store)
         if repository is None:
-            repository = self._by_store[store] = MemoryRepository(store, self._sealer)
+            repository = self._by_store[store] = MemoryRepository(store, self._sealer, self._kinds)
         return repository

@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp, SearchOp
 
+from memory.builtin_kinds import BUILTIN
 from memory.changesets import MAX_CHANGE_SETS, ChangeSet
 from memory.erasure import ErasureEvent, ErasureLog
 from memory.errors import ConfigurationError
+from memory.evolution import evolve
 from memory.history import HistoryEntry, history_key
 from memory.identity import Audience
-from memory.namespaces import ROOT, Section, user_namespace, user_prefix
+from memory.kinds import KindRegistry, MemoryKind
+from memory.namespaces import ROOT, Section, is_memory_section, user_namespace, user_prefix
 from memory.pending import PendingMessage
 from memory.repeats import repeats_of
 from memory.schemas import StoredItem, upgrade
@@ -39,44 +43,81 @@ KEPT_BY_FORGET_ALL = "erasure"
 
 @dataclass
 class UserMemory:
-    """Everything recall needs for one user, read in one store round trip."""
+    """Everything recall needs for one user, read in one store round trip.
 
-    profiles: dict[str, StoredItem] = field(default_factory=dict)
-    facts: dict[str, StoredItem] = field(default_factory=dict)
-    todos: dict[str, StoredItem] = field(default_factory=dict)
+    `sections` holds each declared kind's items by key: a profile kind's documents by audience
+    ("channel", "dm"), a collection's items by id.
+    """
+
+    sections: dict[str, dict[str, StoredItem]] = field(default_factory=dict)
     paused: bool = False
     # The erasure log's token when this was read: work started now records it.
     erasure_token: str | None = None
+    kinds: KindRegistry = BUILTIN
 
     def visible_to(self, audience: Audience) -> UserMemory:
         """Only what may be used in this audience: DM-learned memory stays in DMs."""
         if audience == "dm":
             return self
+        kept = {
+            name: {k: v for k, v in items.items() if v.audience == "channel"}
+            for name, items in self.sections.items()
+        }
+        return UserMemory(kept, self.paused, self.erasure_token, self.kinds)
 
-        def keep(items: dict[str, StoredItem]) -> dict[str, StoredItem]:
-            return {k: v for k, v in items.items() if v.audience == "channel"}
+    def of(self, kind: str) -> dict[str, StoredItem]:
+        """The items of one kind (a profile kind's documents by audience)."""
+        return self.sections.get(kind, {})
 
-        return UserMemory(
-            keep(self.profiles), keep(self.facts), keep(self.todos), self.paused, self.erasure_token
-        )
+    @property
+    def profiles(self) -> dict[str, StoredItem]:
+        """The built-in profile's documents by audience."""
+        return self.of("profile")
 
-    def merged_profile(self) -> dict[str, Any]:
-        """The channel profile overlaid with the DM profile (when visible)."""
+    @property
+    def facts(self) -> dict[str, StoredItem]:
+        """The built-in facts (a shortcut for `of("facts")`)."""
+        return self.of("facts")
+
+    @property
+    def todos(self) -> dict[str, StoredItem]:
+        """The built-in todos (a shortcut for `of("todos")`)."""
+        return self.of("todos")
+
+    def items(self) -> dict[str, StoredItem]:
+        """Every collection item, of every kind, by id."""
+        found: dict[str, StoredItem] = {}
+        for kind in self.kinds.collections:
+            found.update(self.of(kind.name))
+        return found
+
+    def merged_profile(self, kind: str = "profile") -> dict[str, Any]:
+        """A profile kind's channel document overlaid with its DM one (when visible)."""
         merged: dict[str, Any] = {}
         for key in PROFILE_KEYS:
-            if key in self.profiles:
-                merged.update({k: v for k, v in self.profiles[key].data.items() if v})
+            if key in self.of(kind):
+                merged.update({k: v for k, v in self.of(kind)[key].data.items() if v})
         return merged
 
     def item(self, key: str) -> StoredItem | None:
-        return self.facts.get(key) or self.todos.get(key)
+        for kind in self.kinds.collections:
+            if key in self.of(kind.name):
+                return self.of(kind.name)[key]
+        return None
+
+    def kind_of(self, key: str) -> MemoryKind | None:
+        """The collection kind the item `key` belongs to."""
+        return next((k for k in self.kinds.collections if key in self.of(k.name)), None)
 
 
 class MemoryRepository:
     """Reads and writes one user's memory; every method takes the user key explicitly."""
 
-    def __init__(self, store: BaseStore, sealer: Sealer | None = None) -> None:
+    def __init__(
+        self, store: BaseStore, sealer: Sealer | None = None, kinds: KindRegistry | None = None
+    ) -> None:
         self.store = store
+        self.kinds = kinds or BUILTIN
         self.sealer: Sealer = sealer or PlainSealer()
         # Parsed items by (namespace, key), kept with the raw value they came from: a row
         # that has not changed is not decrypted and validated again on every recall.
@@ -87,7 +128,7 @@ class MemoryRepository:
             OrderedDict()
         )
 
-    def _items(self, found: list[Item] | None) -> dict[str, StoredItem]:
+    def _items(self, found: Sequence[Item] | None) -> dict[str, StoredItem]:
         return {item.key: self._parse(item) for item in found or []}
 
     def _parse(self, item: Item) -> StoredItem:
@@ -95,7 +136,9 @@ class MemoryRepository:
         cached = self._parsed.get(marker)
         if cached is not None and cached[0] == item.value:
             return cached[1]
-        parsed = upgrade(self.sealer.open(item.value))
+        section = item.namespace[-1] if item.namespace else ""
+        kind = self.kinds.get(section)
+        parsed = evolve(upgrade(self.sealer.open(item.value)), kind).read_as(kind)
         self._parsed[marker] = (item.value, parsed)
         if len(self._parsed) > PARSED_CACHE:
             self._parsed.popitem(last=False)
@@ -120,24 +163,31 @@ class MemoryRepository:
                 if user_key in self._memories:  # a write here may have dropped it meanwhile
                     self._memories.move_to_end(user_key)
                 return cached[1]
+        kinds = [
+            SearchOp(
+                user_namespace(user_key, kind.name),
+                limit=len(PROFILE_KEYS) if kind.is_profile else SEARCH_LIMIT,
+            )
+            for kind in self.kinds
+        ]
         results = await self.store.abatch(
             [
                 GetOp(settings, REVISION_KEY),
-                SearchOp(user_namespace(user_key, "profile"), limit=len(PROFILE_KEYS)),
-                SearchOp(user_namespace(user_key, "facts"), limit=SEARCH_LIMIT),
-                SearchOp(user_namespace(user_key, "todos"), limit=SEARCH_LIMIT),
                 GetOp(settings, LEARNING_KEY),
                 GetOp(user_namespace(user_key, "erasure"), ERASURE_KEY),
+                *kinds,
             ]
         )
-        revision, profiles, facts, todos, learning, erasure = results
+        revision, learning, erasure, *found = results
         paused = bool(learning and self.sealer.open(learning.value).get("paused"))  # type: ignore[union-attr]
         memory = UserMemory(
-            profiles=self._items(profiles),  # type: ignore[arg-type]
-            facts=self._items(facts),  # type: ignore[arg-type]
-            todos=self._items(todos),  # type: ignore[arg-type]
+            sections={
+                kind.name: self._items(items)  # type: ignore[arg-type]
+                for kind, items in zip(self.kinds, found, strict=True)
+            },
             paused=paused,
             erasure_token=self._erasure_log(erasure).token,  # type: ignore[arg-type]
+            kinds=self.kinds,
         )
         if revision is not None:
             self._memories[user_key] = (revision.value.get("rev"), memory)  # type: ignore[union-attr]
@@ -162,6 +212,9 @@ class MemoryRepository:
 
     async def put(self, user_key: str, section: Section, key: str, item: StoredItem) -> None:
         item.updated_at = datetime.now(UTC)
+        kind = self.kinds.get(section)
+        if kind is not None and item.fit != "invalid":
+            item.kind_version = kind.version
         await self._put(user_key, section, key, item.model_dump(mode="json"))
         await self._changed(user_key)
 
@@ -250,8 +303,23 @@ class MemoryRepository:
     async def users_with_pending(self) -> list[str]:
         return await self._users_with("pending")
 
-    async def users_with_todos(self) -> list[str]:
-        return await self._users_with("todos")
+    async def users_with_any(self, sections: set[str]) -> list[str]:
+        """Users with rows in any of these sections (e.g. the kinds that have a retention)."""
+        namespaces = await self.store.alist_namespaces(prefix=("users",), max_depth=3, limit=100000)
+        return sorted({ns[1] for ns in namespaces if len(ns) == 3 and ns[2] in sections})
+
+    async def undeclared(self, user_key: str) -> dict[str, dict[str, StoredItem]]:
+        """Items of kinds the current configuration no longer declares, by section, as stored
+        (export shows them; forget all erases them with everything else)."""
+        namespaces = await self.store.alist_namespaces(prefix=user_prefix(user_key), limit=100000)
+        found: dict[str, dict[str, StoredItem]] = {}
+        for namespace in namespaces:
+            section = namespace[-1]
+            if len(namespace) != 3 or not is_memory_section(section) or section in self.kinds.names:
+                continue
+            rows = await self.store.asearch(namespace, limit=SEARCH_LIMIT)
+            found[section] = self._items(rows)
+        return found
 
     async def users_with_changes(self) -> list[str]:
         return await self._users_with("changes")

@@ -12,6 +12,9 @@ from memory.ids import field_id
 from memory.linking import LinkResult
 from memory.schemas import Kind, StoredItem, profile_text
 
+# The state shown for an item that no longer fits its kind's schema (memory.evolution).
+INVALID_STATE = "kept as stored: it no longer fits its schema"
+
 
 @dataclass(frozen=True)
 class ItemView:
@@ -29,12 +32,14 @@ class ItemView:
 
     @classmethod
     def of(cls, key: str, item: StoredItem, state: str = "") -> ItemView:
+        """A collection item; its lifecycle `state` ("done", "expired") is shown apart."""
         where = item.provenance
-        text = item.text()
-        if item.kind == "todo":
-            text = str(item.data.get("task", "")) + (
-                f" (due {item.data['due']})" if item.data.get("due") else ""
-            )
+        kind = item.described()
+        # An item that no longer fits its schema is shown as stored, every field of it.
+        text = kind.line(item.data) if kind is not None and item.fit != "invalid" else ""
+        text = text or profile_text(item.data)
+        if item.fit == "invalid":
+            state = state or INVALID_STATE
         return cls(
             id=key,
             kind=item.kind,
@@ -53,7 +58,7 @@ class ItemView:
         where = profile.provenance
         return cls(
             id=field_id(name),
-            kind="profile",
+            kind=profile.kind,
             text=profile_text({name: profile.data.get(name)}),
             audience=where.audience,
             platform=where.platform,
@@ -74,20 +79,56 @@ def still_learning_line(count: int) -> str:
 
 
 @dataclass(frozen=True)
+class ShowSection:
+    """One kind's part of a list: its name, its title and its items (a profile's fields)."""
+
+    name: str
+    title: str
+    items: list[ItemView] = field(default_factory=list)
+    # A profile kind's section lists fields; a collection's, items.
+    profile: bool = False
+
+
+@dataclass(frozen=True)
 class ShowResult:
     scope: str
-    profiles: list[ItemView] = field(default_factory=list)
-    facts: list[ItemView] = field(default_factory=list)
-    todos: list[ItemView] = field(default_factory=list)
+    sections: tuple[ShowSection, ...] = ()
     paused: bool = False
     # The person's accounts (memory.people), when more than one is linked.
     linked: tuple[str, ...] = ()
     # Recent messages still being learned from when this was read (it is then refreshed).
     still_learning: int = 0
 
+    def of(self, kind: str) -> list[ItemView]:
+        """The items shown for one kind."""
+        return next((s.items for s in self.sections if s.name == kind), [])
+
+    @property
+    def profiles(self) -> list[ItemView]:
+        """The built-in profile's fields (a shortcut for `of("profile")`)."""
+        return self.of("profile")
+
+    @property
+    def facts(self) -> list[ItemView]:
+        return self.of("facts")
+
+    @property
+    def todos(self) -> list[ItemView]:
+        return self.of("todos")
+
+    @property
+    def items(self) -> list[ItemView]:
+        """Every collection item (no profile field), in the order shown."""
+        return [view for s in self.sections if not s.profile for view in s.items]
+
+    @property
+    def everything(self) -> list[ItemView]:
+        """Every item, each with an id, in the order shown."""
+        return [view for section in self.sections for view in section.items]
+
     @property
     def empty(self) -> bool:
-        return not (self.profiles or self.facts or self.todos)
+        return not self.everything
 
     def linked_text(self) -> str:
         """ "Linked accounts: …", or "" when only one account is the person's."""
@@ -101,15 +142,11 @@ class ShowResult:
             )
             return "\n".join([empty, *self.learning_lines()]) + linked
         lines: list[str] = []
-        for title, views in (
-            ("Profile", self.profiles),
-            ("Facts", self.facts),
-            ("Todos", self.todos),
-        ):
-            if not views:
+        for section in self.sections:
+            if not section.items:
                 continue
-            lines.append(f"{title}:")
-            for view in views:
+            lines.append(f"{section.title}:")
+            for view in section.items:
                 label = f"[{view.id}] "
                 state = f" [{view.state}]" if view.state else ""
                 lines.append(f"  {label}{view.text}{state}  ({view.source()})")

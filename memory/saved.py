@@ -8,9 +8,12 @@ from memory.repository import UserMemory
 def saved_line(before: UserMemory, after: UserMemory) -> str:
     """Compare a person's memory before and after (e.g. a console session): new items and
     profile fields, and changed ones. Returns a sentence for the person."""
-    old_items = {**before.facts, **before.todos}
-    new_items = {**after.facts, **after.todos}
-    old_profile, new_profile = before.merged_profile(), after.merged_profile()
+    old_items, new_items = before.items(), after.items()
+    old_profile: dict[str, object] = {}
+    new_profile: dict[str, object] = {}
+    for kind in after.kinds.profiles:
+        old_profile.update(before.merged_profile(kind.name))
+        new_profile.update(after.merged_profile(kind.name))
     added = len(set(new_items) - set(old_items)) + len(set(new_profile) - set(old_profile))
     changed = sum(
         1 for k in set(new_items) & set(old_items) if new_items[k].data != old_items[k].data

@@ -10,68 +10,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
+
+from memory.builtin_kinds import MAX_TEXT, Fact, Profile, Todo
+from memory.kinds import MemoryKind, fields_text, known
+
+__all__ = ["MAX_TEXT", "Fact", "Profile", "Todo"]
 
 SCHEMA_VERSION = 1
-MAX_TEXT = 500
 
-Kind = Literal["profile", "fact", "todo"]
-
-
-class Profile(BaseModel):
-    """What the person has said about themselves: who they are and how they like to work."""
-
-    name: str | None = Field(default=None, description="Full name", max_length=120)
-    preferred_name: str | None = Field(default=None, description="What to call them", max_length=80)
-    role: str | None = Field(default=None, description="Job or role", max_length=200)
-    team: str | None = Field(default=None, description="Team or organization", max_length=200)
-    location: str | None = Field(default=None, description="City or region", max_length=200)
-    timezone: str | None = Field(default=None, description="IANA time zone", max_length=64)
-    languages: list[str] = Field(default_factory=list, description="Languages they speak")
-    interests: list[str] = Field(default_factory=list, description="Topics they care about")
-    preferences: list[str] = Field(
-        default_factory=list, description="How they like answers, e.g. 'short replies'"
-    )
-
-
-class Fact(BaseModel):
-    """One durable fact the person shared about themselves (not about other people)."""
-
-    content: str = Field(
-        description="The fact, as a short sentence", min_length=1, max_length=MAX_TEXT
-    )
-    category: str | None = Field(
-        default=None, description="e.g. work, family, health", max_length=60
-    )
-    subject: str = Field(
-        default="self",
-        description="Who the fact is about: 'self' when the person says it about themselves,"
-        " otherwise that other person's name (such facts are not kept)",
-        max_length=80,
-    )
-    when: str | None = Field(
-        default=None,
-        description="When it happens or happened, if they said: YYYY-MM-DD, with relative dates"
-        " ('next Friday', 'yesterday') worked out from the date the message was said",
-        max_length=40,
-    )
-
-
-class Todo(BaseModel):
-    """Something the person asked to be reminded of or plans to do."""
-
-    task: str = Field(description="What to do", min_length=1, max_length=MAX_TEXT)
-    due: str | None = Field(
-        default=None,
-        description="When it is due: YYYY-MM-DD when a date can be worked out (relative dates"
-        " like 'next Friday' from the date the message was said), otherwise as they said it",
-        max_length=100,
-    )
-    status: Literal["open", "done"] = Field(default="open", description="open or done")
-
-
-SCHEMA_BY_KIND: dict[Kind, type[BaseModel]] = {"profile": Profile, "fact": Fact, "todo": Todo}
-KIND_BY_TOOL: dict[str, Kind] = {"Profile": "profile", "Fact": "fact", "Todo": "todo"}
+# What one item is called, from its kind (memory.kinds): "profile", "fact", "todo", or a
+# deployer's own. Items of a kind no longer declared keep theirs.
+Kind = str
 
 
 class Provenance(BaseModel):
@@ -125,6 +75,12 @@ class StoredItem(BaseModel):
     provenance: Provenance
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     schema_version: int = SCHEMA_VERSION
+    # The version of the kind's own schema the data was written in (memory.evolution).
+    kind_version: int = 1
+    # How the data fits its kind's schema now (memory.evolution); never stored.
+    fit: Literal["current", "migrated", "invalid", "unknown"] = Field(
+        default="current", exclude=True
+    )
     # Set when an embeddings model is configured; used to rank recall by meaning.
     embedding: list[float] | None = None
     # The messages it was learned from; for a profile, per field (forgotten one by one).
@@ -133,47 +89,48 @@ class StoredItem(BaseModel):
     # Newest first: what it said before later messages updated it (see memory.timeline).
     previous: list[Earlier] = Field(default_factory=list)
 
+    # The kind the repository read this item as (two configurations in one process may
+    # describe one item name differently); None: looked up by name (memory.kinds.known).
+    _kind: MemoryKind | None = PrivateAttr(default=None)
+
     @property
     def audience(self) -> str:
         return self.provenance.audience
 
+    def described(self) -> MemoryKind | None:
+        """The kind this item belongs to, or None for a kind no configuration declares."""
+        return self._kind or known(self.kind)
+
+    def read_as(self, kind: MemoryKind | None) -> StoredItem:
+        """This item, described by `kind` from now on."""
+        self._kind = kind
+        return self
+
     def remembered_texts(self, field: str | None = None) -> tuple[str, ...]:
         """The words this memory holds (of one profile field, if given), to find copies of."""
-        # What it said before an update is forgotten with it.
-        earlier = tuple(e.text for e in self.previous)
-        if self.kind == "fact":
-            return (str(self.data.get("content") or ""), *earlier)
-        if self.kind == "todo":
-            return (str(self.data.get("task") or ""), *earlier)
+        kind = self.described()
+        if kind is not None and not kind.is_profile:
+            # What it said before an update is forgotten with it.
+            return (kind.words(self.data), *(e.text for e in self.previous))
         values = [self.data.get(field)] if field else list(self.data.values())
         found: list[str] = []
         for value in values:
             found.extend(str(v) for v in (value if isinstance(value, list) else [value]) if v)
-        return tuple(found)
+        return (*found, *(e.text for e in self.previous)) if kind is None else tuple(found)
 
     def text(self) -> str:
-        """One line a person can read."""
-        if self.kind == "fact":
-            return str(self.data.get("content", ""))
-        if self.kind == "todo":
-            due = self.data.get("due")
-            state = self.data.get("status", "open")
-            return (
-                f"{self.data.get('task', '')}"
-                + (f" (due {due})" if due else "")
-                + (" [done]" if state == "done" else "")
-            )
-        return profile_text(self.data)
+        """One line a person can read (a finished item says so: `call mum [done]`)."""
+        kind = self.described()
+        if kind is None:
+            return fields_text(self.data)
+        status = kind.status(self.data)
+        life = kind.lifecycle
+        return kind.line(self.data) + (f" [{status}]" if life and status != life.open else "")
 
 
 def profile_text(data: dict[str, Any]) -> str:
-    parts = []
-    for field_name, value in data.items():
-        if value in (None, [], ""):
-            continue
-        shown = ", ".join(value) if isinstance(value, list) else str(value)
-        parts.append(f"{field_name.replace('_', ' ')}: {shown}")
-    return "; ".join(parts)
+    """`location: Lisbon; languages: pt, en` (see memory.kinds.fields_text)."""
+    return fields_text(data)
 
 
 def field_change_text(name: str, was: Any, now: Any) -> str:

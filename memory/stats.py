@@ -6,6 +6,8 @@ import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 
+from memory import evolution
+
 REPLY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -69,4 +71,5 @@ class EngineStats:
             "# TYPE bot_extraction_failures_total counter",
             f"bot_extraction_failures_total {self.extraction_failures}",
         ]
+        lines += evolution.prometheus()
         return "\n".join(lines) + "\n"

@@ -32,10 +32,8 @@ def said_header(at: datetime) -> str:
 
 def _what(item: StoredItem) -> str:
     """The part of an item a later message can change (a todo's status is not a change of mind)."""
-    if item.kind == "todo":
-        due = item.data.get("due")
-        return str(item.data.get("task", "")) + (f" (due {due})" if due else "")
-    return item.text()
+    kind = item.described()
+    return kind.line(item.data) if kind is not None else item.text()
 
 
 def earlier_values(current: StoredItem, updated: StoredItem, cause: str) -> list[Earlier]:
@@ -58,7 +56,8 @@ def dated(item: StoredItem) -> str:
     UTC, the earlier value cut to EARLIER_SHOWN_CHARS (120) characters.
     """
     text = item.text()
-    when = item.data.get("when") if item.kind == "fact" else None
+    kind = item.described()
+    when = item.data.get(kind.when_field) if kind is not None and kind.when_field else None
     if when:
         text += f" (on {when})"
     notes = [f"said {utc(item.provenance.said):%Y-%m-%d}"]

@@ -21,11 +21,12 @@ UNDO_CAUSE = "undo"
 
 def _current(memory: UserMemory, change: ItemChange) -> dict[str, Any] | None:
     """What the item holds now, in the shape `ItemChange.after` records."""
-    if change.place == "profile":
-        profile = memory.profiles.get(change.audience)
+    kind = memory.kinds.get(change.place)
+    if kind is not None and kind.is_profile:
+        profile = memory.of(kind.name).get(change.audience)
         value = profile.data.get(change.item_id.replace("-", "_")) if profile else None
         return {"value": value} if value not in (None, "", []) else None
-    item = memory.facts.get(change.item_id) or memory.todos.get(change.item_id)
+    item = memory.of(change.place).get(change.item_id)
     return item.data if item is not None else None
 
 
@@ -70,7 +71,7 @@ async def undo(
                 HistoryEntry(
                     change="removed" if change.before is None else "changed",
                     item_id=change.item_id,
-                    kind="profile" if change.place == "profile" else change.place[:-1],
+                    kind=_item_kind(memory, change.place),
                     text="(undone)" if change.before is None else f"{change.summary} (undone)",
                     cause=UNDO_CAUSE,
                 )
@@ -83,8 +84,9 @@ async def undo(
 async def _revert(
     repository: MemoryRepository, user_key: str, memory: UserMemory, change: ItemChange
 ) -> None:
-    if change.place == "profile":
-        profile = memory.profiles.get(change.audience)
+    kind = memory.kinds.get(change.place)
+    if kind is not None and kind.is_profile:
+        profile = memory.of(kind.name).get(change.audience)
         if profile is None:
             return
         name = change.item_id.replace("-", "_")
@@ -94,7 +96,7 @@ async def _revert(
         if old is None:
             sources.pop(name, None)
         updated = profile.model_copy(update={"data": data, "field_sources": sources})
-        await repository.put(user_key, "profile", change.audience, updated)
+        await repository.put(user_key, kind.name, change.audience, updated)
         return
     if change.before is None:
         await repository.delete(user_key, change.place, change.item_id)
@@ -102,6 +104,12 @@ async def _revert(
     await repository.put(
         user_key, change.place, change.item_id, StoredItem.model_validate(change.before)
     )
+
+
+def _item_kind(memory: UserMemory, place: str) -> str:
+    """What one item of the kind named `place` is called (the name, for an undeclared kind)."""
+    kind = memory.kinds.get(place)
+    return kind.item if kind is not None else place
 
 
 def _empty(value: Any) -> Any:

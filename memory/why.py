@@ -31,8 +31,9 @@ async def explain(
     permalink = item.provenance.permalink if item is not None else None
     if item is None:
         name = field_name(item_id)
-        for audience in ("channel", "dm"):  # a DM-learned value is shown over a channel one
-            profile = memory.profiles.get(audience)
+        kind = memory.kinds.profile_of(name)
+        for audience in ("channel", "dm") if kind else ():  # a DM value is shown over a channel one
+            profile = memory.of(kind.name).get(audience) if kind else None
             if profile is not None and profile.data.get(name) not in (None, "", []):
                 view = ItemView.of_field(name, profile)
     if view is None:

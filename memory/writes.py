@@ -11,6 +11,7 @@ from memory.changesets import ItemChange
 from memory.history import Change, HistoryEntry
 from memory.identity import Audience
 from memory.ids import field_id
+from memory.kinds import MemoryKind
 from memory.pending import PendingMessage
 from memory.repository import MemoryRepository, UserMemory
 from memory.schemas import (
@@ -42,18 +43,20 @@ async def write_profile(
     repository: MemoryRepository,
     user_key: str,
     memory: UserMemory,
+    kind: MemoryKind,
     data: dict[str, Any],
     where: Provenance,
     sources_for: Callable[[str], list[SourceRef]],
     note: Callable[[Change, str, Kind, str, str], None],
     report: WriteReport,
 ) -> dict[str, tuple[list[SourceRef], tuple[str, ...]]]:
-    """Store the patched profile with per-field sources and one history entry per field.
+    """Store the patched document of the profile kind `kind`, with per-field sources and one
+    history entry per field.
 
     Returns the fields that were removed, with their sources and former values, so no
     copy of them is kept (a field is only removed when the person asks, or corrects it).
     """
-    before = memory.profiles.get(where.audience)
+    before = memory.of(kind.name).get(where.audience)
     old = before.data if before else {}
     field_sources = dict(before.field_sources) if before else {}
     erased: dict[str, tuple[list[SourceRef], tuple[str, ...]]] = {}
@@ -63,17 +66,17 @@ async def write_profile(
             continue
         if not now and before is not None:
             erased[name] = (field_sources.pop(name, []), before.remembered_texts(name))
-            note("removed", field_id(name), "profile", "(forgotten)", "")
+            note("removed", field_id(name), kind.item, "(forgotten)", "")
             continue
         said = sources_for(profile_text({name: now}))
         field_sources[name] = merge_sources(field_sources.get(name, []), said)
         change: Change = "added" if not was else "changed"
         came = profile_text({name: now})
-        note(change, field_id(name), "profile", field_change_text(name, was, now), came)
+        note(change, field_id(name), kind.item, field_change_text(name, was, now), came)
         report.changes.append(
             ItemChange(
                 item_id=field_id(name),
-                place="profile",
+                place=kind.name,
                 change=change,
                 summary=came,
                 before={"value": was} if was else None,
@@ -81,8 +84,10 @@ async def write_profile(
                 audience=where.audience,
             )
         )
-    item = StoredItem(kind="profile", data=data, provenance=where, field_sources=field_sources)
-    await repository.put(user_key, "profile", where.audience, item)
+    item = StoredItem(
+        kind=kind.item, data=data, provenance=where, field_sources=field_sources
+    ).read_as(kind)
+    await repository.put(user_key, kind.name, where.audience, item)
     return erased
 
 

@@ -89,8 +89,8 @@ class MemoryCommands(app_commands.Group):
 
     @app_commands.command(name="show", description=VERB["show"].help)
     @app_commands.describe(scope=VERB["show"].argument("scope").help)
-    async def show(self, interaction: Interaction, scope: ShowScope = "all") -> None:
-        shown: ShowScope = scope
+    async def show(self, interaction: Interaction, scope: str = "all") -> None:
+        shown: ShowScope = scope.strip().lower() or "all"
 
         async def listed(result: CommandResult) -> bool:
             if not isinstance(result, ShowResult):
@@ -107,6 +107,15 @@ class MemoryCommands(app_commands.Group):
             return True
 
         await self._answer(interaction, MemoryCommand("show", scope=shown), listed)
+
+    @show.autocomplete("scope")
+    async def show_scopes(
+        self, interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        # The kinds this bot remembers (memory.kinds), which configuration decides.
+        names = ("all", *self.engine.kinds.names)
+        needle = current.strip().lower()
+        return [app_commands.Choice(name=n, value=n) for n in names if needle in n][:MAX_CHOICES]
 
     async def _refresh(
         self, sent: discord.WebhookMessage, user: UserRef, owner_id: int, scope: ShowScope
@@ -137,7 +146,7 @@ class MemoryCommands(app_commands.Group):
             return []
         needle = current.strip().lower()
         choices = []
-        for item in [*result.facts, *result.todos]:
+        for item in result.items:
             if needle in item.id or needle in item.text.lower():
                 label = clip(f"{item.id} · {item.text}", 100)
                 choices.append(app_commands.Choice(name=label, value=item.id))

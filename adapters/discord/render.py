@@ -44,8 +44,8 @@ def clip(text: str, limit: int = ITEM_CHARS) -> str:
 
 
 def forgettable(result: ShowResult) -> list[ItemView]:
-    """Everything remembered, each with an id (profile fields, facts, todos), in page order."""
-    return [*result.profiles, *result.facts, *result.todos]
+    """Everything remembered, each with an id (profile fields, then items), in page order."""
+    return result.everything
 
 
 def page_count(result: ShowResult) -> int:
@@ -62,7 +62,10 @@ def render_show(result: ShowResult, page: int = 0) -> discord.Embed:
     if result.empty:
         embed.description = "I don't remember anything about you yet."
     for item in page_items(result, page):
-        embed.add_field(name=f"`{item.id}` · {item.kind}", value=_item_value(item), inline=False)
+        state = f" · {item.state}" if item.state else ""
+        embed.add_field(
+            name=f"`{item.id}` · {item.kind}{state}", value=_item_value(item), inline=False
+        )
     footer = [f"Page {page + 1}/{page_count(result)}"] if page_count(result) > 1 else []
     if result.linked_text():
         footer.append(result.linked_text())

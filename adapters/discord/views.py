@@ -24,7 +24,7 @@ from adapters.discord.render import (
     render_result,
     render_show,
 )
-from memory.commands import SHOW_SCOPES, MemoryCommand, ShowScope
+from memory.commands import MemoryCommand, ShowScope
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
 from memory.results import ShowResult
@@ -72,8 +72,8 @@ async def shown(engine: MemoryEngine, user: UserRef, scope: ShowScope) -> ShowRe
 
 # The custom id templates: what a press needs, and nothing a stranger could use (the owner is
 # checked against the presser, the item against the owner's own memory).
-FORGET = r"memory:forget:(?P<owner>\d+):(?P<item>[a-z0-9]+):(?P<scope>[a-z]+):(?P<page>\d+)"
-PAGE = r"memory:page:(?P<owner>\d+):(?P<scope>[a-z]+):(?P<page>-?\d+)"
+FORGET = r"memory:forget:(?P<owner>\d+):(?P<item>[a-z0-9]+):(?P<scope>[a-z0-9_]+):(?P<page>\d+)"
+PAGE = r"memory:page:(?P<owner>\d+):(?P<scope>[a-z0-9_]+):(?P<page>-?\d+)"
 FORGET_ALL = r"memory:forget-all:(?P<owner>\d+)"
 CANCEL = r"memory:forget-all-cancel:(?P<owner>\d+)"
 
@@ -108,7 +108,7 @@ class OwnedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"mem
 
 class ForgetButton(
     OwnedButton,
-    template=r"memory:forget:(?P<owner>\d+):(?P<item>[a-z0-9_-]+)(?::(?P<scope>[a-z]+):(?P<page>\d+))?",
+    template=r"memory:forget:(?P<owner>\d+):(?P<item>[a-z0-9_-]+)(?::(?P<scope>[a-z0-9_]+):(?P<page>\d+))?",
 ):
     def __init__(
         self, owner_id: int, item_id: str, scope: ShowScope = "all", page: int = 0
@@ -127,10 +127,8 @@ class ForgetButton(
     async def from_custom_id(  # type: ignore[override]
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> Self:
-        scope = match["scope"] if match["scope"] in SHOW_SCOPES else "all"
-        return cls(
-            int(match["owner"]), match["item"], cast(ShowScope, scope), int(match["page"] or 0)
-        )
+        scope = match["scope"] if match["scope"] else "all"
+        return cls(int(match["owner"]), match["item"], scope, int(match["page"] or 0))
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
         result = await engine.run_command(self.owner, MemoryCommand("forget", item_id=self.item_id))
@@ -145,7 +143,7 @@ class ForgetButton(
 
 
 class PageButton(
-    OwnedButton, template=r"memory:page:(?P<owner>\d+):(?P<scope>[a-z]+):(?P<page>-?\d+)"
+    OwnedButton, template=r"memory:page:(?P<owner>\d+):(?P<scope>[a-z0-9_]+):(?P<page>-?\d+)"
 ):
     def __init__(
         self,
@@ -171,8 +169,8 @@ class PageButton(
     async def from_custom_id(  # type: ignore[override]
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> Self:
-        scope = match["scope"] if match["scope"] in SHOW_SCOPES else "all"
-        return cls(int(match["owner"]), cast(ShowScope, scope), int(match["page"]))
+        scope = match["scope"] if match["scope"] else "all"
+        return cls(int(match["owner"]), scope, int(match["page"]))
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
         fresh = await shown(engine, self.owner, self.scope)

@@ -78,17 +78,16 @@ def show_blocks(result: ShowResult, owner: UserRef, limit: int) -> list[Block]:
         blocks.append(_section("I don't remember anything about you yet."))
     blocks.extend(_context(":hourglass_flowing_sand: " + line) for line in result.learning_lines())
     shown = 0
-    sections = (("Profile", result.profiles), ("Facts", result.facts), ("Todos", result.todos))
-    for title, views in sections:
-        if not views:
+    for section in result.sections:
+        if not section.items:
             continue
-        blocks.append(_section(f"*{title}*"))
-        for view in views:
+        blocks.append(_section(f"*{escape(section.title)}*"))
+        for view in section.items:
             if shown >= limit:
                 break
             blocks.append(_item(view, owner))
             shown += 1
-    total = len(result.profiles) + len(result.facts) + len(result.todos)
+    total = len(result.everything)
     if total > shown:
         blocks.append(_context(f"…and {total - shown} more. `/memory export` has everything."))
     if result.linked_text():
@@ -126,7 +125,8 @@ def _item(view: ItemView, owner: UserRef) -> Block:
     if view.permalink:
         source += f" · <{view.permalink}|message>"
     source += f" · why: `/memory why {view.id}`"
-    block = _section(f"`{view.id}` {escape(view.text)}\n_{source}_")
+    state = f" _[{escape(view.state)}]_" if view.state else ""
+    block = _section(f"`{view.id}` {escape(view.text)}{state}\n_{source}_")
     value = ButtonValue(owner.key, view.id).encode()
     block["accessory"] = _button("Forget", controls.FORGET, value)
     return block

@@ -48,17 +48,17 @@ async def test_profile_is_created_from_nothing() -> None:
     changes = await MemoryExtractor(model).learn(
         "Alice", ExistingMemory(), said("I'm Alice, an SRE")
     )
-    assert changes.profile is not None
-    assert changes.profile["name"] == "Alice" and changes.profile["role"] == "SRE"
+    profile = changes.profiles["profile"]
+    assert profile["name"] == "Alice" and profile["role"] == "SRE"
 
 
 async def test_profile_patch_keeps_existing_fields() -> None:
     stored = {"name": "Alice", "role": "SRE", "languages": ["en"], "location": "Berlin"}
     model = scripted([patch("profile", {"op": "replace", "path": "/location", "value": "Lisbon"})])
     changes = await MemoryExtractor(model).learn(
-        "Alice", ExistingMemory(profile=stored), said("I moved to Lisbon")
+        "Alice", ExistingMemory(profiles={"profile": stored}), said("I moved to Lisbon")
     )
-    assert changes.profile == {**Profile_defaults(), **stored, "location": "Lisbon"}
+    assert changes.profiles == {"profile": {**Profile_defaults(), **stored, "location": "Lisbon"}}
     # The model was shown the stored document to patch, not asked to rewrite it.
     shown = existing_docs(model.calls[0].system)
     assert shown["profile"][1]["role"] == "SRE"
@@ -139,7 +139,7 @@ async def test_a_model_that_keeps_raising_is_capped() -> None:
         raise RuntimeError("provider error")
 
     model = ScriptedChatModel(script=explode)
-    existing = ExistingMemory(profile={"name": "Alice"})
+    existing = ExistingMemory(profiles={"profile": {"name": "Alice"}})
     with pytest.raises(ModelUnavailable):
         await MemoryExtractor(model, recursion_limit=8).learn("Alice", existing, said("x"))
     assert len(model.calls) <= 8  # not the ~25 calls of an uncapped run
@@ -148,7 +148,7 @@ async def test_a_model_that_keeps_raising_is_capped() -> None:
 async def test_the_system_message_is_built_fresh_for_every_call() -> None:
     model = scripted([], [])
     extractor = MemoryExtractor(model)
-    existing = ExistingMemory(profile={"name": "Alice"})
+    existing = ExistingMemory(profiles={"profile": {"name": "Alice"}})
     await extractor.learn("Alice", existing, said("hello"))
     await extractor.learn("Alice", existing, said("hello again"))
     first, second = (c.system for c in model.calls)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from memory.builtin_kinds import BUILTIN
 from memory.engine import MemoryEngine
-from memory.prompt import MAX_FACTS
 from memory.relevance import words
 from memory.schemas import Provenance, StoredItem
 from tests.conftest import unique
@@ -56,7 +56,8 @@ def test_words_keep_every_script() -> None:
 async def test_the_fact_a_question_names_is_recalled(
     engine: MemoryEngine, model: ScriptedChatModel, facts: list[str], question: str
 ) -> None:
-    assert len(facts) > MAX_FACTS
+    facts_kind = BUILTIN.get("facts")
+    assert facts_kind is not None and len(facts) > facts_kind.recall_limit
     alice = person(unique("alice"))
     start = datetime.now(UTC) - timedelta(days=1)
     for n, text in enumerate(facts):  # the first is the oldest
