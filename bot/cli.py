@@ -11,7 +11,6 @@ import uuid
 from importlib.metadata import PackageNotFoundError, version
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 
 from bot.engine import build_policy, build_sealer, open_engine
 from bot.errors import AdapterFailed
@@ -111,10 +110,7 @@ async def _chat(settings: Settings, user: str, session: str, resume: bool) -> No
 async def _memory_check(settings: Settings) -> int:
     policy = build_policy(settings)
     sealer = build_sealer(settings)
-    serde = EncryptedSerializer(sealer) if sealer else None
-    async with open_storage(
-        settings.database_url, settings.data_dir, serde=serde, sealer=sealer
-    ) as storage:
+    async with open_storage(settings.database_url, settings.data_dir, sealer=sealer) as storage:
         counts = await check_store(storage.store, sealer or PlainSealer(), policy.kinds)
     print(f"Memory in {storage_description(settings)}:")
     for line in check_report(counts):

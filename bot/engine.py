@@ -8,8 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
-
 from bot.kinds import load_kinds
 from bot.model_check import check_model_answers
 from bot.models import load_embeddings, load_model
@@ -18,14 +16,15 @@ from bot.storage import Storage, open_storage
 from memory.engine import EngineConfig, MemoryEngine
 from memory.errors import ConfigurationError
 from memory.policy import MemoryPolicy
-from memory.sealing import AesGcmSealer
+from memory.sealing import KeyRing
 from memory.semantic import SemanticIndex
 
 log = logging.getLogger(__name__)
 
 
-def build_sealer(settings: Settings) -> AesGcmSealer | None:
-    """The sealer for MEMORY_ENCRYPTION_KEY (and its old keys), or None without a key.
+def build_sealer(settings: Settings) -> KeyRing | None:
+    """The key ring for MEMORY_ENCRYPTION_KEY (and its old keys), or None without a key: the
+    master key, and per-person and per-conversation data keys once storage is open.
 
     Raises ConfigurationError for a key that is set but blank (a typo, or an empty line in
     .env): silently running without encryption would be worse than refusing to start.
@@ -41,7 +40,7 @@ def build_sealer(settings: Settings) -> AesGcmSealer | None:
     old_keys = (
         tuple(k.strip() for k in old.get_secret_value().split(",") if k.strip()) if old else ()
     )
-    return AesGcmSealer(settings.memory_encryption_key.get_secret_value(), old_keys)
+    return KeyRing(settings.memory_encryption_key.get_secret_value(), old_keys)
 
 
 def build_policy(settings: Settings) -> MemoryPolicy:
@@ -80,10 +79,7 @@ async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, S
     )
     sealer = build_sealer(settings)
     semantic = build_semantic(settings)
-    serde = EncryptedSerializer(sealer) if sealer else None
-    async with open_storage(
-        settings.database_url, settings.data_dir, serde=serde, sealer=sealer
-    ) as storage:
+    async with open_storage(settings.database_url, settings.data_dir, sealer=sealer) as storage:
         engine = MemoryEngine.on(
             storage,
             model=model,

@@ -19,6 +19,7 @@ import psycopg.conninfo
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.store.base import BaseStore
 from langgraph.store.postgres.aio import AsyncPostgresStore
@@ -29,11 +30,11 @@ from psycopg_pool import AsyncConnectionPool
 from bot.inbox import PostgresInbox, SqliteInbox
 from bot.locks import PostgresUserLocks
 from bot.pruning import SqlitePruner
-from memory.checkpoints import CheckpointPruner, SaverPruner
+from memory.checkpoints import CheckpointPruner, SaverPruner, ThreadSealing
 from memory.errors import ConfigurationError
 from memory.inbox import Inbox
 from memory.locks import LocalUserLocks, UserLocks
-from memory.sealing import Sealer
+from memory.sealing import KeyRing, Sealer
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,23 @@ TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
 LEARNING_SLOTS = 4
 # /healthz must answer within a second whatever the database does (a load balancer's probe).
 PING_SECONDS = 0.5  # leaves room for the rest of the request on a loaded machine
+
+
+class SealedPostgresSaver(ThreadSealing, AsyncPostgresSaver):
+    """Each conversation sealed with a data key of its own (see memory.checkpoints)."""
+
+
+class SealedSqliteSaver(ThreadSealing, AsyncSqliteSaver):
+    """Each conversation sealed with a data key of its own (see memory.checkpoints)."""
+
+
+def _saver(kind: type[Any], sealed: type[Any], sealer: Sealer | None, *args: Any, **kw: Any) -> Any:
+    """The saver of `kind`, or its `sealed` variant over the KeyRing `sealer`."""
+    if not isinstance(sealer, KeyRing):
+        return kind(*args, **kw)
+    saver = sealed(*args, **kw)
+    saver.keyring = sealer
+    return saver
 
 
 @dataclass
@@ -98,8 +116,11 @@ async def open_storage(
     serde: SerializerProtocol | None = None,
     sealer: Sealer | None = None,
 ) -> AsyncIterator[Storage]:
-    """`serde` replaces the checkpoint serializer (an EncryptedSerializer, for encryption);
-    `sealer` seals what the inbox keeps of unanswered events."""
+    """`sealer` seals what the inbox keeps of unanswered events; a KeyRing also seals memory
+    and each conversation with data keys of their own, kept in the store. `serde` replaces
+    the checkpoint serializer (for a KeyRing, an EncryptedSerializer over it by default)."""
+    if isinstance(sealer, KeyRing) and serde is None:
+        serde = EncryptedSerializer(sealer)
     if database_url:
         async with _postgres(database_url, pool_size, serde, sealer) as storage:
             yield storage
@@ -167,8 +188,10 @@ async def _postgres(
     await pool.open(wait=True)
     await lock_pool.open(wait=True)
     try:
-        checkpointer = AsyncPostgresSaver(pool, serde=serde)  # type: ignore[arg-type]
+        checkpointer = _saver(AsyncPostgresSaver, SealedPostgresSaver, sealer, pool, serde=serde)
         store = AsyncPostgresStore(pool)  # type: ignore[arg-type]
+        if isinstance(sealer, KeyRing):
+            sealer.attach(store)
         inbox = PostgresInbox(pool, sealer)
         # Processes starting together on a fresh database would race on the migrations.
         async with pool.connection() as conn:
@@ -234,8 +257,10 @@ async def _sqlite(
             await conn.execute("PRAGMA busy_timeout=5000")
             # Deleted rows are overwritten on disk, so forgotten text does not linger in free pages.
             await conn.execute("PRAGMA secure_delete=ON")
-        checkpointer = AsyncSqliteSaver(checkpoints, serde=serde)
+        checkpointer = _saver(AsyncSqliteSaver, SealedSqliteSaver, sealer, checkpoints, serde=serde)
         store = AsyncSqliteStore(memory)
+        if isinstance(sealer, KeyRing):
+            sealer.attach(store)
         await checkpointer.setup()
         await store.setup()
         inbox = SqliteInbox(inbox_conn, sealer)

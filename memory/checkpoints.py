@@ -1,17 +1,108 @@
-"""Keeping conversation storage bounded: drop all but the latest checkpoint of a thread.
+"""Conversation storage: keeping it bounded (drop all but the latest checkpoint of a thread),
+and sealing each conversation with a data key of its own (ThreadSealing).
 
-The core only states what it needs (`CheckpointPruner`); a backend whose saver has no prune
-of its own (the SQLite saver) brings an implementation from the storage layer.
+The core only states what pruning needs (`CheckpointPruner`); a backend whose saver has no
+prune of its own (the SQLite saver) brings an implementation from the storage layer.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+
+from memory.sealing import KeyGone, KeyNotLoaded, KeyRing, sealing_with, thread_owner
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+# Data keys one read may need (a checkpoint and its pending writes are sealed with one key;
+# more only right after a re-key): reading stops with KeyNotLoaded past this many loads.
+MAX_KEY_LOADS = 16
+
+
+class ThreadSealing(BaseCheckpointSaver[Any]):
+    """Put before a LangGraph async saver whose serializer is an EncryptedSerializer over
+    `keyring` (`class S(ThreadSealing, AsyncSqliteSaver)`, then set `keyring`): everything
+    written for a thread is sealed with that conversation's data key, read from the store
+    first; reads load the data keys their blobs name. Deleting a thread destroys its keys,
+    so copies of its checkpoints left anywhere open no more.
+
+    A checkpoint whose key was destroyed reads as no checkpoint (the thread starts afresh).
+    """
+
+    keyring: KeyRing
+
+    async def _loading(self, read: Callable[[], Awaitable[T]]) -> T:
+        for _ in range(MAX_KEY_LOADS):
+            try:
+                return await read()
+            except KeyNotLoaded as missing:
+                await self.keyring.load([missing.ref])
+        return await read()
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        read = super().aget_tuple
+        try:
+            return await self._loading(lambda: read(config))
+        except KeyGone:
+            return None
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        listing = super().alist
+
+        async def collect() -> list[CheckpointTuple]:
+            listed = listing(config, filter=filter, before=before, limit=limit)
+            return [item async for item in listed]
+
+        # Collected before yielding: a retry after loading a key starts the listing again.
+        for item in await self._loading(collect):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        ref = await self.keyring.data_key(thread_owner(_thread(config)))
+        with sealing_with(ref):
+            return await super().aput(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        ref = await self.keyring.data_key(thread_owner(_thread(config)))
+        with sealing_with(ref):
+            await super().aput_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await super().adelete_thread(thread_id)
+        await self.keyring.shred(thread_owner(thread_id))
+
+
+def _thread(config: RunnableConfig) -> str:
+    return str(config["configurable"]["thread_id"])
 
 
 class CheckpointPruner(Protocol):

@@ -3,6 +3,11 @@
 Every change here writes a new checkpoint and then prunes the older ones, so no stored
 version of the thread keeps what was removed. A summary that may have folded the removed
 turns in is dropped with them (it is rebuilt from what remains as the thread grows).
+
+With per-conversation data keys (memory.checkpoints.ThreadSealing), a removal also re-keys the
+thread: what remains is written afresh under a new key and the old key is destroyed, so older
+copies of the thread (in a write-ahead log, dead row versions, backups), which still hold what
+was removed, open no more. Deleting a thread destroys its key.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.pregel import Pregel
 
-from memory.checkpoints import CheckpointPruner
+from memory.checkpoints import CheckpointPruner, ThreadSealing
 from memory.locks import LocalUserLocks
 from memory.repeats import repeats_of
 from memory.turn_ids import parse_turn_id
@@ -102,8 +107,22 @@ class ConversationStates:
                 return 0
             await self.graph.aupdate_state(config, update, as_node="remember")
             await self.pruner.prune(thread)
+            await self._rekey(thread)
             log.info("removed turns from a conversation", extra={"conversation": thread})
             return len(removals)
+
+    async def _rekey(self, thread: str) -> None:
+        """Write the thread's state afresh under a new data key and destroy the old key (with
+        ThreadSealing; otherwise nothing to do). Call holding the thread's lock. A crash
+        between the delete and the write loses the conversation's context, never memory."""
+        if not isinstance(self.checkpointer, ThreadSealing):
+            return
+        config = _config(thread)
+        state = await self.graph.aget_state(config)
+        values = {k: v for k, v in state.values.items() if k in ("messages", "summary")}
+        await self.checkpointer.adelete_thread(thread)  # destroys the key too
+        if values.get("messages") or values.get("summary"):
+            await self.graph.aupdate_state(config, values, as_node="remember")
 
     async def drop_summary(self, thread: str) -> bool:
         """Drop the thread's summary (it may hold a message deleted after it was folded in)."""
@@ -115,6 +134,7 @@ class ConversationStates:
             cleared = {"summary": {"text": "", "at": datetime.now(UTC).isoformat()}}
             await self.graph.aupdate_state(config, cleared, as_node="remember")
             await self.pruner.prune(thread)
+            await self._rekey(thread)
             return True
 
     async def authors_of(self, thread: str, message_ids: set[str]) -> set[str]:
@@ -143,6 +163,7 @@ class ConversationStates:
                         config, {"messages": [edited]}, as_node="remember"
                     )
                     await self.pruner.prune(thread)
+                    await self._rekey(thread)
                     return True
         return False
 

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from memory.kinds import KindRegistry, MemoryKind
 from memory.namespaces import ROOT, is_memory_section
 from memory.schemas import StoredItem, upgrade
-from memory.sealing import Sealer
+from memory.sealing import KeyRing, Sealer
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,10 @@ async def check_store(
     declared kind is in the answer, with zeros when nothing is stored. An item that cannot
     even be opened (another encryption key, a foreign row) counts as "unreadable"."""
     counts: dict[str, Counter[str]] = {kind.name: Counter() for kind in kinds}
+    # Items sealed with a person's own data key open once that key is read from the store.
+    keys = sealer if isinstance(sealer, KeyRing) else None
+    if keys is not None and keys.store is None:
+        keys.attach(store)
     namespaces = await store.alist_namespaces(prefix=(ROOT,), max_depth=3, limit=1_000_000)
     for namespace in namespaces:
         if len(namespace) != 3 or not is_memory_section(namespace[2]):
@@ -97,6 +101,8 @@ async def check_store(
         offset = 0
         while found := await store.asearch(namespace, limit=PAGE, offset=offset):
             offset += len(found)
+            if keys is not None:
+                await keys.ready(row.value for row in found)
             for row in found:
                 try:
                     item = upgrade(sealer.open(row.value))

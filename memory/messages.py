@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from memory.errors import IdentityError
 from memory.identity import ConversationRef, UserRef
 
 MAX_MESSAGE_CHARS = 8000
@@ -76,3 +79,35 @@ class MessageEdited:
     conversation: ConversationRef
     message_id: str
     text: str
+
+
+def change_payload(change: MessageDeleted | MessageEdited) -> dict[str, Any]:
+    """A platform change as a JSON-able dict, for the inbox to keep until it is applied:
+    {"kind": "deleted", "conversation": {...}, "message_ids": [...], "author": {...} | None}
+    or {"kind": "edited", "conversation": {...}, "message_id": str, "text": str}."""
+    where = asdict(change.conversation)
+    if isinstance(change, MessageDeleted):
+        author = asdict(change.author) if change.author is not None else None
+        ids = list(change.message_ids)
+        return {"kind": "deleted", "conversation": where, "message_ids": ids, "author": author}
+    return {
+        "kind": "edited",
+        "conversation": where,
+        "message_id": change.message_id,
+        "text": change.text,
+    }
+
+
+def change_from_payload(payload: Mapping[str, Any] | None) -> MessageDeleted | MessageEdited | None:
+    """The change `change_payload` made `payload` from; None for anything else."""
+    try:
+        where = ConversationRef(**dict((payload or {})["conversation"]))
+        if payload and payload.get("kind") == "deleted":
+            author = payload.get("author")
+            ids = tuple(str(i) for i in payload["message_ids"])
+            return MessageDeleted(where, ids, UserRef(**author) if author else None)
+        if payload and payload.get("kind") == "edited":
+            return MessageEdited(where, str(payload["message_id"]), str(payload["text"]))
+    except (KeyError, TypeError, ValueError, IdentityError):
+        return None
+    return None

@@ -1,6 +1,8 @@
 """The store repository: every read and write of a user's memory goes through here.
 
 Values pass through a Sealer, so with an encryption key nothing readable reaches the store.
+With a KeyRing, a person's rows are sealed with their own data key (destroyed by forget all);
+the erasure log, which forget all keeps, is sealed with the master key.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from memory.namespaces import ROOT, Section, is_memory_section, user_namespace, 
 from memory.pending import PendingMessage
 from memory.repeats import repeats_of
 from memory.schemas import StoredItem, upgrade
-from memory.sealing import PlainSealer, Sealer
+from memory.sealing import KeyGone, KeyRing, PlainSealer, Sealer, person_owner
 
 PROFILE_KEYS: tuple[Audience, ...] = ("channel", "dm")
 LEARNING_KEY = "learning"
@@ -119,6 +121,9 @@ class MemoryRepository:
         self.store = store
         self.kinds = kinds or BUILTIN
         self.sealer: Sealer = sealer or PlainSealer()
+        self.keys = sealer if isinstance(sealer, KeyRing) else None
+        if self.keys is not None and self.keys.store is None:
+            self.keys.attach(store)
         # Parsed items by (namespace, key), kept with the raw value they came from: a row
         # that has not changed is not decrypted and validated again on every recall.
         # (Timestamps can't tell: SQLite's have one-second resolution.) Never mutated.
@@ -129,7 +134,44 @@ class MemoryRepository:
         )
 
     def _items(self, found: Sequence[Item] | None) -> dict[str, StoredItem]:
-        return {item.key: self._parse(item) for item in found or []}
+        items = {}
+        for item in found or []:
+            try:
+                items[item.key] = self._parse(item)
+            except KeyGone:
+                continue  # written as its owner was forgotten: forgotten with them
+        return items
+
+    async def _ready(self, found: Any) -> None:
+        """Read the data keys that sealed these items (an Item, a list, or None, nested)."""
+        if self.keys is None:
+            return
+        values: list[dict[str, Any]] = []
+
+        def collect(entry: Any) -> None:
+            if isinstance(entry, Item):
+                values.append(entry.value)
+            elif isinstance(entry, list):
+                for inner in entry:
+                    collect(inner)
+
+        collect(found)
+        await self.keys.ready(values)
+
+    def _open_all(self, found: Sequence[Item]) -> list[tuple[Item, dict[str, Any]]]:
+        """Items with their opened values; those sealed with a destroyed key are left out."""
+        opened = []
+        for item in found:
+            try:
+                opened.append((item, self.sealer.open(item.value)))
+            except KeyGone:
+                continue
+        return opened
+
+    async def _search(self, user_key: str, section: Section) -> list[tuple[Item, dict[str, Any]]]:
+        found = await self.store.asearch(user_namespace(user_key, section), limit=SEARCH_LIMIT)
+        await self._ready(found)
+        return self._open_all(found)
 
     def _parse(self, item: Item) -> StoredItem:
         marker = (item.namespace, item.key)
@@ -146,7 +188,12 @@ class MemoryRepository:
 
     async def _put(self, user_key: str, section: Section, key: str, value: dict[str, Any]) -> None:
         namespace = user_namespace(user_key, section)
-        await self.store.aput(namespace, key, self.sealer.seal(value), index=False)
+        if self.keys is not None and section != KEPT_BY_FORGET_ALL:
+            ref = await self.keys.data_key(person_owner(user_key))
+            sealed = self.keys.seal_with(ref, value)
+        else:
+            sealed = self.sealer.seal(value)
+        await self.store.aput(namespace, key, sealed, index=False)
 
     async def load(self, user_key: str) -> UserMemory:
         """The user's memory; one small read when nothing changed since this process last looked.
@@ -178,8 +225,9 @@ class MemoryRepository:
                 *kinds,
             ]
         )
+        await self._ready(results)
         revision, learning, erasure, *found = results
-        paused = bool(learning and self.sealer.open(learning.value).get("paused"))  # type: ignore[union-attr]
+        paused = self._paused(learning)  # type: ignore[arg-type]
         memory = UserMemory(
             sections={
                 kind.name: self._items(items)  # type: ignore[arg-type]
@@ -230,6 +278,7 @@ class MemoryRepository:
     async def erasure_log(self, user_key: str) -> ErasureLog:
         """What was forgotten, oldest first (see memory.erasure)."""
         found = await self.store.aget(user_namespace(user_key, "erasure"), ERASURE_KEY)
+        await self._ready(found)
         return self._erasure_log(found)
 
     async def record_erasure(self, user_key: str, event: ErasureEvent) -> None:
@@ -243,9 +292,19 @@ class MemoryRepository:
         answered). Raises ConfigurationError naming MEMORY_ENCRYPTION_KEY when they are sealed
         and there is no key, or a key that did not seal them."""
         found = await self.store.asearch((ROOT,), limit=sample)
+        try:
+            await self._ready(found)
+        except Exception as exc:
+            raise ConfigurationError(
+                "Stored memory is encrypted and cannot be read with the current settings: "
+                "set MEMORY_ENCRYPTION_KEY to the key it was written with (while rotating, "
+                f"put older keys in MEMORY_ENCRYPTION_OLD_KEYS). ({exc})"
+            ) from None
         for item in found:
             try:
                 self.sealer.open(item.value)
+            except KeyGone:
+                continue  # its owner was forgotten: unreadable on purpose
             except Exception as exc:
                 raise ConfigurationError(
                     "Stored memory is encrypted and cannot be read with the current settings: "
@@ -255,7 +314,12 @@ class MemoryRepository:
 
     async def is_paused(self, user_key: str) -> bool:
         found = await self.store.aget(user_namespace(user_key, "settings"), LEARNING_KEY)
-        return bool(found and self.sealer.open(found.value).get("paused"))
+        await self._ready(found)
+        return self._paused(found)
+
+    def _paused(self, found: Item | None) -> bool:
+        opened = self._open_all([found]) if found is not None else []
+        return bool(opened and opened[0][1].get("paused"))
 
     async def set_paused(self, user_key: str, paused: bool) -> None:
         if paused:
@@ -268,10 +332,8 @@ class MemoryRepository:
         await self._put(user_key, "pending", key, pending.model_dump(mode="json"))
 
     async def list_pending(self, user_key: str) -> dict[str, PendingMessage]:
-        found = await self.store.asearch(user_namespace(user_key, "pending"), limit=SEARCH_LIMIT)
-        pending = {
-            item.key: PendingMessage.model_validate(self.sealer.open(item.value)) for item in found
-        }
+        found = await self._search(user_key, "pending")
+        pending = {item.key: PendingMessage.model_validate(value) for item, value in found}
         return dict(sorted(pending.items(), key=lambda kv: kv[1].sent_at))
 
     async def delete_pending(self, user_key: str, keys: list[str]) -> None:
@@ -332,12 +394,8 @@ class MemoryRepository:
         await self._put(user_key, "conversations", conversation, {"audience": audience})
 
     async def conversations(self, user_key: str) -> dict[str, str]:
-        found = await self.store.asearch(
-            user_namespace(user_key, "conversations"), limit=SEARCH_LIMIT
-        )
-        return {
-            item.key: str(self.sealer.open(item.value).get("audience", "channel")) for item in found
-        }
+        found = await self._search(user_key, "conversations")
+        return {item.key: str(value.get("audience", "channel")) for item, value in found}
 
     async def add_history(self, user_key: str, entries: list[HistoryEntry], cap: int) -> None:
         for entry in entries:
@@ -351,10 +409,8 @@ class MemoryRepository:
 
     async def history(self, user_key: str) -> dict[str, HistoryEntry]:
         """Oldest first."""
-        found = await self.store.asearch(user_namespace(user_key, "history"), limit=SEARCH_LIMIT)
-        entries = {
-            item.key: HistoryEntry.model_validate(self.sealer.open(item.value)) for item in found
-        }
+        found = await self._search(user_key, "history")
+        entries = {item.key: HistoryEntry.model_validate(value) for item, value in found}
         return dict(sorted(entries.items()))
 
     async def forget_history_of(self, user_key: str, item_id: str) -> int:
@@ -382,8 +438,8 @@ class MemoryRepository:
 
     async def change_sets(self, user_key: str) -> list[ChangeSet]:
         """The person's undoable change sets, oldest first; expired ones are deleted on the way."""
-        found = await self.store.asearch(user_namespace(user_key, "changes"), limit=SEARCH_LIMIT)
-        sets = [ChangeSet.model_validate(self.sealer.open(item.value)) for item in found]
+        found = await self._search(user_key, "changes")
+        sets = [ChangeSet.model_validate(value) for _, value in found]
         for expired in (s for s in sets if s.expired()):
             await self.drop_change_set(user_key, expired.id)
         return sorted((s for s in sets if not s.expired()), key=lambda s: s.at)
@@ -392,7 +448,9 @@ class MemoryRepository:
         await self.store.adelete(user_namespace(user_key, "changes"), change_id)
 
     async def delete_everything(self, user_key: str) -> dict[str, int]:
-        """Delete every row under the user's prefix; returns counts by section."""
+        """Delete every row under the user's prefix (the erasure log stays) and destroy the
+        user's data keys, so copies of those rows elsewhere open no more; returns counts by
+        section."""
         self._memories.pop(user_key, None)
         counts: dict[str, int] = {}
         namespaces = await self.store.alist_namespaces(prefix=user_prefix(user_key), limit=100000)
@@ -406,4 +464,6 @@ class MemoryRepository:
                 for item in found:
                     await self.store.adelete(namespace, item.key)
                 counts[namespace[-1]] = counts.get(namespace[-1], 0) + len(found)
+        if self.keys is not None:
+            await self.keys.shred(person_owner(user_key))
         return counts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,12 +32,16 @@ from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
 from memory.engine import MemoryEngine
 from memory.inbox import InboxEntry
 from memory.learning import Learned
-from memory.messages import MessageDeleted, MessageEdited
+from memory.messages import MessageDeleted, MessageEdited, change_from_payload, change_payload
 
 log = logging.getLogger(__name__)
 
 LEARNED_REACTION = "\N{BRAIN}"
 INBOX_PREFIX = "discord:message:"
+# Deletes and edits, kept in the inbox until applied (an erasure must survive a crash).
+CHANGE_PREFIX = "discord:change:"
+# Changes share one lane of the fair queue: they make no model call.
+CHANGES_LANE = "discord:changes"
 NO_PINGS = discord.AllowedMentions.none()
 # The first part of an answer is a reply and may notify its author; nothing else ever pings.
 REPLY_PING = discord.AllowedMentions(everyone=False, users=False, roles=False, replied_user=True)
@@ -110,6 +115,7 @@ class MemoryBot(discord.Client):
         if self.options.react_when_learned and self.options.notices != "off":
             engine.on_learned(self.react_learned)
         self.delivery.watch(INBOX_PREFIX, self.redeliver)
+        self.delivery.watch(CHANGE_PREFIX, self.redeliver_change)
         if self.options.notices == "message":
             engine.on_changed(self.notify_changed)
 
@@ -199,26 +205,60 @@ class MemoryBot(discord.Client):
         cached = payload.cached_message
         author = cached.author.id if cached is not None and not cached.author.bot else None
         deleted = to_deleted(payload.guild_id, payload.channel_id, [payload.message_id], author)
-        await self._apply(deleted)
+        await self._apply(deleted, f"delete:{payload.channel_id}:{payload.message_id}")
 
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
-        await self._apply(to_deleted(payload.guild_id, payload.channel_id, payload.message_ids))
+        ids = ",".join(str(i) for i in sorted(payload.message_ids))
+        digest = hashlib.sha256(ids.encode()).hexdigest()[:16]
+        deleted = to_deleted(payload.guild_id, payload.channel_id, payload.message_ids)
+        await self._apply(deleted, f"bulk:{payload.channel_id}:{digest}")
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         if self.user is None:
             return
-        edited = bool(payload.data.get("edited_timestamp"))
-        await self._apply(to_edited(from_message(payload.message), self.user.id, edited=edited))
+        stamp = payload.data.get("edited_timestamp")
+        edited = to_edited(from_message(payload.message), self.user.id, edited=bool(stamp))
+        await self._apply(edited, f"edit:{payload.channel_id}:{payload.message_id}:{stamp}")
 
-    async def _apply(self, change: MessageDeleted | MessageEdited | None) -> None:
-        """Hand a platform delete or edit to the engine; a failure is logged, never raised."""
+    async def _apply(self, change: MessageDeleted | MessageEdited | None, event: str) -> None:
+        """Record a platform delete or edit in the inbox, then apply it once; a change that
+        cannot be applied now (the database is away) is applied later, by the recovery of this
+        process or another. Never raises."""
+        if change is None:
+            return
+        key = CHANGE_PREFIX + event
         try:
-            if isinstance(change, MessageDeleted):
-                await self.engine.message_deleted(change)
-            elif isinstance(change, MessageEdited):
-                await self.engine.message_edited(change)
-        except Exception:
-            log.exception("handling a Discord message change failed")
+            if await self.delivery.record(key, change_payload(change)) == "done":
+                return
+        except Exception as exc:
+            # The gateway does not redeliver: apply it now even if it cannot be recorded.
+            log.warning("could not record a Discord message change: %s", type(exc).__name__)
+        await self._handle_change(key, change)
+
+    async def _handle_change(self, key: str, change: MessageDeleted | MessageEdited) -> None:
+        async def apply() -> bool:
+            try:
+                if isinstance(change, MessageDeleted):
+                    await self.engine.message_deleted(change)
+                else:
+                    await self.engine.message_edited(change)
+                return True
+            except Exception as exc:
+                log.warning(
+                    "handling a Discord message change failed (%s): it will be retried",
+                    type(exc).__name__,
+                )
+                return False
+
+        await self.delivery.handle(key, CHANGES_LANE, apply, None)
+
+    async def redeliver_change(self, entry: InboxEntry) -> None:
+        """A delete or edit recorded and never applied (its process died): apply it now."""
+        change = change_from_payload(entry.payload)
+        if change is None:
+            await self.delivery.inbox.finish(entry.key)
+            return
+        await self._handle_change(entry.key, change)
 
     async def redeliver(self, entry: InboxEntry) -> None:
         """An unfinished message from the inbox: fetch it again and answer it, late."""

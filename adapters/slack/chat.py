@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 REACTION = "brain"
 # Set in a bolt request's context when the inbox redelivers an event: its age in seconds.
 LATE_SECONDS = "inbox_late_seconds"
+# Edits and deletions share one lane of the fair queue: they make no model call, and must not
+# wait behind one person's burst of messages.
+CHANGES_LANE = "slack:changes"
 
 
 class SlackChat:
@@ -72,7 +75,7 @@ class SlackChat:
         deletion of a message the bot may have stored."""
         bot = context.bot_user_id
         if event.get("subtype") in CHANGE_SUBTYPES:
-            await self._on_change(event, context, client)
+            await self._on_change(event, body, context, client)
             return
         if not is_human_message(event, bot):
             return
@@ -117,7 +120,26 @@ class SlackChat:
             if exc.response.get("error") != "already_reacted":
                 _log_api_error("reactions.add", exc, channel=ref.channel)
 
-    async def _on_change(self, event: dict[str, Any], context: Any, client: AsyncWebClient) -> None:
+    async def _on_change(
+        self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> None:
+        """An edit or deletion, applied once through the inbox: when applying it fails (the
+        database is away) it is given back and applied later, by this process or another."""
+
+        async def apply() -> bool:
+            return await self._apply_change(event, context, client)
+
+        event_id = body.get("event_id")
+        if not isinstance(event_id, str):
+            await apply()
+            return
+        if not await self.delivery.handle(inbox_key(event_id), CHANGES_LANE, apply, None):
+            log.info(SKIPPED, extra={"event_id": event_id})
+
+    async def _apply_change(
+        self, event: dict[str, Any], context: Any, client: AsyncWebClient
+    ) -> bool:
+        """True once the change is applied or is nothing to apply; False to retry later."""
         try:
             bot = context.bot_user_id
             names = await self.directory.names(client, mentions(edited_text(event)))
@@ -132,10 +154,17 @@ class SlackChat:
                 await self.engine.message_deleted(change)
             elif isinstance(change, MessageEdited):
                 await self.engine.message_edited(change)
+            return True
         except IdentityError as exc:
             log.warning("ignored a Slack message change: %s", exc, extra=_where(event))
-        except Exception:
-            log.exception("handling a Slack message change failed", extra=_where(event))
+            return True
+        except Exception as exc:
+            log.warning(
+                "handling a Slack message change failed (%s): it will be retried",
+                type(exc).__name__,
+                extra=_where(event),
+            )
+            return False
 
     # ---- one message ----------------------------------------------------------------------
 

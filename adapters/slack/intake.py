@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
+from adapters.slack.changes import CHANGE_SUBTYPES
 from adapters.slack.ids import is_dm_channel
 from adapters.slack.normalize import is_human_message
 from memory.delivery import Delivery
@@ -33,8 +34,12 @@ def inbox_key(event_id: str) -> str:
 
 def may_answer(event: Mapping[str, Any], bot_user_id: str | None) -> bool:
     """Could the bot answer this event? DMs, @mentions and replies in threads (whether the
-    bot is in the thread is looked up later). Top-level channel chatter is not recorded."""
+    bot is in the thread is looked up later), and edits and deletions of messages (an erasure
+    must not be lost between the ack and its handling). Top-level channel chatter is not
+    recorded."""
     kind = event.get("type")
+    if kind == "message" and event.get("subtype") in CHANGE_SUBTYPES:
+        return True
     if kind == "app_mention":
         return not is_dm_channel(event.get("channel"), event.get("channel_type"))
     if kind != "message" or not is_human_message(event, bot_user_id):

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from adapters.discord.changes import to_deleted
+from adapters.discord.client import CHANGE_PREFIX
 from bot.storage import Storage
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
-from tests.discord.conftest import Chat
+from memory.identity import ConversationRef
+from memory.messages import MessageDeleted, change_from_payload, change_payload
+from tests.discord.conftest import Chat, DiscordOptions, build_client, running
 from tests.fakes.discord import BOT_ID, GUILD_ID, FakeDiscord
 from tests.fakes.discord.world import now
 from tests.memory.scan import places, until_gone
@@ -81,3 +86,36 @@ async def test_an_edit_replaces_what_is_pending_and_stored(
     assert await until_gone(storage, request, tmp_path, "Theorbo") == []
     await chat.learn()
     assert [f.text for f in (await chat.show()).facts] == ["I play the Hurdy-gurdy"]
+
+
+async def test_a_delete_whose_process_died_is_applied_by_recovery(
+    fake: FakeDiscord,
+    engine: MemoryEngine,
+    storage: Storage,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    delivery = Delivery(storage.inbox)  # the inbox in the database outlives the client
+    options = DiscordOptions(guild_ready_timeout=0.05)
+    async with running(build_client(engine, options, delivery), fake):
+        message = fake.message_create("Remember that I see Dr Marrowfax on Monday")
+        await Chat(fake, engine).send(message)
+    assert places(storage, request, tmp_path, "Marrowfax")
+
+    # The delete arrived and was recorded, then its process was killed before applying it.
+    channel_id, message_id = int(message["channel_id"]), int(message["id"])
+    key = f"{CHANGE_PREFIX}delete:{channel_id}:{message_id}"
+    deleted = to_deleted(None, channel_id, [message_id])
+    await delivery.record(key, change_payload(deleted))
+    assert await storage.inbox.claim(key, "killed", lease_seconds=-1)
+
+    async with running(build_client(engine, options, delivery), fake):
+        assert await delivery.recover() == 1
+        assert await until_gone(storage, request, tmp_path, "Marrowfax") == []
+    assert await delivery.record(key, {}) == "done"
+
+
+def test_a_change_survives_its_inbox_payload() -> None:
+    deleted = MessageDeleted(ConversationRef("discord:dm:1", "dm", "discord"), ("1:2", "1:3"))
+    assert change_from_payload(change_payload(deleted)) == deleted
+    assert change_from_payload({"kind": "deleted"}) is None

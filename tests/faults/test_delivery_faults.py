@@ -8,6 +8,8 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import psycopg
 
@@ -18,10 +20,13 @@ from memory.engine import APOLOGY
 from tests.conftest import MANUAL, engine_on
 from tests.fakes.slack import dm_event, event_envelope
 from tests.faults.database import unavailable
+from tests.memory.scan import places_holding
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel
 from tests.slack.conftest import BOT_TOKEN, SECRET, Bot, SlackServer, next_ts, serve
 
+# places_holding only asks a storage which backend it is.
+POSTGRES: Any = SimpleNamespace(kind="postgres")
 RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
 
 
@@ -108,3 +113,41 @@ async def test_the_database_failing_while_an_answer_is_made_is_never_silence(
         again = await bot.post(body, "application/json", RETRY)
         assert again.status == 200
         assert len(bot.slack.calls_to("chat.postMessage")) == 1
+
+
+async def test_a_deletion_during_an_outage_is_refused_then_applied_on_retry(
+    own_database: str, tmp_path: Path
+) -> None:
+    """An erasure is never acked and lost: refused while it cannot be recorded, applied once."""
+    async with slack_bot(own_database, tmp_path) as bot:
+        body, key = dm_body("D3")
+        assert (await bot.post(body, "application/json")).status == 200
+        await bot.slack.wait_for_call("chat.postMessage", timeout=20, channel="D3")
+        await until_state(own_database, key, "done")
+        assert places_holding(POSTGRES, "keep bees", url=own_database, data_dir=tmp_path)
+
+        said = json.loads(body)["event"]
+        deletion = event_envelope(
+            {
+                "type": "message",
+                "subtype": "message_deleted",
+                "hidden": True,
+                "channel": "D3",
+                "channel_type": "im",
+                "ts": next_ts(),
+                "deleted_ts": said["ts"],
+                "previous_message": {**said},
+            }
+        )
+        deleted = json.dumps(deletion).encode()
+        with unavailable(own_database):
+            refused = await bot.post(deleted, "application/json")
+        assert refused.status == 503  # not acknowledged: Slack sends it again
+
+        for _attempt in range(30):  # Slack's retries, until the database is reachable again
+            retried = await bot.post(deleted, "application/json", RETRY)
+            if retried.status == 200:
+                break
+        assert retried.status == 200
+        await until_state(own_database, f"slack:{deletion['event_id']}", "done")
+        assert places_holding(POSTGRES, "keep bees", url=own_database, data_dir=tmp_path) == []

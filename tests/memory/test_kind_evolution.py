@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.storage import Storage, open_storage
 from memory import evolution
 from memory.commands import parse_command
@@ -15,6 +17,7 @@ from memory.policy import MemoryPolicy
 from memory.repository import MemoryRepository
 from memory.results import ExportResult, ForgetAllReceipt, ShowResult
 from memory.schemas import Provenance, StoredItem
+from memory.sealing import KeyRing
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.evolving_kinds import AFTER, BEFORE
 from tests.memory.helpers import person
@@ -86,12 +89,17 @@ async def test_an_edited_schema_loads_migrated_current_and_invalid(storage: Stor
     await engine.scheduler.close()
 
 
-async def test_memory_check_counts_items_per_kind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["", "a passphrase of this deployment"])
+async def test_memory_check_counts_items_per_kind(tmp_path: Path, key: str) -> None:
+    # With a key, items are sealed with the person's own data key: the check reads it first.
     data = tmp_path / "data"
-    async with open_storage("", data) as storage:
-        await _stored_before(MemoryRepository(storage.store, kinds=BEFORE), "test:alice")
+    sealer = KeyRing(key) if key else None
+    async with open_storage("", data, sealer=sealer) as storage:
+        repository = MemoryRepository(storage.store, sealer, kinds=BEFORE)
+        await _stored_before(repository, "test:alice")
     kinds = Path(__file__).with_name("evolving_kinds.py")
-    env = bot_env("http://127.0.0.1:9/v1", data, MEMORY_KINDS=str(kinds))
+    options = {"MEMORY_ENCRYPTION_KEY": key} if key else {}
+    env = bot_env("http://127.0.0.1:9/v1", data, MEMORY_KINDS=str(kinds), **options)
     process = await start_bot("memory", "check", env=env, cwd=tmp_path)
     out, _ = await asyncio.wait_for(process.communicate(), 90)
     output = out.decode()

@@ -3,12 +3,16 @@ replaces what was pending."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from adapters.slack.intake import inbox_key
 from bot.storage import Storage
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
+from tests.fakes.slack import event_envelope
 from tests.memory.scan import places, until_gone
 from tests.slack.conftest import ALICE, Bot, memory_of, next_ts
 
@@ -74,3 +78,59 @@ async def test_an_edit_replaces_what_is_pending_and_stored(
     assert await until_gone(storage, request, tmp_path, "Oslofjord") == []
     await engine.learn_now(ALICE.key)
     assert [f.text for f in (await memory_of(engine)).facts] == ["I live near Hardangerfjord"]
+
+
+def _deletion(ts: str) -> dict[str, object]:
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": "D1",
+        "channel_type": "im",
+        "ts": next_ts(),
+        "deleted_ts": ts,
+        "previous_message": {"type": "message", "user": "U1", "text": CLINIC, "ts": ts},
+    }
+
+
+async def test_a_deletion_is_recorded_before_the_ack_and_settled_once(
+    bot: Bot,
+    delivery: Delivery,
+    storage: Storage,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    ts = await bot.dm(CLINIC)
+    await _answered(bot, 1)
+
+    _, event_id = await bot.event(_deletion(ts))
+
+    assert await until_gone(storage, request, tmp_path, "Kestrel") == []
+    for _ in range(500):  # bounded: settled right after it is applied
+        if await storage.inbox.record(inbox_key(event_id), {}) == "done":
+            break
+        await asyncio.sleep(0.01)
+    assert await storage.inbox.record(inbox_key(event_id), {}) == "done"
+
+
+async def test_a_deletion_whose_process_died_after_the_ack_is_applied_by_recovery(
+    bot: Bot,
+    delivery: Delivery,
+    storage: Storage,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    ts = await bot.dm(CLINIC)
+    await _answered(bot, 1)
+    envelope = event_envelope(_deletion(ts))
+    key = inbox_key(str(envelope["event_id"]))
+    # Recorded and acked, then taken by a process that was killed before applying it: its
+    # lease runs out. Slack never sends it again (it was acked).
+    assert await delivery.record(key, envelope) == "received"
+    assert await storage.inbox.claim(key, "killed", lease_seconds=-1)
+    assert places(storage, request, tmp_path, "Kestrel")
+
+    assert await delivery.recover() == 1
+
+    assert await until_gone(storage, request, tmp_path, "Kestrel") == []
+    assert [call for call in bot.slack.calls if call.method == "chat.postMessage"][1:] == []
