@@ -15,13 +15,15 @@ PAUSE = "memory_pause"
 RESUME = "memory_resume"
 EXPORT = "memory_export"
 UNDO = "memory_undo"
+WHY = "memory_why"
 
 ACTION_IDS = re.compile(r"^memory_[a-z_]+$")
 
 
 @dataclass(frozen=True)
 class ButtonValue:
-    """What a button carries: the owner's user key and, for `forget`, the item id."""
+    """What a button carries: the owner's user key and, for `forget` and `why`, the item id
+    (for `undo`, the change set id)."""
 
     owner: str
     item_id: str = ""
