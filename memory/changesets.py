@@ -111,6 +111,15 @@ class MemoryChanged:
         return "; ".join(p for p in parts if p)
 
     @property
+    def verb(self) -> str:
+        """How a notice starts: "Remembered" for what was learned, "Memory updated" when
+        something was also removed (or only removals the person asked for happened)."""
+        if not self.undoable or self.change_set is None:
+            return "Memory updated"
+        removed = any(c.change == "removed" for c in self.change_set.changes)
+        return "Memory updated" if removed else "Remembered"
+
+    @property
     def undoable(self) -> bool:
         return self.change_set is not None and bool(self.change_set.changes)
 
