@@ -1,7 +1,9 @@
 """Change sets: what one round of learning changed, with the before-states an Undo needs.
 
-Only changes the model made on its own are kept (inserts, patches, profile values it set);
-a removal the person asked for is an erasure and final, so it has no before-state here.
+Only changes the model made on its own are kept (inserts, patches, profile values it set,
+removals it made: an outdated fact replaced, duplicates merged, the oldest items dropped to stay
+under a cap); a removal the person asked for is an erasure and final, so it has no before-state
+here (memory.learning_rules.asks_to_forget tells the two apart).
 Before-states hold remembered words, so they are bounded: kept for UNDO_WINDOW at most, at most
 MAX_CHANGE_SETS per person, dropped with the item when it is forgotten, and by forget all.
 """
@@ -33,6 +35,7 @@ class ItemChange(BaseModel):
     change: Change
     summary: str = Field(description="one line a person reads, e.g. 'location: Lisbon'")
     # A collection item: the stored item's JSON (None for an insert); profile: {"value": old}.
+    # A removal keeps the whole item here, so Undo can put it back.
     before: dict[str, Any] | None = None
     # What the change left: item data, or {"value": new} for a profile field. An Undo only
     # goes ahead while the item still holds exactly this.
@@ -53,7 +56,9 @@ class ChangeSet(BaseModel):
 
     def summary(self, limit: int = 3) -> str:
         """`lives in Lisbon; keeps bees (+2 more)`: what a notice shows."""
-        lines = [c.summary for c in self.changes]
+        lines = [
+            f"removed {c.summary}" if c.change == "removed" else c.summary for c in self.changes
+        ]
         shown = "; ".join(lines[:limit])
         return shown + (f" (+{len(lines) - limit} more)" if len(lines) > limit else "")
 
@@ -64,6 +69,26 @@ class ChangeSet(BaseModel):
         """This set with no trace of `item_id` (it was forgotten)."""
         kept = [c for c in self.changes if c.item_id != item_id]
         return self.model_copy(update={"changes": kept})
+
+
+def fold(changes: list[ItemChange]) -> list[ItemChange]:
+    """One change per item: what it was before the first change and after the last.
+
+    A round may change an item twice (learned, then merged by consolidation into another):
+    Undo puts back the first before-state, and checks the item still holds the last after-state.
+    An item added and removed in the same round is left out (nothing to undo).
+    """
+    folded: dict[tuple[str, str, str], ItemChange] = {}
+    for change in changes:
+        key = (change.place, change.item_id, change.audience)
+        first = folded.get(key)
+        if first is None:
+            folded[key] = change
+            continue
+        before, after = first.before, change.after
+        kind: Change = "added" if before is None else "removed" if after is None else "changed"
+        folded[key] = change.model_copy(update={"before": before, "after": after, "change": kind})
+    return [c for c in folded.values() if c.before is not None or c.after is not None]
 
 
 @dataclass(frozen=True)
@@ -85,6 +110,15 @@ class MemoryChanged:
         if self.forgotten:
             parts.append(f"forgot {self.forgotten} thing{'s' if self.forgotten > 1 else ''}")
         return "; ".join(p for p in parts if p)
+
+    @property
+    def verb(self) -> str:
+        """How a notice starts: "Remembered" for what was learned, "Memory updated" when
+        something was also removed (or only removals the person asked for happened)."""
+        if not self.undoable or self.change_set is None:
+            return "Memory updated"
+        removed = any(c.change == "removed" for c in self.change_set.changes)
+        return "Memory updated" if removed else "Remembered"
 
     @property
     def undoable(self) -> bool:

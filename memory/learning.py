@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from memory.attribution import source_of, sources_of
-from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged
+from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged, fold
 from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
 from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, transcript
 from memory.history import Change, HistoryEntry
 from memory.identity import Audience
 from memory.ids import field_id, new_item_id
-from memory.learning_rules import about_someone_else, existing_for, same_text
+from memory.learning_rules import about_someone_else, asks_to_forget, existing_for, same_text
 from memory.locks import UserLocks
 from memory.pending import PendingMessage
 from memory.policy import MemoryPolicy
@@ -125,31 +125,44 @@ class Learner:
                     SourceRef(conversation=m.conversation, message_id=m.message_id)
                     for m in messages
                 ]
-                report = await self._write(user_key, memory, changes, where, sources, messages)
+                # A removal is an erasure only when the person asked for one (see
+                # asks_to_forget); otherwise it is the model's own, and Undo can take it back.
+                erase = asks_to_forget(m.text for m in messages)
+                report = await self._write(
+                    user_key, memory, changes, where, sources, messages, erase_removals=erase
+                )
                 # Consumed per group, so a failure in the next group never re-learns this one.
                 await self.repository.delete_pending(user_key, list(group))
-                if report.changes or report.forgotten:
-                    notices.append(await self._change_set(user_key, last, report))
+                housekept: list[ItemChange] = []
                 if report.changed:
                     learned.extend(messages)
                     memory = await self.repository.load(user_key)
-                    await self._keep_under_caps(user_key, messages[-1].author, memory, audience)
+                    housekept = await self._keep_under_caps(
+                        user_key, messages[-1].author, memory, audience
+                    )
                     memory = await self.repository.load(user_key)
+                # What this round changed, cap and consolidation removals included: one notice,
+                # one Undo.
+                undoable = fold(report.changes + housekept)
+                if undoable or report.forgotten:
+                    notices.append(
+                        await self._change_set(user_key, last, undoable, report.forgotten)
+                    )
         await self._announce(user_key, learned)
         await self._notify(notices)
         return len(pending)
 
     async def _change_set(
-        self, user_key: str, last: PendingMessage, report: WriteReport
+        self, user_key: str, last: PendingMessage, changes: list[ItemChange], forgotten: int
     ) -> MemoryChanged:
         """Keep what this round changed, for Undo (call under the user lock)."""
         change_set = None
-        if report.changes:
+        if changes:
             change_set = ChangeSet(
                 platform=last.platform,
                 conversation=last.conversation,
                 message_id=last.message_id,
-                changes=report.changes,
+                changes=changes,
             )
             await self.repository.add_change_set(user_key, change_set)
         return MemoryChanged(
@@ -158,7 +171,7 @@ class Learner:
             conversation=last.conversation,
             message_id=last.message_id,
             change_set=change_set,
-            forgotten=report.forgotten,
+            forgotten=forgotten,
         )
 
     async def _notify(self, notices: list[MemoryChanged]) -> None:
@@ -186,11 +199,19 @@ class Learner:
         where: Provenance,
         sources: list[SourceRef] | None = None,
         messages: list[PendingMessage] | None = None,
+        erase_removals: bool = True,
     ) -> WriteReport:
         """Write what an extraction decided; `sources` are the messages it was learned from,
-        `messages` the same messages with their words, so each change names its own."""
+        `messages` the same messages with their words, so each change names its own.
+
+        `erase_removals`: the person asked for what is removed to be forgotten (a correction,
+        or "forget that ..." in chat), so no copy of it is kept anywhere. Otherwise (and always
+        for consolidation) a removal is the model's own, kept in the report with its
+        before-state so Undo can put it back.
+        """
         report = WriteReport()
         housekeeping = where.message_id == CONSOLIDATION
+        erase_removals = erase_removals and not housekeeping
         sources = sources or []
 
         def narrowed(text: str) -> list[SourceRef]:
@@ -238,6 +259,7 @@ class Learner:
                 narrowed,
                 note,
                 report,
+                erase_removed=erase_removals,
             )
             report.forgotten += len(erased)
             for name, (field_refs, field_texts) in erased.items():
@@ -298,17 +320,16 @@ class Learner:
             updated.previous = earlier_values(current, updated, where.message_id or "")
             await self._embed(updated)
             await self.repository.put(user_key, owner.name, key, updated)
-            if not housekeeping:
-                report.changes.append(
-                    ItemChange(
-                        item_id=key,
-                        place=owner.name,
-                        change="changed",
-                        summary=updated.text(),
-                        before=current.model_dump(mode="json"),
-                        after=data,
-                    )
+            report.changes.append(
+                ItemChange(
+                    item_id=key,
+                    place=owner.name,
+                    change="changed",
+                    summary=updated.text(),
+                    before=current.model_dump(mode="json"),
+                    after=data,
                 )
+            )
             note(
                 "changed",
                 key,
@@ -322,8 +343,18 @@ class Learner:
             if current is None or owner is None:
                 continue
             await self.repository.delete(user_key, owner.name, key)
-            if housekeeping:
+            if not erase_removals:
+                # The model's own removal (an outdated fact, a merged duplicate, a cap): undoable.
                 note("removed", key, current.kind, current.text())
+                report.changes.append(
+                    ItemChange(
+                        item_id=key,
+                        place=owner.name,
+                        change="removed",
+                        summary=current.text(),
+                        before=current.model_dump(mode="json"),
+                    )
+                )
                 continue
             # Removed because the person asked ("forget that ..."): no copy of its text is kept,
             # neither in history nor in the turns it was learned from or asked to be forgotten in.
@@ -346,7 +377,9 @@ class Learner:
 
     async def _keep_under_caps(
         self, user_key: str, name: str, memory: UserMemory, audience: Audience
-    ) -> None:
+    ) -> list[ItemChange]:
+        """Merge or drop items of a collection over its cap; returns what changed (for Undo)."""
+        made: list[ItemChange] = []
         for kind in self.kinds.collections:
             items, cap = memory.of(kind.name), kind.cap
             if cap is None or len(items) <= cap:
@@ -358,13 +391,14 @@ class Learner:
             except ExtractionFailed:
                 changes = MemoryChanges()
             where = consolidation(audience)
-            await self._write(user_key, memory, changes, where)
+            made += (await self._write(user_key, memory, changes, where)).changes
             left = {k: v for k, v in items.items() if k not in changes.deletes}
             if len(left) > cap:
                 # The model did not get under the cap: the oldest items make room.
                 oldest = sorted(left, key=lambda k: left[k].updated_at)[: len(left) - cap]
                 evicted = MemoryChanges(deletes=set(oldest))
-                await self._write(user_key, memory, evicted, where)
+                made += (await self._write(user_key, memory, evicted, where)).changes
+        return made
 
     async def sweep(self, user_key: str, now: datetime | None = None) -> int:
         """Delete items past their kind's retention; returns how many went."""

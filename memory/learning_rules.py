@@ -3,6 +3,8 @@ facts about other people."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from memory.extraction import ExistingMemory
@@ -51,3 +53,33 @@ def about_someone_else(kind: Kind, data: dict[str, Any], kinds: KindRegistry | N
     "self"): not kept for this one."""
     described = (kinds.by_item(kind) if kinds else None) or known(kind)
     return described is not None and described.about_someone_else(data)
+
+
+# A request to forget, in the languages people most often write to the bot in: word stems, so
+# "forget", "forgetting", "oublie", "oubliez", "vergiss", "vergessen" all match. Latin-script
+# stems must start a word; CJK has no word breaks, so those match anywhere.
+_FORGET_STEMS = (
+    "forget|forgot|unlearn|delete|erase|remove|wipe|"
+    "oubli|effac|supprim|vergiss|vergess|lösch|losch|olvid|borra|elimin|esquec|esqueç|apag|"
+    "dimentic|cancell|vergeet|verwijder|zapomn|usuń|забуд|забы|удали|удалять|стер|сотри|"
+    "unut"
+)
+_FORGET = re.compile(
+    rf"\b(?:{_FORGET_STEMS})"
+    r"|\b(?:do not|don'?t|dont|stop|no need to|never) (?:remember|keep|store|save)"
+    r"|忘れ|削除|忘记|忘掉|別記|别记|删除|刪除|잊어|잊으|삭제",
+    re.IGNORECASE,
+)
+
+
+def asks_to_forget(texts: Iterable[str]) -> bool:
+    """Does any of these messages ask for something to be forgotten or deleted?
+
+    Learning uses it to tell a removal the person asked for (an erasure: final, no copy kept)
+    from one the model made on its own (an outdated fact replaced, a duplicate merged: undoable,
+    its before-state kept for Undo). trustcall's RemoveDoc carries no reason, so the words of
+    the batch decide, and they decide for erasure when in doubt: a wrongly erased removal costs
+    the person an Undo they cannot make, a wrongly kept one would keep words they asked to be
+    forgotten. "I forgot my keys" therefore erases whatever the model removed alongside it.
+    """
+    return any(_FORGET.search(text) for text in texts)

@@ -4,7 +4,9 @@ Models asked to forget something sometimes answer trustcall with PatchDoc and
 `{"op": "remove", "path": ""}`. jsonpatch refuses that ("can't remove the whole document"),
 trustcall logs it and drops the call (trustcall 0.0.39, `_ExtractUpdates._teardown`), and the
 message would be consumed as learned with nothing forgotten. Rewritten into trustcall's own
-RemoveDoc call before trustcall sees it, it is the removal the person asked for.
+RemoveDoc call before trustcall sees it, it is a removal like any other: an erasure when the
+person asked to forget, an undoable change when the model made it on its own (learning tells
+the two apart, see memory.learning_rules.asks_to_forget).
 """
 
 from __future__ import annotations

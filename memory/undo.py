@@ -1,8 +1,9 @@
 """Undo: take back what one round of learning changed, only while nothing newer touched it.
 
 Runs under the user lock, in the owner's own namespaces only (another person's change id is
-simply not found there). Reverts inserts (deleted), patches (the before-state put back) and
-profile values (the old value put back); a removal the person asked for is never undone.
+simply not found there). Reverts inserts (deleted), patches (the before-state put back),
+profile values (the old value put back) and the model's own removals (the item put back); a
+removal the person asked for is never undone (it is in no change set).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from memory.changesets import ChangeSet, ItemChange
-from memory.history import HistoryEntry
+from memory.history import Change, HistoryEntry
 from memory.locks import UserLocks
 from memory.repository import MemoryRepository, UserMemory
 from memory.results import UndoResult
@@ -69,7 +70,7 @@ async def undo(
             await _revert(repository, user_key, memory, change)
             history.append(
                 HistoryEntry(
-                    change="removed" if change.before is None else "changed",
+                    change=_reverse(change),
                     item_id=change.item_id,
                     kind=_item_kind(memory, change.place),
                     text="(undone)" if change.before is None else f"{change.summary} (undone)",
@@ -110,6 +111,13 @@ def _item_kind(memory: UserMemory, place: str) -> str:
     """What one item of the kind named `place` is called (the name, for an undeclared kind)."""
     kind = memory.kinds.get(place)
     return kind.item if kind is not None else place
+
+
+def _reverse(change: ItemChange) -> Change:
+    """What undoing `change` does to its item: an insert goes, a removal comes back."""
+    if change.before is None:
+        return "removed"
+    return "added" if change.after is None else "changed"
 
 
 def _empty(value: Any) -> Any:

@@ -30,7 +30,8 @@ CONSOLIDATION = "consolidation"
 @dataclass
 class WriteReport:
     history: list[HistoryEntry] = field(default_factory=list)
-    # What an Undo can take back, with before-states; removals the person asked for are not here.
+    # What an Undo can take back, with before-states; removals the person asked for are not here
+    # (they are erased, and counted in `forgotten`).
     changes: list[ItemChange] = field(default_factory=list)
     forgotten: int = 0
 
@@ -49,12 +50,15 @@ async def write_profile(
     sources_for: Callable[[str], list[SourceRef]],
     note: Callable[[Change, str, Kind, str, str], None],
     report: WriteReport,
+    erase_removed: bool = True,
 ) -> dict[str, tuple[list[SourceRef], tuple[str, ...]]]:
     """Store the patched document of the profile kind `kind`, with per-field sources and one
     history entry per field.
 
-    Returns the fields that were removed, with their sources and former values, so no
-    copy of them is kept (a field is only removed when the person asks, or corrects it).
+    With `erase_removed` (the person asked to forget, or corrected it), returns the fields that
+    were removed, with their sources and former values, so no copy of them is kept. Without it
+    (the model dropped a field on its own), a removed field is a change Undo can take back, and
+    nothing is returned.
     """
     before = memory.of(kind.name).get(where.audience)
     old = before.data if before else {}
@@ -64,9 +68,24 @@ async def write_profile(
         was, now = old.get(name), data.get(name)
         if was == now or (not was and not now):
             continue
-        if not now and before is not None:
+        if not now and before is not None and erase_removed:
             erased[name] = (field_sources.pop(name, []), before.remembered_texts(name))
             note("removed", field_id(name), kind.item, "(forgotten)", "")
+            continue
+        if not now:
+            field_sources.pop(name, None)
+            gone = profile_text({name: was})
+            note("removed", field_id(name), "profile", gone, "")
+            report.changes.append(
+                ItemChange(
+                    item_id=field_id(name),
+                    place="profile",
+                    change="removed",
+                    summary=gone,
+                    before={"value": was},
+                    audience=where.audience,
+                )
+            )
             continue
         said = sources_for(profile_text({name: now}))
         field_sources[name] = merge_sources(field_sources.get(name, []), said)

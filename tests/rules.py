@@ -1,6 +1,6 @@
 """A rule-following stand-in for the LLM: replies echo the recalled memory; extraction follows
-a few phrasings ("my name is", "remember that", "remind me to", "I did"), as a careful model would,
-so the whole engine (graph, trustcall, store) runs for real in tests."""
+a few phrasings ("my name is", "remember that", "remind me to", "I did", "I no longer", "forget"),
+as a careful model would, so the whole engine (graph, trustcall, store) runs for real in tests."""
 
 from __future__ import annotations
 
@@ -118,6 +118,11 @@ def extraction_calls(prompt: str, system: str) -> list[dict[str, Any]]:
                 calls.append(
                     _patch(fact_id, {"op": "replace", "path": "/content", "value": content})
                 )
+        if m := re.search(r"\bi no longer (.+?)[.!]?$", text, re.I):
+            # Contradicted: a careful model removes the outdated fact on its own.
+            fact_id = _find(docs, "Fact", "content", m.group(1))
+            if fact_id:
+                calls.append(call("RemoveDoc", json_doc_id=fact_id))
         if m := re.search(r"forget (?:that )?(.+?)[.!]?$", text, re.I):
             fact_id = _find(docs, "Fact", "content", m.group(1))
             if fact_id:

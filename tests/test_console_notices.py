@@ -3,6 +3,7 @@ why names the line a memory came from and the words."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.fakes.openai_server import FakeOpenAI
@@ -35,3 +36,34 @@ async def test_remembered_line_undo_and_why(tmp_path: Path) -> None:
     assert "message: line-" in why and "-2" in why.split("message: ", 1)[1].split("\n", 1)[0]
     assert "you said: “Remember that I play chess.”" in why
     assert "added" in why
+
+
+def _normal(line: str) -> str:
+    """A transcript line without what differs from run to run: times, ids, session ids."""
+    line = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "TIME", line.rstrip())
+    line = re.sub(r"line-[0-9a-f]+-", "line-S-", line)
+    return re.sub(r"\[[a-z0-9]{5}\]", "[ID]", line)
+
+
+async def test_the_readme_transcript_is_what_the_console_prints(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Watching it learn", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    said = [line[5:] for line in block.splitlines() if line.startswith("you> ")]
+    *told, why = said
+    assert why.startswith("/memory why ")
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        code, first = await run_bot(fake, data, told, "--user", "al")
+        assert code == 0, first
+        item_id = re.findall(r"\[([a-z0-9]{5})\] I play chess", first)[-1]
+        code, second = await run_bot(fake, data, [f"/memory why {item_id}"], "--user", "al")
+        assert code == 0, second
+
+    printed = [_normal(line) for line in (first + second).splitlines()]
+    expected = [
+        _normal(line) for line in block.splitlines() if not line.startswith(("you> ", "bot> "))
+    ]
+    at = 0
+    for line in expected:  # every line the README shows, in the order it shows them
+        assert line in printed[at:], f"{line!r} not printed after {printed[at - 1 : at]}"
+        at = printed.index(line, at) + 1

@@ -30,9 +30,10 @@ PROMPT = "you> "
 
 
 def notice_line(changed: MemoryChanged) -> str:
-    """`(remembered: location: Lisbon — /memory undo)`; a removal the person asked for is final."""
+    """`(remembered: location: Lisbon — /memory undo)`, `(memory updated: removed I keep bees —
+    /memory undo)`; a removal the person asked for is final, so it has no undo."""
     if changed.undoable:
-        return f"(remembered: {changed.summary()} — /memory undo)"
+        return f"({changed.verb.lower()}: {changed.summary()} — /memory undo)"
     return f"({changed.summary()})"
 
 

@@ -58,8 +58,7 @@ class UndoButton(OwnedButton, template=UNDO_TEMPLATE):
 
 
 def notice_text(changed: MemoryChanged) -> str:
-    verb = "Remembered" if changed.undoable else "Memory updated"
-    return clip(f"🧠 {verb}: {changed.summary()}", NOTICE_CHARS)
+    return clip(f"🧠 {changed.verb}: {changed.summary()}", NOTICE_CHARS)
 
 
 def notice_view(changed: MemoryChanged, owner_id: int) -> discord.ui.View | None:

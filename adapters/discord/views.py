@@ -1,4 +1,5 @@
-"""Buttons on /memory answers: forget one item, page through a list, confirm forget-all.
+"""Buttons on /memory answers: forget one item, ask why it is remembered, page through a list,
+confirm forget-all.
 
 Every button is a `discord.ui.DynamicItem`: its custom id carries the owner and what it acts
 on (`memory:forget:<owner>:<item>`), so a press is understood by any process on the same
@@ -15,7 +16,7 @@ from typing import Any, Protocol, Self, cast
 
 import discord
 
-from adapters.discord.answers import Interaction, answer_error
+from adapters.discord.answers import Interaction, answer_error, answer_privately
 from adapters.discord.normalize import user_ref
 from adapters.discord.render import (
     page_count,
@@ -44,12 +45,15 @@ def engine_of(interaction: Interaction) -> MemoryEngine:
 def show_view(
     owner_id: int, result: ShowResult, scope: ShowScope = "all", page: int = 0
 ) -> discord.ui.View:
-    """One page of a memory list: a forget button per item, and previous/next."""
+    """One page of a memory list: a forget and a why button per item, and previous/next."""
     view = discord.ui.View(timeout=None)
     pages = page_count(result)
     page = min(max(page, 0), pages - 1)
-    for item in page_items(result, page):
+    items = page_items(result, page)
+    for item in items:
         view.add_item(ForgetButton(owner_id, item.id, scope, page))
+    for item in items:
+        view.add_item(WhyButton(owner_id, item.id))
     if pages > 1:
         view.add_item(PageButton(owner_id, scope, page - 1, "Previous", disabled=page == 0))
         view.add_item(PageButton(owner_id, scope, page + 1, "Next", disabled=page == pages - 1))
@@ -142,6 +146,32 @@ class ForgetButton(
         )
 
 
+class WhyButton(OwnedButton, template=r"memory:why:(?P<owner>\d+):(?P<item>[a-z0-9_-]+)"):
+    """`/memory why` for one listed item, answered privately to its owner (anyone else is
+    refused by OwnedButton and shown nothing); the list itself is left as it was."""
+
+    def __init__(self, owner_id: int, item_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=f"Why {item_id}?",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"memory:why:{owner_id}:{item_id}",
+                row=1,
+            )
+        )
+        self.owner_id, self.item_id = owner_id, item_id
+
+    @classmethod
+    async def from_custom_id(  # type: ignore[override]
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> Self:
+        return cls(int(match["owner"]), match["item"])
+
+    async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        result = await engine.run_command(self.owner, MemoryCommand("why", item_id=self.item_id))
+        await answer_privately(interaction, embed=render_result(result))
+
+
 class PageButton(
     OwnedButton, template=r"memory:page:(?P<owner>\d+):(?P<scope>[a-z0-9_]+):(?P<page>-?\d+)"
 ):
@@ -160,7 +190,7 @@ class PageButton(
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"memory:page:{owner_id}:{scope}:{page}",
                 disabled=disabled,
-                row=1,
+                row=2,
             )
         )
         self.owner_id, self.scope, self.page = owner_id, scope, page
@@ -222,4 +252,4 @@ class CancelButton(_OwnerButton, template=CANCEL):
 
 # Registered with the client at start (`Client.add_dynamic_items`), so presses on messages
 # sent by an earlier process are dispatched too.
-BUTTONS = (ForgetButton, PageButton, ForgetAllButton, CancelButton)
+BUTTONS = (ForgetButton, WhyButton, PageButton, ForgetAllButton, CancelButton)

@@ -15,14 +15,15 @@ PAUSE = "memory_pause"
 RESUME = "memory_resume"
 EXPORT = "memory_export"
 UNDO = "memory_undo"
+WHY = "memory_why"
 
 ACTION_IDS = re.compile(r"^memory_[a-z_]+$")
 
 
 @dataclass(frozen=True)
 class ButtonValue:
-    """What a button carries: the owner's user key (`slack:T1:U1`) and, for `forget` the
-    item id, for `undo` the change set's id ("" otherwise)."""
+    """What a button carries: the owner's user key (`slack:T1:U1`) and, for `forget` and
+    `why`, the item id (for `undo`, the change set's id; "" otherwise)."""
 
     owner: str
     item_id: str = ""

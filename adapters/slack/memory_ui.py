@@ -96,6 +96,9 @@ class MemoryUI:
                 )
             return
         action_id = str(action.get("action_id"))
+        if action_id == controls.WHY:
+            await self._why(presser, value.item_id, respond, client, in_home=in_home)
+            return
         try:
             note, result = await self._press(action_id, presser, value, client)
         except CommandError as exc:
@@ -107,6 +110,30 @@ class MemoryUI:
             return
         message = await self._message(result, presser, client, note=note)
         await respond(**message, response_type="ephemeral", replace_original=True)
+
+    async def _why(
+        self,
+        owner: UserRef,
+        item_id: str,
+        respond: Respond,
+        client: AsyncWebClient,
+        *,
+        in_home: bool,
+    ) -> None:
+        """The "Why?" of one listed item, for its owner only (checked before this is called):
+        a new private message under the list, or on top of the owner's App Home."""
+        try:
+            result = await self.engine.run_command(owner, MemoryCommand("why", item_id=item_id))
+        except CommandError as exc:  # forgotten since the list was shown
+            result = None
+            text = exc.message
+        if in_home:
+            top = [] if result is None else render_result(result, owner)["blocks"]
+            note = None if result is not None else text
+            await self.publish_home(client, owner, await self._show(owner), note=note, top=top)
+            return
+        message = render_text(text) if result is None else render_result(result, owner)
+        await respond(**message, response_type="ephemeral", replace_original=False)
 
     async def _press(
         self, action_id: str, owner: UserRef, value: ButtonValue, client: AsyncWebClient

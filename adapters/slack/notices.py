@@ -30,7 +30,7 @@ SUMMARY_CHARS = 2800
 def notice_message(changed: MemoryChanged) -> dict[str, Any]:
     """`text` and `blocks` for the notice; the Undo button names the owner and the change set."""
     summary = changed.summary()[:SUMMARY_CHARS]
-    verb = "Remembered" if changed.undoable else "Memory updated"
+    verb = changed.verb
     text = f":brain: {verb}: {escape(summary)}"
     section: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
     if changed.undoable and changed.change_set is not None:

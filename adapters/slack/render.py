@@ -14,12 +14,14 @@ from memory.results import CommandResult, ConfirmForgetAll, HelpResult, ItemView
 Block = dict[str, Any]
 Message = dict[str, Any]  # {"text": ..., "blocks": [...]} for respond() / chat.postEphemeral
 
-# Block Kit allows 50 blocks in a message and 100 in a Home view; leave room for the frame.
+# Block Kit allows 50 blocks in a message and 100 in a Home view; leave room for the frame
+# (up to 10 blocks in a message, 13 in the Home view). Each item takes two blocks: its text,
+# and its Why and Forget buttons.
 # A section's text is at most 3,000 characters, a header's 150; a message's `text` (the
 # notification and fallback when there are blocks) should stay near 4,000 or Slack refuses it.
 # Source: https://docs.slack.dev/reference/block-kit/blocks
-MESSAGE_ITEMS = 40
-HOME_ITEMS = 85
+MESSAGE_ITEMS = 20
+HOME_ITEMS = 43
 SECTION_CHARS = 2900
 HEADER_CHARS = 150
 FALLBACK_CHARS = 3000
@@ -85,7 +87,7 @@ def show_blocks(result: ShowResult, owner: UserRef, limit: int) -> list[Block]:
         for view in section.items:
             if shown >= limit:
                 break
-            blocks.append(_item(view, owner))
+            blocks.extend(_item(view, owner))
             shown += 1
     total = len(result.everything)
     if total > shown:
@@ -120,16 +122,22 @@ def confirm_blocks(result: ConfirmForgetAll, owner: UserRef) -> list[Block]:
     ]
 
 
-def _item(view: ItemView, owner: UserRef) -> Block:
+def _item(view: ItemView, owner: UserRef) -> list[Block]:
+    """One item: its text and source, then its buttons. "Why?" opens `/memory why` for it,
+    privately (the button names its owner: anyone else pressing it is refused)."""
     source = escape(view.source())
     if view.permalink:
         source += f" · <{view.permalink}|message>"
-    source += f" · why: `/memory why {view.id}`"
     state = f" _[{escape(view.state)}]_" if view.state else ""
-    block = _section(f"`{view.id}` {escape(view.text)}{state}\n_{source}_")
     value = ButtonValue(owner.key, view.id).encode()
-    block["accessory"] = _button("Forget", controls.FORGET, value)
-    return block
+    buttons = [
+        _button("Why?", controls.WHY, value),
+        _button("Forget", controls.FORGET, value),
+    ]
+    return [
+        _section(f"`{view.id}` {escape(view.text)}{state}\n_{source}_"),
+        {"type": "actions", "elements": buttons},
+    ]
 
 
 def _controls(result: ShowResult, owner: UserRef) -> Block:

@@ -66,6 +66,14 @@ def forget_id(item_id: str, user_id: int = USER_ID, page: int = 0) -> str:
     return f"memory:forget:{user_id}:{item_id}:all:{page}"
 
 
+def why_id(item_id: str, user_id: int = USER_ID) -> str:
+    return f"memory:why:{user_id}:{item_id}"
+
+
+def forget_ids(message: Json) -> list[str]:
+    return [c for c in custom_ids(message) if c.startswith("memory:forget:")]
+
+
 async def remember(chat: Chat, *facts: str, user_id: int = USER_ID) -> dict[str, str]:
     """Tell the bot facts in a server channel and learn them; returns text -> id."""
     for fact in facts:
@@ -87,7 +95,12 @@ async def test_show_lists_ids_and_sources_privately(chat: Chat) -> None:
     assert "Alice" in text  # the profile, learned in a DM, is shown to its owner only
     # Each profile field has its own id and button, like every other memory.
     assert "`name` · profile" in text
-    assert custom_ids(message) == [forget_id("name"), forget_id(ids["I keep bees"])]
+    assert custom_ids(message) == [
+        forget_id("name"),
+        forget_id(ids["I keep bees"]),
+        why_id("name"),
+        why_id(ids["I keep bees"]),
+    ]
 
 
 async def test_show_with_a_scope_and_an_empty_memory(chat: Chat) -> None:
@@ -139,7 +152,7 @@ async def test_forget_button_forgets_and_refreshes_the_list(chat: Chat, fake: Fa
     update = await edited(fake, await chat.press(forget_id(ids["I keep bees"]), shown))
 
     assert "Forgotten: I keep bees" in embed_text(update)
-    assert custom_ids(update) == [
+    assert forget_ids(update) == [
         forget_id("interests"),  # "I like tea" is also an interest, in the profile
         forget_id(ids["I like tea"]),
     ]
@@ -156,6 +169,28 @@ async def test_a_button_pressed_by_someone_else_is_refused(chat: Chat) -> None:
     assert refusal.json["data"]["content"] == NOT_YOURS
     assert refusal.json["data"]["flags"] == EPHEMERAL
     assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]
+
+
+async def test_why_button_answers_privately_and_only_its_owner(
+    chat: Chat, fake: FakeDiscord
+) -> None:
+    ids = await remember(chat, "I keep bees")
+    shown = await ask(chat, "show")
+    why = why_id(ids["I keep bees"])
+    assert why in custom_ids(shown)
+
+    refusal = await chat.press(why, shown, OTHER_USER_ID)
+    assert refusal.json["type"] == 4 and refusal.json["data"]["flags"] == EPHEMERAL
+    assert refusal.json["data"]["content"] == NOT_YOURS and "bees" not in str(refusal.json)
+
+    press = await chat.press(why, shown)
+    assert press.json == {"type": 6}  # acknowledged first; the list is not edited
+    token = press.path.split("/")[-2]
+    answer = await fake.wait_for_request("POST", rf"/webhooks/{APP_ID}/{token}")
+    assert answer.json["flags"] & EPHEMERAL
+    text = embed_text(answer.json)
+    assert "I keep bees" in text and "Remember that I keep bees." in text
+    assert f"https://discord.com/channels/{GUILD_ID}/" in text  # the message's jump URL
 
 
 async def test_forget_all_defers_asks_and_deletes_on_confirmation(

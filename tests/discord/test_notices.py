@@ -84,3 +84,27 @@ async def test_undo_works_from_the_custom_id_alone_as_after_a_restart(chat: Chat
 
     assert "Undone: I keep bees" in str(done)
     assert (await chat.show()).facts == []
+
+
+async def test_undo_puts_back_a_removal_and_refuses_after_a_newer_change(chat: Chat) -> None:
+    first = await notice_after(chat, "Remember that I keep bees.")
+    [insert_undo] = [c for c in custom_ids(first.json) if c.startswith("memory:undo:")]
+    await chat.dm("I no longer keep bees.")  # the model removes the outdated fact itself
+    start = len(chat.fake.requests)
+    await chat.learn()
+    [removal] = [
+        r
+        for r in chat.fake.requests[start:]
+        if r.method == "POST" and "Memory updated: removed I keep bees" in str(r.json)
+    ]
+    assert (await chat.show()).facts == []
+
+    # The insert was removed since: undoing it now would overwrite the newer change.
+    blocked = await undone(chat, await chat.press(insert_undo, first.response))
+    assert "something newer changed the same memory" in str(blocked)
+    assert (await chat.show()).facts == []
+
+    [undo] = [c for c in custom_ids(removal.json) if c.startswith("memory:undo:")]
+    done = await undone(chat, await chat.press(undo, removal.response))
+    assert "Undone: I keep bees" in str(done)
+    assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]

@@ -6,14 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from langchain_core.messages import AIMessage
 
+from bot.storage import Storage
 from memory.changesets import UNDO_WINDOW, MemoryChanged
 from memory.commands import MemoryCommand
-from memory.engine import MemoryEngine
+from memory.engine import EngineConfig, MemoryEngine
 from memory.identity import UserRef
+from memory.policy import MemoryPolicy
 from memory.results import UndoResult, WhyResult
-from tests.conftest import unique
+from tests.conftest import engine_on, unique
 from tests.memory.helpers import dm, person, say
+from tests.rules import existing_docs, memory_script
+from tests.scripted_model import ScriptedCall, ScriptedChatModel, call
 
 # Fresh people per test: the PostgreSQL database is shared by the whole run.
 ALICE, BOB = person("alice"), person("bob")
@@ -155,3 +160,76 @@ async def test_why_names_the_message_its_words_and_history(engine: MemoryEngine)
     assert why.words == "Remember that I keep bees."
     assert [e.change for e in why.history] == ["added"]
     assert "I keep bees" in why.as_text() and "you said" in why.as_text()
+
+
+async def test_undo_puts_back_a_removal_the_model_made_on_its_own(engine: MemoryEngine) -> None:
+    notices: list[MemoryChanged] = []
+
+    async def seen(changed: MemoryChanged) -> None:
+        notices.append(changed)
+
+    await tell(engine, "Remember that I keep bees.")
+    [fact_id] = (await engine.repository.load(ALICE.key)).facts
+    engine.on_changed(seen)
+    await tell(engine, "I no longer keep bees.")  # contradicted, not asked to be forgotten
+
+    [notice] = notices
+    assert notice.undoable and notice.summary() == "removed I keep bees" and not notice.forgotten
+    assert await facts(engine) == []
+    restored = await undo(engine)
+    assert restored.reason == "done" and restored.reverted == ["I keep bees"]
+    memory = await engine.repository.load(ALICE.key)
+    assert list(memory.facts) == [fact_id]  # the same item, under its id
+    history = await engine.run_command(ALICE, MemoryCommand("history"))
+    assert "added [" in history.as_text() and "(undo)" in history.as_text()
+
+
+async def test_a_removal_beside_a_forget_request_is_erased_not_undoable(
+    engine: MemoryEngine,
+) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    await engine.reply(say(ALICE, dm(ALICE), "I no longer keep bees."))
+    await tell(engine, "Also forget that nothing.")  # one batch that asks to forget
+
+    assert await facts(engine) == []
+    stored = str([s.model_dump() for s in await engine.repository.change_sets(ALICE.key)])
+    assert "bees" not in stored
+    history = await engine.run_command(ALICE, MemoryCommand("history"))
+    assert "bees" not in history.as_text()
+
+
+async def test_cap_and_consolidation_removals_are_named_and_undone(storage: Storage) -> None:
+    def consolidating(request: ScriptedCall) -> AIMessage:
+        if "keep at most" in request.last_text:
+            docs = existing_docs(request.system)
+            dups = [k for k, (_, data) in docs.items() if "dup" in str(data.get("content"))]
+            return AIMessage(content="", tool_calls=[call("RemoveDoc", json_doc_id=dups[0])])
+        return memory_script(request)
+
+    config = EngineConfig(
+        quiet_seconds=3600, every_messages=10_000, policy=MemoryPolicy(max_facts=2)
+    )
+    engine = engine_on(storage, ScriptedChatModel(script=consolidating), config=config)
+    notices: list[MemoryChanged] = []
+
+    async def seen(changed: MemoryChanged) -> None:
+        notices.append(changed)
+
+    engine.on_changed(seen)
+    for text in ("I keep bees", "I ski"):
+        await tell(engine, f"Remember that {text}")
+    # Over the cap: the model merges the duplicate away, the oldest item makes room.
+    await engine.reply(say(ALICE, dm(ALICE), "Remember that I keep bees dup"))
+    await tell(engine, "Remember that I cook")
+    try:
+        assert await facts(engine) == ["I cook", "I ski"]
+        summary = notices[-1].summary()
+        assert summary.startswith("I cook; removed ") and "removed I keep bees" in summary
+        assert notices[-1].undoable
+        assert "I keep bees dup" not in summary  # added and merged away in one round: no change
+
+        undone = await undo(engine)
+        assert undone.reason == "done"
+        assert await facts(engine) == ["I keep bees", "I ski"]
+    finally:
+        await engine.scheduler.close()

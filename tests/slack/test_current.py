@@ -21,6 +21,8 @@ from tests.slack.conftest import (
     Bot,
     SlackServer,
     blocks_text,
+    button,
+    buttons,
     memory_of,
     next_ts,
     serve,
@@ -92,6 +94,42 @@ async def test_why_links_to_the_slack_permalink(bot: Bot, engine: MemoryEngine) 
 
     link = f"{PERMALINK_BASE}archives/D1/p{ts.replace('.', '')}"
     assert link in why["text"] and "Remember that I keep bees." in why["text"]
+
+
+async def test_each_listed_item_opens_its_why_privately_for_its_owner_only(
+    bot: Bot, engine: MemoryEngine
+) -> None:
+    ts = await bot.dm("Remember that I keep bees.")
+    await bot.slack.wait_for_call("chat.postMessage")
+    shown = await bot.command("show")
+    [fact] = (await memory_of(engine)).facts
+    whys = [b for b in buttons(shown["blocks"]) if b["action_id"] == "memory_why"]
+    assert [json.loads(b["value"])["i"] for b in whys] == [fact.id]
+
+    refused = await bot.press(whys[0], user="U2")
+    assert refused is not None and "belong to someone else" in refused["text"]
+    assert "bees" not in json.dumps(refused)
+
+    why = await bot.press(whys[0])
+    assert why is not None and why["response_type"] == "ephemeral"
+    assert why["replace_original"] is False  # the list stays; the why comes under it
+    link = f"{PERMALINK_BASE}archives/D1/p{ts.replace('.', '')}"
+    assert link in why["text"] and "Remember that I keep bees." in why["text"]
+
+
+async def test_why_pressed_in_the_app_home_is_shown_on_top_of_it(bot: Bot) -> None:
+    await told(bot, "Remember that I keep bees.")
+    await bot.event({"type": "app_home_opened", "user": "U1", "tab": "home", "event_ts": next_ts()})
+    published = await bot.slack.wait_for_call("views.publish", user_id="U1")
+
+    await bot.press(button(view_of(published.args), "memory_why"), container="view")
+
+    await bot.slack.wait_for(
+        lambda calls: len([c for c in calls if c.method == "views.publish"]) == 2
+    )
+    refreshed = view_of(bot.slack.calls_to("views.publish")[-1].args)
+    text = blocks_text(refreshed)
+    assert "you said" in text and text.index("you said") < text.index("What I remember")
 
 
 def view_of(args: JsonDict) -> list[JsonDict]:

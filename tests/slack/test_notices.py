@@ -85,3 +85,17 @@ async def test_a_notice_in_a_thread_stays_in_the_thread(bot: Bot, engine: Memory
 
     [notice] = bot.slack.calls_to("chat.postEphemeral")
     assert (notice.args["channel"], notice.args["thread_ts"]) == ("C9", ts)
+
+
+async def test_undo_by_its_owner_puts_back_a_removal_the_model_made(
+    bot: Bot, engine: MemoryEngine
+) -> None:
+    await tell(bot, engine, "Remember that I keep bees.")
+    removed = await tell(bot, engine, "I no longer keep bees.")  # outdated, not "forget"
+    assert "Memory updated: removed I keep bees" in removed["text"]
+    assert (await memory_of(engine)).facts == []
+
+    answer = await bot.press(button(blocks_of(removed), "memory_undo"))
+
+    assert answer is not None and "Undone: I keep bees" in answer["text"]
+    assert [f.text for f in (await memory_of(engine)).facts] == ["I keep bees"]
