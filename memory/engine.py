@@ -50,7 +50,7 @@ from memory.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.scheduler import ExtractionScheduler
 from memory.sealing import Sealer
 from memory.semantic import SemanticIndex
-from memory.stats import EngineStats
+from memory.stats import EngineStats, TimedStore
 from memory.summaries import summarize_if_long
 from memory.turn_erasure import TurnErasure
 from memory.turn_ids import human_id
@@ -94,11 +94,14 @@ class MemoryEngine:
         in a log of its own folds it away: see bot.storage.Storage.compact)."""
         self.config = config or EngineConfig()
         self._compact = compact
-        self.store = store
+        self.stats = EngineStats()
+        # Every store call the engine and its parts make is timed into the engine's metrics.
+        store = TimedStore(store, self.stats.store_seconds)
+        self.store: BaseStore = store
         self.checkpointer = checkpointer
         self.locks: UserLocks = locks or LocalUserLocks()
         self.model = model
-        self.repository = MemoryRepository(store, sealer)
+        self.repository = MemoryRepository(store, sealer, sizes=self.stats.memory_sizes)
         self.extractor = MemoryExtractor(
             extraction_model or model, max_attempts=self.config.max_attempts
         )
@@ -106,12 +109,12 @@ class MemoryEngine:
             self.repository, self.extractor, self.locks, self.config.policy, semantic
         )
         self.learner.redactor.after_erasure = compact
-        self.stats = EngineStats()
         self.scheduler = ExtractionScheduler(
             self._learn,
             quiet_seconds=self.config.quiet_seconds,
             every_messages=self.config.every_messages,
         )
+        self.stats.backlog.set_function(lambda: self.scheduler.backlog)
         repositories = StoreRepositories.around(self.repository)
         self.graph = build_graph(model, repositories, self.config.policy, semantic).compile(
             checkpointer=checkpointer, store=store
@@ -148,10 +151,10 @@ class MemoryEngine:
         try:
             used = await self.learner.learn_pending(user_key)
         except Exception as exc:
-            self.stats.extraction_failures += 1
-            self.stats.errors[f"extraction:{type(exc).__name__}"] += 1
+            self.stats.extraction_failures.inc()
+            self.stats.errors.labels(kind=f"extraction:{type(exc).__name__}").inc()
             raise
-        self.stats.extractions += 1
+        self.stats.extractions.inc()
         return used
 
     def on_learned(self, listener: LearnedListener) -> None:
@@ -243,7 +246,7 @@ class MemoryEngine:
                 exc_info=outside is None,
                 extra={"user": message.user.key, "conversation": thread},
             )
-            self.stats.errors[f"reply:{type(exc).__name__}"] += 1
+            self.stats.errors.labels(kind=f"reply:{type(exc).__name__}").inc()
             return Reply(APOLOGY, message.conversation, message.message_id, failed=True)
         finally:
             self._in_flight -= 1
@@ -252,7 +255,7 @@ class MemoryEngine:
                 del self._answering[person]
             if not self._in_flight:
                 self._idle.set()
-        self.stats.messages[message.conversation.platform] += 1
+        self.stats.messages.labels(platform=message.conversation.platform).inc()
         self.stats.reply_seconds.observe(time.perf_counter() - started)
         self.scheduler.notify(person)
         return Reply(text, message.conversation, message.message_id)

@@ -23,6 +23,7 @@ from memory.pending import PendingMessage
 from memory.repeats import repeats_of
 from memory.schemas import StoredItem, upgrade
 from memory.sealing import PlainSealer, Sealer
+from memory.stats import MemorySizes
 
 PROFILE_KEYS: tuple[Audience, ...] = ("channel", "dm")
 LEARNING_KEY = "learning"
@@ -75,9 +76,13 @@ class UserMemory:
 class MemoryRepository:
     """Reads and writes one user's memory; every method takes the user key explicitly."""
 
-    def __init__(self, store: BaseStore, sealer: Sealer | None = None) -> None:
+    def __init__(
+        self, store: BaseStore, sealer: Sealer | None = None, sizes: MemorySizes | None = None
+    ) -> None:
+        """`sizes`, when given, is told each person's memory size on every full read."""
         self.store = store
         self.sealer: Sealer = sealer or PlainSealer()
+        self._sizes = sizes
         # Parsed items by (namespace, key), kept with the raw value they came from: a row
         # that has not changed is not decrypted and validated again on every recall.
         # (Timestamps can't tell: SQLite's have one-second resolution.) Never mutated.
@@ -131,6 +136,8 @@ class MemoryRepository:
             ]
         )
         revision, profiles, facts, todos, learning, erasure = results
+        if self._sizes is not None:
+            self._sizes.record(user_key, [*profiles, *facts, *todos])  # type: ignore[misc]
         paused = bool(learning and self.sealer.open(learning.value).get("paused"))  # type: ignore[union-attr]
         memory = UserMemory(
             profiles=self._items(profiles),  # type: ignore[arg-type]
@@ -326,6 +333,8 @@ class MemoryRepository:
     async def delete_everything(self, user_key: str) -> dict[str, int]:
         """Delete every row under the user's prefix; returns counts by section."""
         self._memories.pop(user_key, None)
+        if self._sizes is not None:
+            self._sizes.forget(user_key)
         counts: dict[str, int] = {}
         namespaces = await self.store.alist_namespaces(prefix=user_prefix(user_key), limit=100000)
         for namespace in namespaces:
