@@ -6,11 +6,11 @@ Values pass through a Sealer, so with an encryption key nothing readable reaches
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import LRUCache
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp, SearchOp
 
 from memory.changesets import MAX_CHANGE_SETS, ChangeSet
@@ -83,13 +83,14 @@ class MemoryRepository:
         self.store = store
         self.sealer: Sealer = sealer or PlainSealer()
         self._sizes = sizes
+        # Whole memories by user, with the revision they were read at; least recently used
+        # dropped first.
+        self._memories: LRUCache[str, tuple[Any, UserMemory]] = LRUCache(maxsize=MEMORY_CACHE)
         # Parsed items by (namespace, key), kept with the raw value they came from: a row
         # that has not changed is not decrypted and validated again on every recall.
         # (Timestamps can't tell: SQLite's have one-second resolution.) Never mutated.
-        # Whole memories by user, with the revision they were read at.
-        self._memories: OrderedDict[str, tuple[Any, UserMemory]] = OrderedDict()
-        self._parsed: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], StoredItem]] = (
-            OrderedDict()
+        self._parsed: LRUCache[tuple[Any, ...], tuple[dict[str, Any], StoredItem]] = LRUCache(
+            maxsize=PARSED_CACHE
         )
 
     def _items(self, found: list[Item] | None) -> dict[str, StoredItem]:
@@ -102,8 +103,6 @@ class MemoryRepository:
             return cached[1]
         parsed = upgrade(self.sealer.open(item.value))
         self._parsed[marker] = (item.value, parsed)
-        if len(self._parsed) > PARSED_CACHE:
-            self._parsed.popitem(last=False)
         return parsed
 
     async def _put(self, user_key: str, section: Section, key: str, value: dict[str, Any]) -> None:
@@ -118,12 +117,10 @@ class MemoryRepository:
         process wrote last.
         """
         settings = user_namespace(user_key, "settings")
-        cached = self._memories.get(user_key)
+        cached = self._memories.get(user_key)  # a hit counts as a use
         if cached is not None:
             current = await self.store.aget(settings, REVISION_KEY)
             if current is not None and current.value.get("rev") == cached[0]:
-                if user_key in self._memories:  # a write here may have dropped it meanwhile
-                    self._memories.move_to_end(user_key)
                 return cached[1]
         results = await self.store.abatch(
             [
@@ -148,8 +145,6 @@ class MemoryRepository:
         )
         if revision is not None:
             self._memories[user_key] = (revision.value.get("rev"), memory)  # type: ignore[union-attr]
-            if len(self._memories) > MEMORY_CACHE:
-                self._memories.popitem(last=False)
         return memory
 
     async def _changed(self, user_key: str) -> None:
