@@ -72,7 +72,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.slack_client_secret,
         settings.discord_token,
         settings.memory_encryption_key,
-        settings.memory_encryption_old_keys,
+        *settings.memory_encryption_old_keys,
     ]
     return [v.get_secret_value() for v in values if v is not None]
 

@@ -81,7 +81,7 @@ async def _serve(settings: Settings, engine: MemoryEngine, storage: Storage) -> 
                 api_url=settings.discord_api_url,
                 guild_id=settings.discord_guild_id,
                 shard_count=settings.discord_shard_count,
-                shard_ids=_shard_ids(settings.discord_shard_ids),
+                shard_ids=settings.discord_shard_ids,
                 react_when_learned=settings.react_when_learned,
                 delivery=delivery,
                 catch_up_seconds=settings.discord_catch_up_seconds,
@@ -140,17 +140,6 @@ def _slack_oauth(settings: Settings) -> OAuthConfig | None:
 
 def _start(work: Awaitable[None]) -> asyncio.Task[None]:
     return asyncio.ensure_future(work)
-
-
-def _shard_ids(text: str | None) -> tuple[int, ...] | None:
-    if not text:
-        return None
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise ConfigurationError(
-            f"DISCORD_SHARD_IDS must be numbers like 0,1 (got {text!r})"
-        ) from None
 
 
 def _secret(value: SecretStr | None) -> str | None:
