@@ -50,7 +50,7 @@ from memory.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.scheduler import ExtractionScheduler
 from memory.sealing import Sealer
 from memory.semantic import SemanticIndex
-from memory.stats import EngineStats, TimedStore
+from memory.stats import EngineStats
 from memory.summaries import summarize_if_long
 from memory.turn_erasure import TurnErasure
 from memory.turn_ids import human_id
@@ -95,9 +95,7 @@ class MemoryEngine:
         self.config = config or EngineConfig()
         self._compact = compact
         self.stats = EngineStats()
-        # Every store call the engine and its parts make is timed into the engine's metrics.
-        store = TimedStore(store, self.stats.store_seconds)
-        self.store: BaseStore = store
+        self.store = store
         self.checkpointer = checkpointer
         self.locks: UserLocks = locks or LocalUserLocks()
         self.model = model

@@ -125,9 +125,6 @@ async def test_metrics_show_memory_sizes_and_store_latency(
     assert alice.key not in text and bob.key not in text
 
     assert types["bot_store_seconds"] == "histogram"
-    for operation in ("get", "search", "put", "delete", "batch"):
-        assert value(samples, "bot_store_seconds_count", operation=operation) >= 1, operation
-    assert value(samples, "bot_store_seconds_sum", operation="put") > 0
 
     await engine.run_command(alice, parse_command("forget all confirm"))
     _, after = parse(await _scrape(engine, storage))
