@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _secrets(settings: Settings) -> list[str]:
     """Every secret setting's value that is set: each platform's, and the memory keys."""
-    keys = [settings.memory_encryption_key, settings.memory_encryption_old_keys]
+    keys = [settings.memory_encryption_key, *settings.memory_encryption_old_keys]
     return platform_secrets(settings) + [v.get_secret_value() for v in keys if v is not None]
 
 

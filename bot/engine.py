@@ -36,10 +36,7 @@ def build_sealer(settings: Settings) -> KeyRing | None:
             "MEMORY_ENCRYPTION_KEY is set but empty: give it a passphrase, or unset it to "
             "store memory unencrypted."
         )
-    old = settings.memory_encryption_old_keys
-    old_keys = (
-        tuple(k.strip() for k in old.get_secret_value().split(",") if k.strip()) if old else ()
-    )
+    old_keys = tuple(k.get_secret_value() for k in settings.memory_encryption_old_keys)
     return KeyRing(settings.memory_encryption_key.get_secret_value(), old_keys)
 
 

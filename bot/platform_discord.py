@@ -13,7 +13,6 @@ if TYPE_CHECKING:  # loaded when the platform opens, not for `bot chat`
     from adapters.discord.runner import DiscordAdapter
     from memory.delivery import Delivery
     from memory.engine import MemoryEngine
-from memory.errors import ConfigurationError
 
 
 class DiscordPlatform:
@@ -29,7 +28,7 @@ class DiscordPlatform:
         return (settings.discord_token,)
 
     def check(self, settings: Settings) -> None:
-        _shard_ids(settings.discord_shard_ids)
+        """Nothing beyond what Settings validates (DISCORD_SHARD_IDS is parsed there)."""
 
     def open(self, engine: MemoryEngine, settings: Settings, delivery: Delivery) -> DiscordAdapter:
         from adapters.discord.runner import DiscordAdapter
@@ -41,21 +40,9 @@ class DiscordPlatform:
             api_url=settings.discord_api_url,
             guild_id=settings.discord_guild_id,
             shard_count=settings.discord_shard_count,
-            shard_ids=_shard_ids(settings.discord_shard_ids),
+            shard_ids=settings.discord_shard_ids,
             react_when_learned=settings.react_when_learned,
             delivery=delivery,
             catch_up_seconds=settings.discord_catch_up_seconds,
             notices=settings.memory_notices,
         )
-
-
-def _shard_ids(text: str | None) -> tuple[int, ...] | None:
-    """DISCORD_SHARD_IDS ("0,1") as numbers; raises ConfigurationError for anything else."""
-    if not text:
-        return None
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise ConfigurationError(
-            f"DISCORD_SHARD_IDS must be numbers like 0,1 (got {text!r})"
-        ) from None

@@ -1,16 +1,27 @@
-"""Settings from the environment (or `.env`), read once and validated with clear messages."""
+"""Settings from the environment (or `.env`), read once and validated with clear messages.
+
+pydantic-settings reads both: the environment first, then `.env` in the current folder (its
+dotenv source, which also hands `.env`'s variables on to the provider packages, see
+`_DotEnvToEnviron`). Comma-separated settings are split and checked here, nowhere else.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from dotenv import load_dotenv
 from langchain.chat_models.base import _attempt_infer_model_provider
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from memory.delivery import DeliveryConfig
 from memory.errors import ConfigurationError
@@ -32,8 +43,60 @@ PROVIDER_URLS = {
 }
 
 
+def comma_list(value: object) -> tuple[str, ...]:
+    """`"a, b,,c"` -> `("a", "b", "c")`: a comma-separated setting's non-empty parts, stripped.
+    Tuples and lists (settings given in code) pass through as tuples of their items."""
+    if value is None:
+        return ()
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    raise ValueError("must be a comma-separated list")
+
+
+class _DotEnvToEnviron(PydanticBaseSettingsSource):
+    """pydantic-settings' `.env` source, which also puts each of `.env`'s variables into the
+    environment unless it is set there already: the provider packages read theirs from the
+    environment (OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_BASE_URL, ...), and
+    settings alone would read MODEL from `.env` and leave the rest unseen. Names are put in
+    upper case (the source reads them case-insensitively, as the settings are)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], dotenv: DotEnvSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._dotenv = dotenv
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._dotenv.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        for name, value in self._dotenv.env_vars.items():
+            if value is not None:
+                os.environ.setdefault(name.upper(), value)
+        return self._dotenv()
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The default order (arguments, environment, `.env`, secrets files); `.env` is also
+        handed on to the environment (see _DotEnvToEnviron)."""
+        assert isinstance(dotenv_settings, DotEnvSettingsSource)
+        dotenv = _DotEnvToEnviron(settings_cls, dotenv_settings)
+        return init_settings, env_settings, dotenv, file_secret_settings
 
     model: str = Field(default="", description="init_chat_model string, e.g. openai:gpt-4o-mini")
     extraction_model: str = ""
@@ -56,7 +119,7 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = None
     discord_shard_count: int | None = None
     # Comma-separated shard ids this process runs, e.g. "0,1" (the total is DISCORD_SHARD_COUNT).
-    discord_shard_ids: str | None = None
+    discord_shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     port: int = 3000
@@ -67,7 +130,7 @@ class Settings(BaseSettings):
     memory_notices: Literal["off", "reaction", "message"] = "message"
     memory_encryption_key: SecretStr | None = None
     # Comma-separated keys used before the current one, still accepted for reading.
-    memory_encryption_old_keys: SecretStr | None = None
+    memory_encryption_old_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     # What the bot remembers: a Python file or module attribute with a list of memory kinds
     # (see bot.kinds); unset, the built-in profile, facts and todos.
     memory_kinds: str | None = None
@@ -95,6 +158,24 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: object) -> tuple[int, ...] | None:
+        parts = comma_list(value)
+        if not parts:
+            return None
+        try:
+            return tuple(int(part) for part in parts)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"must be whole numbers separated by commas, like 0,1 (got {value!r})"
+            ) from None
+
+    @field_validator("memory_encryption_old_keys", mode="before")
+    @classmethod
+    def _old_keys(cls, value: object) -> tuple[str | SecretStr, ...]:
+        return comma_list(value)
 
     @field_validator("database_url")
     @classmethod
@@ -165,21 +246,22 @@ class Settings(BaseSettings):
             )
 
 
-def load_env_file(path: Path = Path(".env")) -> None:
-    """Put `.env`'s variables into the environment, where the provider packages read theirs
-    (OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, OLLAMA_BASE_URL, ...); variables
-    already set win. Settings alone would read MODEL from `.env` and leave the rest unseen."""
-    load_dotenv(path, override=False)
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Read the settings once per process (the environment, then `.env`)."""
-    load_env_file()
+    """Read the settings once per process (the environment, then `.env`, whose variables also
+    reach the environment). Raises ConfigurationError naming each invalid setting."""
     try:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {_message(err)}"
+            for err in exc.errors()
         )
         raise ConfigurationError(f"invalid settings: {problems}") from None
+
+
+def _message(error: Any) -> str:
+    """A validator's own words, without pydantic's "Value error, " in front of them."""
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    return str(error["msg"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from bot.storage import Storage
 from memory.delivery import Delivery
@@ -23,7 +25,11 @@ def add_ops_routes(
 ) -> None:
     """/healthz answers within about a second (the database ping waits 0.5 s at most): 200 with
     {"status": "ok", "database": true, <adapter>: true}, else 503 with "unhealthy" and, when
-    the database is the cause, "reason": "database: <timeout or error type>"."""
+    the database is the cause, "reason": "database: <timeout or error type>".
+
+    /metrics answers in the Prometheus text format (version 0.0.4) from prometheus_client:
+    the engine's metrics (memory.stats.EngineStats) and, when `delivery` is given, its reply
+    queue's (memory.fairqueue.FairQueue)."""
 
     async def healthz(_request: web.Request) -> web.Response:
         problem = await storage.ping()
@@ -38,11 +44,17 @@ def add_ops_routes(
             body["reason"] = f"database: {problem}"
         return web.json_response(body, status=200 if healthy else 503)
 
+    # One scrape renders the engine's registry and the reply queue's together. The page is
+    # announced as text format 0.0.4, which every Prometheus reads (the names need no escaping).
+    exposed = CollectorRegistry()
+    exposed.register(engine.stats.registry)
+    if delivery is not None:
+        exposed.register(delivery.queue.registry)
+
     async def metrics(_request: web.Request) -> web.Response:
-        text = engine.stats.prometheus(backlog=engine.scheduler.backlog)
-        if delivery is not None:
-            text += "\n".join(delivery.queue.prometheus()) + "\n"
-        return web.Response(text=text, content_type="text/plain", charset="utf-8")
+        return web.Response(
+            body=generate_latest(exposed), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4}
+        )
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

@@ -100,6 +100,7 @@ class MemoryEngine:
         """
         self.config = config or EngineConfig()
         self._compact = compact
+        self.stats = EngineStats()
         self.store = store
         self.checkpointer = checkpointer
         self.pruner: CheckpointPruner = pruner or SaverPruner(checkpointer)
@@ -107,7 +108,7 @@ class MemoryEngine:
         self.model = model
         # What is remembered (memory.kinds): every layer below reads it from here.
         self.kinds = self.config.policy.kinds
-        self.repository = MemoryRepository(store, sealer, self.kinds)
+        self.repository = MemoryRepository(store, sealer, self.kinds, sizes=self.stats.memory_sizes)
         self.extractor = MemoryExtractor(
             extraction_model or model, max_attempts=self.config.max_attempts, kinds=self.kinds
         )
@@ -115,12 +116,12 @@ class MemoryEngine:
             self.repository, self.extractor, self.locks, self.config.policy, semantic
         )
         self.learner.redactor.after_erasure = compact
-        self.stats = EngineStats()
         self.scheduler = ExtractionScheduler(
             self._learn,
             quiet_seconds=self.config.quiet_seconds,
             every_messages=self.config.every_messages,
         )
+        self.stats.backlog.set_function(lambda: self.scheduler.backlog)
         repositories = StoreRepositories.around(self.repository)
         self.graph = build_graph(model, repositories, self.config.policy, semantic).compile(
             checkpointer=checkpointer, store=store
@@ -159,10 +160,10 @@ class MemoryEngine:
         try:
             used = await self.learner.learn_pending(user_key)
         except Exception as exc:
-            self.stats.extraction_failures += 1
-            self.stats.errors[f"extraction:{type(exc).__name__}"] += 1
+            self.stats.extraction_failures.inc()
+            self.stats.errors.labels(kind=f"extraction:{type(exc).__name__}").inc()
             raise
-        self.stats.extractions += 1
+        self.stats.extractions.inc()
         return used
 
     def on_learned(self, listener: LearnedListener) -> None:
@@ -281,7 +282,7 @@ class MemoryEngine:
                 exc_info=outside is None,
                 extra={"user": message.user.key, "conversation": thread},
             )
-            self.stats.errors[f"reply:{type(exc).__name__}"] += 1
+            self.stats.errors.labels(kind=f"reply:{type(exc).__name__}").inc()
             return Reply(APOLOGY, message.conversation, message.message_id, failed=True)
         finally:
             self._in_flight -= 1
@@ -290,7 +291,7 @@ class MemoryEngine:
                 del self._answering[person]
             if not self._in_flight:
                 self._idle.set()
-        self.stats.messages[message.conversation.platform] += 1
+        self.stats.messages.labels(platform=message.conversation.platform).inc()
         self.stats.reply_seconds.observe(time.perf_counter() - started)
         self.scheduler.notify(person)
         return Reply(text, message.conversation, message.message_id)

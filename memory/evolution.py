@@ -66,17 +66,6 @@ def _reason(exc: Exception) -> str:
     return f"the migration failed ({type(exc).__name__})"
 
 
-def prometheus() -> list[str]:
-    """The invalid-item counter in Prometheus text format."""
-    name = "bot_memory_invalid_items_total"
-    lines = [
-        f"# HELP {name} Stored memory items read that do not fit their kind's schema, by kind.",
-        f"# TYPE {name} counter",
-    ]
-    lines += [f'{name}{{kind="{k}"}} {n}' for k, n in sorted(INVALID_SEEN.items())]
-    return lines
-
-
 FITS = ("current", "migrated", "invalid")
 
 

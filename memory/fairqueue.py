@@ -14,7 +14,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from memory.stats import Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +24,46 @@ BusyNotice = Callable[[], Awaitable[None]]
 
 
 class FairQueue:
-    """`limit` slots; `busy_after` seconds of waiting call a job's `on_busy` once."""
+    """`limit` slots; `busy_after` seconds of waiting call a job's `on_busy` once.
 
-    def __init__(self, limit: int = 8, busy_after: float = 15.0) -> None:
+    Its metrics live in `registry` (its own unless one is given): bot_replies_in_flight and
+    bot_reply_queue_length (gauges), bot_reply_queue_wait_seconds (histogram, seconds) and
+    bot_busy_notices_total (counter)."""
+
+    def __init__(
+        self,
+        limit: int = 8,
+        busy_after: float = 15.0,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         if limit < 1:
             raise ValueError("a reply queue needs at least one slot")
         self.limit = limit
         self.busy_after = busy_after
         self.running = 0
-        self.wait_seconds = Histogram(WAIT_BUCKETS, [0] * (len(WAIT_BUCKETS) + 1))
-        self.busy_notices = 0
+        self.registry = registry or CollectorRegistry()
+        self.wait_seconds = Histogram(
+            "bot_reply_queue_wait_seconds",
+            "Time a message waited for a reply slot.",
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        # Exposed as bot_busy_notices_total (prometheus_client adds the suffix).
+        self.busy_notices = Counter(
+            "bot_busy_notices",
+            "People told the bot is busy and will answer shortly.",
+            registry=self.registry,
+        )
+        Gauge(
+            "bot_replies_in_flight",
+            "Replies being made now (bounded by REPLY_CONCURRENCY).",
+            registry=self.registry,
+        ).set_function(lambda: self.running)
+        Gauge(
+            "bot_reply_queue_length",
+            "Messages waiting for a reply slot.",
+            registry=self.registry,
+        ).set_function(lambda: self.waiting)
         # person -> their waiting jobs, in arrival order; the dict's order is the round robin.
         self._waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
         self._active: set[str] = set()  # people with a job running
@@ -93,7 +123,7 @@ class FairQueue:
         self._dispatch()
 
     def _tell_busy(self, on_busy: BusyNotice) -> None:
-        self.busy_notices += 1
+        self.busy_notices.inc()
         task = asyncio.get_running_loop().create_task(_quietly(on_busy))
         _notices.add(task)
         task.add_done_callback(_notices.discard)
@@ -108,26 +138,6 @@ class FairQueue:
             return
         if not jobs:
             del self._waiting[person]
-
-    def prometheus(self) -> list[str]:
-        """Prometheus text lines: slots in use, jobs waiting, wait histogram, busy notices."""
-        lines = [
-            "# HELP bot_replies_in_flight Replies being made now (bounded by REPLY_CONCURRENCY).",
-            "# TYPE bot_replies_in_flight gauge",
-            f"bot_replies_in_flight {self.running}",
-            "# HELP bot_reply_queue_length Messages waiting for a reply slot.",
-            "# TYPE bot_reply_queue_length gauge",
-            f"bot_reply_queue_length {self.waiting}",
-        ]
-        lines += self.wait_seconds.prometheus(
-            "bot_reply_queue_wait_seconds", "Time a message waited for a reply slot."
-        )
-        lines += [
-            "# HELP bot_busy_notices_total People told the bot is busy and will answer shortly.",
-            "# TYPE bot_busy_notices_total counter",
-            f"bot_busy_notices_total {self.busy_notices}",
-        ]
-        return lines
 
 
 _notices: set[asyncio.Task[None]] = set()

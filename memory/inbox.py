@@ -10,9 +10,10 @@ this module holds the contract and an in-process implementation for tests and si
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
+
+from cachetools import FIFOCache
 
 InboxState = Literal["received", "claimed", "done"]
 
@@ -80,16 +81,14 @@ class MemoryInbox:
     """In-process only (tests, one process without a database): the same states in a dict."""
 
     def __init__(self, capacity: int = 50_000) -> None:
-        self._entries: OrderedDict[str, InboxEntry] = OrderedDict()
-        self._capacity = capacity
+        # Beyond `capacity` entries the first recorded goes first.
+        self._entries: FIFOCache[str, InboxEntry] = FIFOCache(maxsize=capacity)
 
     async def record(self, key: str, payload: dict[str, Any]) -> InboxState:
         entry = self._entries.get(key)
         if entry is None:
             entry = InboxEntry(key, "received", payload, time.time())
             self._entries[key] = entry
-            if len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
         return entry.state
 
     async def claim(self, key: str, owner: str, lease_seconds: float) -> bool:

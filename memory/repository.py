@@ -8,12 +8,12 @@ the erasure log, which forget all keeps, is sealed with the master key.
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cachetools import LRUCache
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp, SearchOp
 
 from memory.builtin_kinds import BUILTIN
@@ -29,6 +29,7 @@ from memory.pending import PendingMessage
 from memory.repeats import repeats_of
 from memory.schemas import StoredItem, upgrade
 from memory.sealing import KeyGone, KeyRing, PlainSealer, Sealer, person_owner
+from memory.stats import MemorySizes
 
 PROFILE_KEYS: tuple[Audience, ...] = ("channel", "dm")
 LEARNING_KEY = "learning"
@@ -116,21 +117,29 @@ class MemoryRepository:
     """Reads and writes one user's memory; every method takes the user key explicitly."""
 
     def __init__(
-        self, store: BaseStore, sealer: Sealer | None = None, kinds: KindRegistry | None = None
+        self,
+        store: BaseStore,
+        sealer: Sealer | None = None,
+        kinds: KindRegistry | None = None,
+        sizes: MemorySizes | None = None,
     ) -> None:
+        """`kinds`: what is remembered (the built-in set by default); `sizes`, when given, is
+        told each person's memory size on every full read."""
         self.store = store
         self.kinds = kinds or BUILTIN
         self.sealer: Sealer = sealer or PlainSealer()
         self.keys = sealer if isinstance(sealer, KeyRing) else None
         if self.keys is not None and self.keys.store is None:
             self.keys.attach(store)
+        self._sizes = sizes
+        # Whole memories by user, with the revision they were read at; least recently used
+        # dropped first.
+        self._memories: LRUCache[str, tuple[Any, UserMemory]] = LRUCache(maxsize=MEMORY_CACHE)
         # Parsed items by (namespace, key), kept with the raw value they came from: a row
         # that has not changed is not decrypted and validated again on every recall.
         # (Timestamps can't tell: SQLite's have one-second resolution.) Never mutated.
-        # Whole memories by user, with the revision they were read at.
-        self._memories: OrderedDict[str, tuple[Any, UserMemory]] = OrderedDict()
-        self._parsed: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], StoredItem]] = (
-            OrderedDict()
+        self._parsed: LRUCache[tuple[Any, ...], tuple[dict[str, Any], StoredItem]] = LRUCache(
+            maxsize=PARSED_CACHE
         )
 
     def _items(self, found: Sequence[Item] | None) -> dict[str, StoredItem]:
@@ -182,8 +191,6 @@ class MemoryRepository:
         kind = self.kinds.get(section)
         parsed = evolve(upgrade(self.sealer.open(item.value)), kind).read_as(kind)
         self._parsed[marker] = (item.value, parsed)
-        if len(self._parsed) > PARSED_CACHE:
-            self._parsed.popitem(last=False)
         return parsed
 
     async def _put(self, user_key: str, section: Section, key: str, value: dict[str, Any]) -> None:
@@ -203,12 +210,10 @@ class MemoryRepository:
         process wrote last.
         """
         settings = user_namespace(user_key, "settings")
-        cached = self._memories.get(user_key)
+        cached = self._memories.get(user_key)  # a hit counts as a use
         if cached is not None:
             current = await self.store.aget(settings, REVISION_KEY)
             if current is not None and current.value.get("rev") == cached[0]:
-                if user_key in self._memories:  # a write here may have dropped it meanwhile
-                    self._memories.move_to_end(user_key)
                 return cached[1]
         kinds = [
             SearchOp(
@@ -227,6 +232,8 @@ class MemoryRepository:
         )
         await self._ready(results)
         revision, learning, erasure, *found = results
+        if self._sizes is not None:
+            self._sizes.record(user_key, [row for rows in found for row in rows or []])  # type: ignore[union-attr,misc]
         paused = self._paused(learning)  # type: ignore[arg-type]
         memory = UserMemory(
             sections={
@@ -239,8 +246,6 @@ class MemoryRepository:
         )
         if revision is not None:
             self._memories[user_key] = (revision.value.get("rev"), memory)  # type: ignore[union-attr]
-            if len(self._memories) > MEMORY_CACHE:
-                self._memories.popitem(last=False)
         return memory
 
     async def _changed(self, user_key: str) -> None:
@@ -452,6 +457,8 @@ class MemoryRepository:
         user's data keys, so copies of those rows elsewhere open no more; returns counts by
         section."""
         self._memories.pop(user_key, None)
+        if self._sizes is not None:
+            self._sizes.forget(user_key)
         counts: dict[str, int] = {}
         namespaces = await self.store.alist_namespaces(prefix=user_prefix(user_key), limit=100000)
         for namespace in namespaces:

@@ -1,75 +1,225 @@
-"""Counters the engine keeps about itself, rendered as Prometheus text by the bot's web server."""
+"""Metrics the engine keeps about itself, in a prometheus_client registry of its own.
+
+Each engine owns a `CollectorRegistry` (not prometheus_client's global one), so several engines
+in one process (the tests, the benchmarks) count separately; the bot's web server renders it on
+/metrics.
+"""
 
 from __future__ import annotations
 
 import bisect
-from collections import Counter
-from dataclasses import dataclass, field
+import json
+import time
+from collections.abc import Iterable, Sequence
+
+from cachetools import LRUCache
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    Item,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.metrics import disable_created_metrics
+from prometheus_client.registry import Collector
 
 from memory import evolution
 
+# prometheus_client adds a `<name>_created` timestamp series to every counter and histogram
+# unless told not to; /metrics never had them, and nothing here reads them. Process-wide.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
 REPLY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Store round trips: SQLite answers in well under a millisecond, PostgreSQL over a network in
+# a few; the top buckets catch a database that is struggling.
+STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# Remembered items (profiles, facts, to-dos) per person; the learner caps nothing below 2000.
+ITEM_BUCKETS = (0.0, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0)
+# Stored bytes per person (the values' JSON, sealed when encryption is on).
+BYTE_BUCKETS = (0.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0)
+# People whose size is known at once; the least recently seen drop out of the histogram.
+SIZED_PEOPLE = 100_000
 
 
-@dataclass
-class Histogram:
-    buckets: tuple[float, ...] = REPLY_BUCKETS
-    counts: list[int] = field(default_factory=lambda: [0] * (len(REPLY_BUCKETS) + 1))
-    total: float = 0.0
-    observations: int = 0
+class MemorySizes(Collector):
+    """How much each person has remembered, exposed as two histograms across people:
+    `bot_memory_items` (items) and `bot_memory_bytes` (bytes); `_count` is the number of people.
 
-    def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(self.buckets, value)] += 1
-        self.total += value
-        self.observations += 1
+    The repository records a person's size whenever it reads their whole memory from the store,
+    which it does on the first read after every change (any process's write bumps the person's
+    revision; see memory.repository), so a change shows by the next reply or learning round
+    without a query of its own and without walking every person in the store. The
+    distribution therefore covers the people this process has read since it started (at most
+    SIZED_PEOPLE of them, the least recently read dropped first), not dormant ones. The
+    histogram is a snapshot recomputed at each scrape: a person who forgets everything moves
+    back down, so unlike a counter-backed histogram its buckets can go down.
+    No person's id ever leaves this object.
+    """
 
-    def cumulative(self) -> list[tuple[str, int]]:
-        running, rows = 0, []
-        for bound, count in zip((*map(str, self.buckets), "+Inf"), self.counts, strict=True):
-            running += count
-            rows.append((bound, running))
-        return rows
+    def __init__(self, limit: int = SIZED_PEOPLE) -> None:
+        self._sizes: LRUCache[str, tuple[int, int]] = LRUCache(maxsize=limit)
 
-    def prometheus(self, name: str, help_text: str) -> list[str]:
-        """The histogram in Prometheus text format: HELP, TYPE, buckets, sum and count."""
-        lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
-        lines += [f'{name}_bucket{{le="{bound}"}} {count}' for bound, count in self.cumulative()]
-        lines += [f"{name}_sum {self.total:.6f}", f"{name}_count {self.observations}"]
-        return lines
+    def record(self, user_key: str, items: Sequence[Item | None]) -> None:
+        """Record `user_key`'s remembered rows (as read from the store, None entries skipped)."""
+        kept = [item for item in items if item is not None]
+        size = sum(len(json.dumps(item.value, separators=(",", ":")).encode()) for item in kept)
+        self._sizes[user_key] = (len(kept), size)
+
+    def forget(self, user_key: str) -> None:
+        """The person is gone from the store (forget all): they leave the distribution."""
+        self._sizes.pop(user_key, None)
+
+    def describe(self) -> Iterable[Metric]:
+        return [
+            HistogramMetricFamily("bot_memory_items", "Remembered items per person."),
+            HistogramMetricFamily("bot_memory_bytes", "Stored bytes of memory per person."),
+        ]
+
+    def collect(self) -> Iterable[Metric]:
+        sizes = list(self._sizes.values())
+        yield _snapshot(
+            "bot_memory_items", "Remembered items per person.", ITEM_BUCKETS, [n for n, _ in sizes]
+        )
+        yield _snapshot(
+            "bot_memory_bytes",
+            "Stored bytes of memory per person.",
+            BYTE_BUCKETS,
+            [b for _, b in sizes],
+        )
 
 
-@dataclass
+def _snapshot(
+    name: str, help_text: str, bounds: tuple[float, ...], values: list[int]
+) -> HistogramMetricFamily:
+    counts = [0] * (len(bounds) + 1)
+    for value in values:
+        counts[bisect.bisect_left(bounds, value)] += 1
+    running, buckets = 0, []
+    for bound, count in zip((*map(str, bounds), "+Inf"), counts, strict=True):
+        running += count
+        buckets.append((bound, float(running)))
+    return HistogramMetricFamily(name, help_text, buckets=buckets, sum_value=float(sum(values)))
+
+
 class EngineStats:
-    messages: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    reply_seconds: Histogram = field(default_factory=Histogram)
-    extractions: int = 0
-    extraction_failures: int = 0
+    """The engine's metrics, registered on `registry` (one per engine).
 
-    def prometheus(self, backlog: int) -> str:
-        lines = [
-            "# HELP bot_messages_total Messages answered, by platform.",
-            "# TYPE bot_messages_total counter",
-        ]
-        lines += [
-            f'bot_messages_total{{platform="{p}"}} {n}' for p, n in sorted(self.messages.items())
-        ]
-        lines += [
-            "# HELP bot_errors_total Failures, by kind.",
-            "# TYPE bot_errors_total counter",
-        ]
-        lines += [f'bot_errors_total{{kind="{k}"}} {n}' for k, n in sorted(self.errors.items())]
-        lines += self.reply_seconds.prometheus("bot_reply_seconds", "Time to produce a reply.")
-        lines += [
-            "# HELP bot_extraction_backlog Users with learning scheduled or running.",
-            "# TYPE bot_extraction_backlog gauge",
-            f"bot_extraction_backlog {backlog}",
-            "# HELP bot_extractions_total Learning runs finished.",
-            "# TYPE bot_extractions_total counter",
-            f"bot_extractions_total {self.extractions}",
-            "# HELP bot_extraction_failures_total Learning runs that failed.",
-            "# TYPE bot_extraction_failures_total counter",
-            f"bot_extraction_failures_total {self.extraction_failures}",
-        ]
-        lines += evolution.prometheus()
-        return "\n".join(lines) + "\n"
+    Exposed names (Prometheus text): bot_messages_total{platform}, bot_errors_total{kind},
+    bot_reply_seconds (histogram, seconds), bot_extraction_backlog (gauge, people),
+    bot_extractions_total, bot_extraction_failures_total, bot_store_seconds{operation}
+    (histogram, seconds per store round trip), bot_memory_items and bot_memory_bytes
+    (histograms across people, see MemorySizes), bot_memory_invalid_items_total{kind}.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        # prometheus_client names a counter `<name>_total` on the wire: "bot_messages" is
+        # exposed as bot_messages_total, the name /metrics has always had.
+        self.messages = Counter(
+            "bot_messages",
+            "Messages answered, by platform.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.errors = Counter("bot_errors", "Failures, by kind.", ["kind"], registry=self.registry)
+        self.reply_seconds = Histogram(
+            "bot_reply_seconds",
+            "Time to produce a reply.",
+            buckets=REPLY_BUCKETS,
+            registry=self.registry,
+        )
+        self.backlog = Gauge(
+            "bot_extraction_backlog",
+            "Users with learning scheduled or running.",
+            registry=self.registry,
+        )
+        self.extractions = Counter(
+            "bot_extractions", "Learning runs finished.", registry=self.registry
+        )
+        self.extraction_failures = Counter(
+            "bot_extraction_failures", "Learning runs that failed.", registry=self.registry
+        )
+        self.store_seconds = Histogram(
+            "bot_store_seconds",
+            "Time of one store round trip, by operation (get, search, put, delete, list, "
+            "or batch for a round trip that mixes them).",
+            ["operation"],
+            buckets=STORE_BUCKETS,
+            registry=self.registry,
+        )
+        self.memory_sizes = MemorySizes()
+        self.registry.register(self.memory_sizes)
+        self.registry.register(InvalidItems())
+
+
+class InvalidItems(Collector):
+    """`bot_memory_invalid_items_total{kind}`: stored items read that did not fit their kind's
+    schema (counted process-wide by memory.evolution, which keeps them as they were)."""
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(
+            "bot_memory_invalid_items",
+            "Stored memory items read that do not fit their kind's schema, by kind.",
+            labels=["kind"],
+        )
+        for kind, seen in sorted(evolution.INVALID_SEEN.items()):
+            family.add_metric([kind], float(seen))
+        yield family
+
+
+def _operation(op: Op) -> str:
+    if isinstance(op, GetOp):
+        return "get"
+    if isinstance(op, SearchOp):
+        return "search"
+    if isinstance(op, PutOp):
+        return "delete" if op.value is None else "put"
+    if isinstance(op, ListNamespacesOp):
+        return "list"
+    return "other"
+
+
+class TimedStore(BaseStore):
+    """A LangGraph store that times every round trip to `inner` into `seconds` (a histogram
+    labelled by operation) and otherwise passes everything through unchanged.
+
+    BaseStore's `aget`, `asearch`, `aput`, `adelete` and `alist_namespaces` all call `abatch`
+    (langgraph.store.base), so timing the two batch methods times every call. A batch of
+    one kind of operation is labelled with it; a mixed batch (the repository reads a person's
+    whole memory in one) is labelled "batch".
+    """
+
+    def __init__(self, inner: BaseStore, seconds: Histogram) -> None:
+        self.inner = inner
+        self._seconds = seconds
+        self.supports_ttl = inner.supports_ttl
+        self.ttl_config = inner.ttl_config
+
+    def _label(self, ops: list[Op]) -> str:
+        kinds = {_operation(op) for op in ops}
+        return kinds.pop() if len(kinds) == 1 else "batch"
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        listed = list(ops)
+        started = time.perf_counter()
+        try:
+            return self.inner.batch(listed)
+        finally:
+            self._seconds.labels(operation=self._label(listed)).observe(
+                time.perf_counter() - started
+            )
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        listed = list(ops)
+        started = time.perf_counter()
+        try:
+            return await self.inner.abatch(listed)
+        finally:
+            self._seconds.labels(operation=self._label(listed)).observe(
+                time.perf_counter() - started
+            )

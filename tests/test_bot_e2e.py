@@ -18,6 +18,7 @@ from tests.fakes.discord import USER_ID, FakeDiscord
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
 from tests.fakes.slack import FakeSlack, dm_event, event_envelope, post_signed
 from tests.processes import bot_env, start_bot
+from tests.scrape import parse, value
 from tests.test_console_e2e import responder
 
 SLACK_TOKEN = "xoxb-1111-2222-e2esecrettoken"
@@ -81,10 +82,10 @@ async def test_bot_serves_slack_and_discord_then_stops_on_sigterm(tmp_path: Path
                 assert answer.json is not None and "Noted" in str(answer.json.get("content"))
 
                 async with session.get(f"{base}/metrics") as response:
-                    metrics = await response.text()
-                assert 'bot_messages_total{platform="slack"} 1' in metrics
-                assert 'bot_messages_total{platform="discord"} 1' in metrics
-                assert "bot_reply_seconds_count 2" in metrics
+                    _, metrics = parse(await response.text())
+                assert value(metrics, "bot_messages_total", platform="slack") == 1
+                assert value(metrics, "bot_messages_total", platform="discord") == 1
+                assert value(metrics, "bot_reply_seconds_count") == 2
         finally:
             bot.send_signal(signal.SIGTERM)
             output = (await asyncio.wait_for(bot.communicate(), timeout=60))[0].decode()

@@ -10,15 +10,32 @@ from aiohttp import web
 
 from bot.storage import Storage
 from bot.web import add_ops_routes
+from memory.commands import parse_command
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from tests.conftest import unique
 from tests.memory.helpers import dm, person, say
+from tests.scrape import parse, value
 
 
 @pytest.fixture
 def backend() -> str:
     return "sqlite"
+
+
+# The names /metrics has always exposed, with their Prometheus types.
+EXPOSED = {
+    "bot_messages": "counter",
+    "bot_errors": "counter",
+    "bot_reply_seconds": "histogram",
+    "bot_extraction_backlog": "gauge",
+    "bot_extractions": "counter",
+    "bot_extraction_failures": "counter",
+    "bot_replies_in_flight": "gauge",
+    "bot_reply_queue_length": "gauge",
+    "bot_reply_queue_wait_seconds": "histogram",
+    "bot_busy_notices": "counter",
+}
 
 
 async def serve(app: web.Application) -> AsyncIterator[str]:
@@ -56,12 +73,62 @@ async def test_health_and_metrics(engine: MemoryEngine, storage: Storage) -> Non
                 assert down.status == 503
                 assert (await down.json())["discord"] is False
             async with session.get(f"{base}/metrics") as metrics:
+                assert metrics.headers["Content-Type"].startswith("text/plain; version=0.0.4")
                 text = await metrics.text()
-            assert 'bot_messages_total{platform="test"} 1' in text
-            assert "bot_reply_seconds_count 1" in text
-            assert "bot_extraction_backlog 1" in text  # the hello waits to be learned
-            assert "bot_reply_queue_wait_seconds_count 0" in text  # nothing queued here
-            assert "bot_replies_in_flight 0" in text
+    types, samples = parse(text)
+    # Every name /metrics has always had, with its type (counters keep their _total names).
+    assert {name: types[name] for name in EXPOSED} == EXPOSED
+    for name, kind in EXPOSED.items():
+        exposed = f"{name}_total" if kind == "counter" else name
+        assert f"# TYPE {exposed} {kind}\n" in text, exposed
+    assert value(samples, "bot_messages_total", platform="test") == 1
+    assert value(samples, "bot_reply_seconds_count") == 1
+    assert value(samples, "bot_extraction_backlog") == 1  # the hello waits to be learned
+    assert value(samples, "bot_reply_queue_wait_seconds_count") == 0  # nothing queued here
+    assert value(samples, "bot_replies_in_flight") == 0
+    assert value(samples, "bot_extractions_total") == 0
+
+
+async def _scrape(engine: MemoryEngine, storage: Storage) -> str:
+    app = web.Application()
+    add_ops_routes(app, engine, storage, {})
+    async for base in serve(app):
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as page:
+            return await page.text()
+    raise AssertionError("the server did not start")
+
+
+async def test_metrics_show_memory_sizes_and_store_latency(
+    engine: MemoryEngine, storage: Storage
+) -> None:
+    """Per-person memory size is a histogram across people, with no person in a label; store
+    round trips are timed by operation."""
+    alice, bob = person(unique("alice")), person(unique("bob"))
+    await engine.reply(say(alice, dm(alice), "Remember that I keep bees"))
+    await engine.reply(say(alice, dm(alice), "Remember that I like tea"))
+    await engine.reply(say(bob, dm(bob), "hello"))
+    await engine.learn_now(alice.key)
+    remembered = await engine.repository.load(alice.key)  # the read after a change records it
+    items = len(remembered.profiles) + len(remembered.facts) + len(remembered.todos)
+    assert len(remembered.facts) == 2
+    text = await _scrape(engine, storage)
+    types, samples = parse(text)
+
+    assert types["bot_memory_items"] == types["bot_memory_bytes"] == "histogram"
+    assert value(samples, "bot_memory_items_count") == 2  # two people
+    assert value(samples, "bot_memory_items_sum") == items  # bob has none
+    assert value(samples, "bot_memory_items_bucket", le="0.0") == 1  # bob
+    assert value(samples, "bot_memory_items_bucket", le="1.0") == 1
+    assert value(samples, "bot_memory_items_bucket", le="5.0") == 2  # alice's 2 facts, a profile
+    assert value(samples, "bot_memory_bytes_count") == 2
+    assert value(samples, "bot_memory_bytes_sum") > len("I keep bees") + len("I like tea")
+    assert alice.key not in text and bob.key not in text
+
+    assert types["bot_store_seconds"] == "histogram"
+
+    await engine.run_command(alice, parse_command("forget all confirm"))
+    _, after = parse(await _scrape(engine, storage))
+    assert value(after, "bot_memory_items_count") == 1  # forgotten people leave it
 
 
 async def test_health_reports_an_unreachable_database(

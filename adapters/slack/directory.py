@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from cachetools import TTLCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,10 +18,19 @@ log = logging.getLogger(__name__)
 class UserDirectory:
     """user id -> name. Misses are cached too (the id stands in) so a failure is not retried hot."""
 
-    def __init__(self, *, ttl_seconds: float = 3600.0, capacity: int = 10_000) -> None:
-        self._ttl = ttl_seconds
-        self._capacity = capacity
-        self._names: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+    def __init__(
+        self,
+        *,
+        ttl_seconds: float = 3600.0,
+        capacity: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Names are kept `ttl_seconds` (by `clock`, in seconds), at most `capacity` of them,
+        the least recently used dropped first."""
+        # user id -> name, or None for a lookup that failed.
+        self._names: TTLCache[str, str | None] = TTLCache(
+            maxsize=capacity, ttl=ttl_seconds, timer=clock
+        )
 
     async def names(self, client: AsyncWebClient, user_ids: Iterable[str]) -> dict[str, str]:
         """The known names of these users (an unknown user is simply absent)."""
@@ -33,10 +42,8 @@ class UserDirectory:
         return found
 
     async def name(self, client: AsyncWebClient, user_id: str) -> str | None:
-        cached = self._names.get(user_id)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
+        if user_id in self._names:  # unexpired (a cached miss is None)
+            return self._names[user_id]
         name: str | None = None
         try:
             response = await client.users_info(user=user_id)
@@ -49,8 +56,5 @@ class UserDirectory:
                 exc.response.get("error"),
                 extra={"slack_user": user_id},
             )
-        self._names[user_id] = (now, name)
-        self._names.move_to_end(user_id)
-        while len(self._names) > self._capacity:
-            self._names.popitem(last=False)
+        self._names[user_id] = name
         return name

@@ -5,9 +5,9 @@ A message in such a thread continues the conversation without a new @mention.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import UTC, datetime
 
+from cachetools import LRUCache
 from langgraph.store.base import BaseStore
 
 NAMESPACE = ("adapters", "slack", "threads")
@@ -21,8 +21,8 @@ class AnsweredThreads:
 
     def __init__(self, store: BaseStore, *, cache_size: int = 10_000) -> None:
         self._store = store
-        self._cache_size = cache_size
-        self._known: OrderedDict[str, None] = OrderedDict()
+        # Conversation keys known to be answered in, least recently used dropped first.
+        self._known: LRUCache[str, bool] = LRUCache(maxsize=cache_size)
 
     async def mark(self, conversation_key: str) -> None:
         """Record that the bot answers in this thread (a ConversationRef key): one store
@@ -31,19 +31,14 @@ class AnsweredThreads:
             return
         value = {"since": datetime.now(UTC).isoformat()}
         await self._store.aput(NAMESPACE, conversation_key, value, index=False)
-        self._remember(conversation_key)
+        self._known[conversation_key] = True
 
     async def answered(self, conversation_key: str) -> bool:
         """Whether the bot has answered in this thread, in any process: from the cache, else
         one store read (a hit is cached; a miss is not, another process may mark it)."""
-        if conversation_key in self._known:
+        if self._known.get(conversation_key):  # a hit counts as a use
             return True
         found = await self._store.aget(NAMESPACE, conversation_key) is not None
         if found:
-            self._remember(conversation_key)
+            self._known[conversation_key] = True
         return found
-
-    def _remember(self, conversation_key: str) -> None:
-        self._known[conversation_key] = None
-        if len(self._known) > self._cache_size:
-            self._known.popitem(last=False)

@@ -68,7 +68,14 @@ async def test_a_failing_model_gets_a_polite_reply(
     reply = await engine.reply(say(alice, dm(alice), "Remember that I keep bees"))
 
     assert reply.failed and reply.text.startswith("Sorry")
-    assert engine.stats.errors, "the failure is counted"
+    counted = [
+        sample
+        for metric in engine.stats.registry.collect()
+        if metric.name == "bot_errors"
+        for sample in metric.samples
+        if sample.name == "bot_errors_total" and sample.labels["kind"].startswith("reply:")
+    ]
+    assert [s.value for s in counted] == [1.0], "the failure is counted"
     switch.failure = None
     assert not (await engine.reply(say(alice, dm(alice), "hello again"))).failed
 

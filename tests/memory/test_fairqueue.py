@@ -33,7 +33,7 @@ async def test_a_burst_from_one_person_does_not_hold_up_another() -> None:
     assert order.index("b0") < order.index("a2") and order.index("c0") < order.index("a2")
     assert sorted(order) == sorted([*(f"a{n}" for n in range(5)), "b0", "c0"])
     assert queue.running == 0 and queue.waiting == 0
-    assert queue.wait_seconds.observations == 7
+    assert queue.registry.get_sample_value("bot_reply_queue_wait_seconds_count") == 7
 
 
 async def test_a_cancelled_waiter_leaves_no_trace_and_busy_is_told_once() -> None:
@@ -58,7 +58,11 @@ async def test_a_cancelled_waiter_leaves_no_trace_and_busy_is_told_once() -> Non
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    assert told == ["b"] and queue.busy_notices == 1 and queue.waiting == 0
+    assert (
+        told == ["b"]
+        and queue.registry.get_sample_value("bot_busy_notices_total") == 1
+        and queue.waiting == 0
+    )
     hold.set()
     await first
     assert queue.running == 0

@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from bot.storage import Storage, open_storage
 from memory import evolution
@@ -64,7 +65,10 @@ async def test_an_edited_schema_loads_migrated_current_and_invalid(storage: Stor
     assert tickets["bbbbb"].fit == "invalid"
     assert tickets["bbbbb"].data == {"team": "core"}  # as stored, not rewritten
     assert evolution.INVALID_SEEN["tickets"] == invalid_before + 1
-    assert 'bot_memory_invalid_items_total{kind="tickets"}' in engine.stats.prometheus(0)
+    assert (
+        'bot_memory_invalid_items_total{kind="tickets"}'
+        in generate_latest(engine.stats.registry).decode()
+    )
 
     shown = await engine.run_command(alice, parse_command("show"))
     assert isinstance(shown, ShowResult)

@@ -76,10 +76,13 @@ async def test_a_burst_is_answered_once_each_without_apologies(
     assert not [c for c in posted if c.args["text"] == APOLOGY]
     busy = [c for c in bot.slack.calls_to("chat.postMessage") if c.args["text"] == BUSY]
     assert busy, "people waiting past the bound were told the bot is busy"
-    assert delivery.queue.wait_seconds.observations == len(sent)
+    registry = delivery.queue.registry
+    assert registry.get_sample_value("bot_reply_queue_wait_seconds_count") == len(sent)
     for _ in range(200):  # the last one marks its event done, then frees its slot
         if delivery.queue.running == 0:
             break
         await asyncio.sleep(0.01)
     assert delivery.queue.running == 0 and delivery.queue.waiting == 0
-    assert "bot_reply_queue_wait_seconds_count 20" in "\n".join(delivery.queue.prometheus())
+    assert registry.get_sample_value("bot_replies_in_flight") == 0
+    assert registry.get_sample_value("bot_reply_queue_length") == 0
+    assert registry.get_sample_value("bot_busy_notices_total") == len(busy)
