@@ -20,6 +20,7 @@ from bot.settings import Settings, get_settings
 from bot.storage import database_label, open_storage
 from memory.errors import ConfigurationError, IdentityError
 from memory.evolution import check_report, check_store
+from memory.repository import MemoryRepository
 from memory.sealing import PlainSealer
 
 log = logging.getLogger("bot")
@@ -104,18 +105,31 @@ async def _chat(settings: Settings, user: str, session: str, resume: bool) -> No
                     f"no session {session} for --user {user} in {where}; "
                     "leave out --resume to start a new one"
                 )
-        await run_console(engine, user, session, storage=where)
+        await run_console(engine, user, session, storage=where, notices=settings.memory_notices)
 
 
 async def _memory_check(settings: Settings) -> int:
+    """`bot memory check`: counts per kind; 1 when any item is invalid or unreadable.
+
+    Read-only: a SQLite DATA_DIR that does not exist is an error (it is not created), and
+    memory sealed with another key is refused in one line, as at start."""
     policy = build_policy(settings)
     sealer = build_sealer(settings)
+    if not settings.database_url and not settings.data_dir.is_dir():
+        raise ConfigurationError(
+            f"DATA_DIR={settings.data_dir}: no such directory, so no stored memory to check "
+            "(relative paths start where the bot starts)"
+        )
     async with open_storage(settings.database_url, settings.data_dir, sealer=sealer) as storage:
+        await MemoryRepository(storage.store, sealer, policy.kinds).check_readable()
         counts = await check_store(storage.store, sealer or PlainSealer(), policy.kinds)
     print(f"Memory in {storage_description(settings)}:")
     for line in check_report(counts):
         print(f"  {line}")
-    return 1 if any(tally["invalid"] for tally in counts.values()) else 0
+    unreadable = any(tally["unreadable"] for tally in counts.values())
+    if unreadable:
+        print("Some items cannot be opened: was MEMORY_ENCRYPTION_KEY the key that wrote them?")
+    return 1 if unreadable or any(tally["invalid"] for tally in counts.values()) else 0
 
 
 def storage_description(settings: Settings) -> str:

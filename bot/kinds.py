@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +52,10 @@ def _attribute(spec: str) -> Any:
     if where.endswith(".py") or "/" in where:
         module = _from_file(Path(where))
     else:
+        # As `python -m` would: a package in the directory the bot starts in is found, also
+        # under the `bot` console script (whose sys.path starts at its own bin directory).
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
         module = _guarded(lambda: importlib.import_module(where), f"module {where}")
     if not hasattr(module, name):
         raise ConfigurationError(f"{where} has no {name}")

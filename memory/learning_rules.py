@@ -59,14 +59,15 @@ def about_someone_else(kind: Kind, data: dict[str, Any], kinds: KindRegistry | N
 # "forget", "forgetting", "oublie", "oubliez", "vergiss", "vergessen" all match. Latin-script
 # stems must start a word; CJK has no word breaks, so those match anywhere.
 _FORGET_STEMS = (
-    "forget|forgot|unlearn|delete|erase|remove|wipe|"
+    "forget|forgot|unlearn|unremember|delete|erase|remove|wipe|drop|scrap|discard|purge|"
+    "clear|redact|get rid|"
     "oubli|effac|supprim|vergiss|vergess|lösch|losch|olvid|borra|elimin|esquec|esqueç|apag|"
     "dimentic|cancell|vergeet|verwijder|zapomn|usuń|забуд|забы|удали|удалять|стер|сотри|"
     "unut"
 )
 _FORGET = re.compile(
     rf"\b(?:{_FORGET_STEMS})"
-    r"|\b(?:do not|don'?t|dont|stop|no need to|never) (?:remember|keep|store|save)"
+    r"|\b(?:do not|don'?t|dont|stop|no need to|never) (?:remember|keep|store|save|need to know)"
     r"|忘れ|削除|忘记|忘掉|別記|别记|删除|刪除|잊어|잊으|삭제",
     re.IGNORECASE,
 )
@@ -82,4 +83,5 @@ def asks_to_forget(texts: Iterable[str]) -> bool:
     the person an Undo they cannot make, a wrongly kept one would keep words they asked to be
     forgotten. "I forgot my keys" therefore erases whatever the model removed alongside it.
     """
-    return any(_FORGET.search(text) for text in texts)
+    # Typographic apostrophes (what phones, Slack and macOS type) read as the plain one.
+    return any(_FORGET.search(text.replace("\u2019", "'").replace("\u2018", "'")) for text in texts)

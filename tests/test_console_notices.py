@@ -3,10 +3,12 @@ why names the line a memory came from and the words."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 from tests.fakes.openai_server import FakeOpenAI
+from tests.processes import bot_env, start_bot
 from tests.test_console_e2e import responder, run_bot
 
 
@@ -36,6 +38,21 @@ async def test_remembered_line_undo_and_why(tmp_path: Path) -> None:
     assert "message: line-" in why and "-2" in why.split("message: ", 1)[1].split("\n", 1)[0]
     assert "you said: “Remember that I play chess.”" in why
     assert "added" in why
+
+
+async def test_memory_notices_off_prints_no_notice_in_the_console(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    lines = ["Remember that I keep bees.", "/memory show facts"]
+    async with FakeOpenAI(responder) as fake:
+        env = bot_env(fake.base_url, data, MEMORY_NOTICES="off")
+        process = await start_bot("chat", "--user", "al", env=env, cwd=tmp_path)
+        out, _ = await asyncio.wait_for(
+            process.communicate("\n".join(lines).encode() + b"\n"), timeout=60
+        )
+    output = out.decode()
+    assert process.returncode == 0, output
+    assert "I keep bees" in output  # learned, and shown when asked
+    assert "(remembered:" not in output and "/memory undo)" not in output
 
 
 def _normal(line: str) -> str:

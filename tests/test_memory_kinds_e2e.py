@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,40 @@ async def test_a_bad_memory_kinds_stops_the_start_in_one_line(tmp_path: Path, ca
     assert code == 2, output
     [line] = output.strip().splitlines()
     assert line.startswith("bot: MEMORY_KINDS=./team_memory.py: ") and reason in line, line
+
+
+async def test_a_module_in_the_starting_directory_is_found_by_the_bot_command(
+    tmp_path: Path,
+) -> None:
+    # The `bot` console script, as the Procfile and the Dockerfile run it (not `python -m`,
+    # which puts the current directory on sys.path by itself).
+    package = tmp_path / "teampkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "kinds.py").write_text(
+        "from pydantic import BaseModel\nfrom memory.kinds import collection\n"
+        "class Note(BaseModel):\n    '''A note.'''\n    text: str\n"
+        "KINDS = [collection(Note, name='notes')]\n"
+    )
+    env = bot_env(
+        "http://127.0.0.1:9/v1",
+        tmp_path / "data",
+        MEMORY_KINDS="teampkg.kinds:KINDS",
+        CHECK_MODEL_AT_START="false",
+    )
+    script = Path(sys.executable).parent / "bot"
+    process = await asyncio.create_subprocess_exec(
+        str(script),
+        "chat",
+        "--user",
+        "al",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(b"/memory show notes\n"), 90)
+    output = out.decode()
+    assert process.returncode == 0, output
+    assert "MEMORY_KINDS" not in output and "I don't remember anything" in output

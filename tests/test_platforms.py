@@ -173,6 +173,9 @@ async def test_shutdown_waits_for_the_platform_to_drain(
         # (a platform's last posts may need its routes, e.g. Slack's buttons).
         async with session.get(f"http://127.0.0.1:{port}/fake/hello") as still:
             assert still.status == 200
+        # ...and its health says it is going away, so a load balancer stops sending to it.
+        async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
+            assert health.status == 503
         assert not task.done()
         fake.adapter.release.set()
         await task

@@ -87,11 +87,14 @@ async def run_console(
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
     storage: str | None = None,
+    notices: str = "message",
 ) -> None:
     """Chat on `stdin`/`stdout` as `user_name` in `session` until end of input or a signal.
 
     `storage` (e.g. "SQLite in /home/al/bot/data") is named in the banner, so a person who
-    starts the bot from another directory sees which memory they are talking to."""
+    starts the bot from another directory sees which memory they are talking to. `notices`
+    is MEMORY_NOTICES: "message" prints a line when memory changes; a terminal has no
+    reactions, so "reaction" and "off" print none."""
     user = console_user(user_name)
     conversation = console_conversation(user, session)
     interactive = stdin.isatty()
@@ -118,7 +121,8 @@ async def run_console(
         if changed.user_key == user.key:
             show(notice_line(changed))
 
-    engine.on_changed(noticed)
+    if notices == "message":
+        engine.on_changed(noticed)
     terminal = _Terminal(loop) if interactive and stdin is sys.stdin else None
     lines = terminal.queue if terminal else _read_lines(stdin, loop)
     number = 0

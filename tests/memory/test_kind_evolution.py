@@ -110,3 +110,31 @@ async def test_memory_check_counts_items_per_kind(tmp_path: Path, key: str) -> N
     assert process.returncode == 1, output  # some item is invalid
     assert "tickets: 1 current, 1 migrated, 1 invalid" in output
     assert "notes: 1 item(s) of a kind no longer declared" in output
+
+
+async def test_memory_check_refuses_a_missing_data_dir_without_creating_it(tmp_path: Path) -> None:
+    data = tmp_path / "nowhere"
+    env = bot_env("http://127.0.0.1:9/v1", data)
+    process = await start_bot("memory", "check", env=env, cwd=tmp_path)
+    out, _ = await asyncio.wait_for(process.communicate(), 90)
+    [line] = out.decode().strip().splitlines()
+    assert process.returncode == 2 and line.startswith("bot: DATA_DIR="), line
+    assert not data.exists()
+
+
+@pytest.mark.parametrize("key", ["", "not the key that wrote it"])
+async def test_memory_check_with_the_wrong_key_says_so_in_one_line(
+    tmp_path: Path, key: str
+) -> None:
+    data = tmp_path / "data"
+    async with open_storage("", data, sealer=KeyRing("the key that wrote it")) as storage:
+        repository = MemoryRepository(storage.store, KeyRing("the key that wrote it"), kinds=BEFORE)
+        await _stored_before(repository, "test:alice")
+    options = {"MEMORY_ENCRYPTION_KEY": key} if key else {}
+    env = bot_env("http://127.0.0.1:9/v1", data, **options)
+    process = await start_bot("memory", "check", env=env, cwd=tmp_path)
+    out, _ = await asyncio.wait_for(process.communicate(), 90)
+    output = out.decode()
+    assert process.returncode == 2, output
+    [line] = output.strip().splitlines()
+    assert "Stored memory is encrypted" in line and "Traceback" not in output

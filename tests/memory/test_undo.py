@@ -198,6 +198,47 @@ async def test_a_removal_beside_a_forget_request_is_erased_not_undoable(
     assert "bees" not in history.as_text()
 
 
+@pytest.mark.parametrize(
+    "asking",
+    [
+        "Don\u2019t remember that, please.",  # the apostrophe phones and Slack type
+        "Please drop the thing about it.",
+        "Scrap that.",
+        "Get rid of that one.",
+        "You don\u2019t need to know that.",
+        "Unremember it.",
+        "Purge it.",
+    ],
+)
+async def test_asking_to_forget_in_other_words_erases_too(
+    engine: MemoryEngine, asking: str
+) -> None:
+    # The model removes the fact on its own ("I no longer ..."); the same batch asks for it to
+    # be forgotten in words other than "forget": an erasure, with no text left to undo.
+    await tell(engine, "Remember that I keep bees.")
+    await engine.reply(say(ALICE, dm(ALICE), "I no longer keep bees."))
+    await tell(engine, asking)
+
+    assert await facts(engine) == []
+    stored = str([s.model_dump() for s in await engine.repository.change_sets(ALICE.key)])
+    assert "bees" not in stored
+    history = await engine.run_command(ALICE, MemoryCommand("history"))
+    assert "bees" not in history.as_text()
+    assert (await undo(engine)).reason == "gone"
+
+
+async def test_undo_typed_right_after_telling_undoes_the_newest_message(
+    engine: MemoryEngine,
+) -> None:
+    # "/memory undo" means what was just said: pending learning runs first, so the change set
+    # it takes back is that message's, not the one before it.
+    await tell(engine, "Remember that I keep bees.")
+    await engine.reply(say(ALICE, dm(ALICE), "Remember that I play chess."))
+    undone = await undo(engine)
+    assert undone.reason == "done" and undone.reverted == ["I play chess"]
+    assert await facts(engine) == ["I keep bees"]
+
+
 async def test_cap_and_consolidation_removals_are_named_and_undone(storage: Storage) -> None:
     def consolidating(request: ScriptedCall) -> AIMessage:
         if "keep at most" in request.last_text:
