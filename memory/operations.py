@@ -108,6 +108,9 @@ class MemoryOperations:
                     )
                     for kind in self.kinds
                 }
+                # Kinds no longer declared are erased too, so they are counted.
+                for section, items in (await self.repository.undeclared(key)).items():
+                    counts[section] = len(items)
                 return ConfirmForgetAll(counts)
             return await self._forget_all(key)
         if command.action == "correct" and command.text:
@@ -205,6 +208,16 @@ class MemoryOperations:
                 await self.repository.forget_history_of(user_key, kind.name)
                 await self.learner.redactor.redact(user_key, sources, texts)
                 return ForgetResult(shown)
+            # An item of a kind this configuration no longer declares is still theirs to forget.
+            for section, items in (await self.repository.undeclared(user_key)).items():
+                if item_id in items:
+                    item = items[item_id]
+                    sources = _sources_of(item)
+                    await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
+                    await self.repository.delete(user_key, section, item_id)
+                    await self.repository.forget_history_of(user_key, item_id)
+                    await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
+                    return ForgetResult(ItemView.of(item_id, item))
         raise CommandError(
             f"I have no memory with id `{item_id}` for you. `/memory show` lists your ids."
         )

@@ -16,7 +16,13 @@ from memory.commands import parse_command
 from memory.engine import EngineConfig, MemoryEngine
 from memory.policy import MemoryPolicy
 from memory.repository import MemoryRepository
-from memory.results import ExportResult, ForgetAllReceipt, ShowResult
+from memory.results import (
+    ConfirmForgetAll,
+    ExportResult,
+    ForgetAllReceipt,
+    ForgetResult,
+    ShowResult,
+)
 from memory.schemas import Provenance, StoredItem
 from memory.sealing import KeyRing
 from tests.conftest import MANUAL, engine_on, unique
@@ -90,6 +96,25 @@ async def test_an_edited_schema_loads_migrated_current_and_invalid(storage: Stor
     assert isinstance(receipt, ForgetAllReceipt)
     assert receipt.deleted["tickets"] == 3 and receipt.deleted["notes"] == 1
     assert await storage.store.asearch(("users", alice.key, "notes")) == []
+    await engine.scheduler.close()
+
+
+async def test_an_item_of_a_kind_no_longer_declared_is_counted_and_forgotten_by_id(
+    storage: Storage,
+) -> None:
+    alice = person(unique("alice"))
+    await _stored_before(MemoryRepository(storage.store, kinds=BEFORE), alice.key)
+    engine = _engine(storage)
+
+    asked = await engine.run_command(alice, parse_command("forget all"))
+    assert isinstance(asked, ConfirmForgetAll)
+    assert asked.counts["notes"] == 1 and asked.counts["tickets"] == 3
+
+    forgotten = await engine.run_command(alice, parse_command("forget ccccc"))
+    assert isinstance(forgotten, ForgetResult) and "an old kind" in forgotten.as_text()
+    assert await storage.store.asearch(("users", alice.key, "notes")) == []
+    exported = await engine.run_command(alice, parse_command("export"))
+    assert isinstance(exported, ExportResult) and "notes" not in exported.document
     await engine.scheduler.close()
 
 
