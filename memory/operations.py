@@ -185,11 +185,19 @@ class MemoryOperations:
                 await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
                 return ForgetResult(ItemView.of(item_id, item))
             field = field_name(item_id)
-            kind = self.kinds.profile_of(field)
+            # A field the schema no longer declares is still shown while stored: find it there.
+            kind = self.kinds.profile_of(field) or next(
+                (
+                    k
+                    for k in self.kinds.profiles
+                    if any(p.data.get(field) for p in memory.of(k.name).values())
+                ),
+                None,
+            )
             profiles = memory.of(kind.name) if kind is not None else {}
             owners = {a: p for a, p in profiles.items() if p.data.get(field)}
             if kind is not None and owners:
-                if not kind.may_forget(field):
+                if field in kind.fields and not kind.may_forget(field):
                     raise CommandError(
                         f"`{item_id}` can't be forgotten on its own; `/memory correct` changes "
                         "it, and `/memory forget all` forgets everything."

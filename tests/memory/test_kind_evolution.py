@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
+from pydantic import BaseModel, Field
 
 from bot.storage import Storage, open_storage
 from memory import evolution
 from memory.commands import parse_command
 from memory.engine import EngineConfig, MemoryEngine
+from memory.kinds import KindRegistry, profile
 from memory.policy import MemoryPolicy
 from memory.repository import MemoryRepository
 from memory.results import (
@@ -27,7 +29,7 @@ from memory.schemas import Provenance, StoredItem
 from memory.sealing import KeyRing
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.evolving_kinds import AFTER, BEFORE
-from tests.memory.helpers import person
+from tests.memory.helpers import dm, person, say
 from tests.processes import bot_env, start_bot
 
 WHERE = Provenance(platform="test", conversation="test:dm:x", audience="dm")
@@ -163,3 +165,32 @@ async def test_memory_check_with_the_wrong_key_says_so_in_one_line(
     assert process.returncode == 2, output
     [line] = output.strip().splitlines()
     assert "Stored memory is encrypted" in line and "Traceback" not in output
+
+
+class TeamOnly(BaseModel):
+    """Who the person is, after the deployer dropped every field but one."""
+
+    team: str | None = Field(default=None, description="Their team")
+
+
+async def test_a_profile_field_the_schema_no_longer_has_is_forgotten_by_its_id(
+    storage: Storage,
+) -> None:
+    alice = person(unique("alice"))
+    before = engine_on(storage)  # the built-in kinds: the profile has `location`
+    await before.reply(say(alice, dm(alice), "Btw i live in Porto."))
+    await before.learn_now(alice.key)
+    await before.scheduler.close()
+
+    dropped = KindRegistry([profile(TeamOnly, name="profile")])
+    config = EngineConfig(
+        quiet_seconds=MANUAL.quiet_seconds,
+        every_messages=MANUAL.every_messages,
+        policy=MemoryPolicy(declared=dropped),
+    )
+    after = engine_on(storage, config=config)
+    forgotten = await after.run_command(alice, parse_command("forget location"))
+    assert isinstance(forgotten, ForgetResult) and "Porto" in forgotten.as_text()
+    exported = await after.run_command(alice, parse_command("export"))
+    assert isinstance(exported, ExportResult) and "Porto" not in str(exported.document)
+    await after.scheduler.close()
