@@ -222,7 +222,7 @@ def _scope(rest: str) -> ShowScope:
     value = rest.lower() or "all"
     if not SCOPE_WORD.match(value):
         raise CommandError(
-            f"`show` takes a kind of memory, like profile or facts, not `{_clip(rest)}`."
+            f"`show` takes `all` or the name of a kind of memory I keep, not `{_clip(rest)}`."
         )
     return value
 

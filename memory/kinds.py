@@ -32,6 +32,8 @@ Migration = Callable[[dict[str, Any]], dict[str, Any]]
 LineFn = Callable[[dict[str, Any]], str]
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# A profile field is an item whose id a person types: `preferred_name` is `preferred-name`.
+FIELD_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{1,39}$")
 # OpenAI's function name rule, which the other providers' tool names also satisfy.
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # Store sections that hold no memory kind (memory.namespaces), and the show scope "all".
@@ -101,7 +103,8 @@ class MemoryKind:
         if self.line_fn is not None:
             return self.line_fn(data)
         if self.text_field and not self.is_profile:
-            return str(data.get(self.text_field) or "")
+            # An item stored before its text field existed still reads as something.
+            return str(data.get(self.text_field) or "") or fields_text(data)
         return fields_text(data)
 
     def words(self, data: dict[str, Any]) -> str:
@@ -373,7 +376,20 @@ def _check(kind: MemoryKind) -> None:
             f"({type(exc).__name__}: {exc})"
         ) from None
     fields = kind.schema.model_fields
+    for alias in kind.aliases:
+        if not NAME.match(alias):
+            raise KindError(
+                f"kind `{kind.name}`: alias `{alias}` must be lowercase letters, digits and _ "
+                "(it is typed after `/memory show`)"
+            )
     if kind.is_profile:
+        # Each field is an item with an id a person types (`/memory forget preferred-name`).
+        bad = [n for n in fields if not FIELD_NAME.match(n)]
+        if bad:
+            raise KindError(
+                f"kind `{kind.name}`: profile field `{bad[0]}` cannot be typed as an id: use "
+                "2 to 40 lowercase letters, digits and _"
+            )
         required = [n for n, f in fields.items() if f.is_required()]
         if required:
             raise KindError(
@@ -400,3 +416,5 @@ def _check(kind: MemoryKind) -> None:
     ):
         if limit is not None and limit < 0:
             raise KindError(f"kind `{kind.name}`: {number} cannot be negative")
+    if kind.cap == 0:
+        raise KindError(f"kind `{kind.name}`: a cap of 0 would keep nothing; leave it unset")

@@ -121,7 +121,7 @@ class StoredItem(BaseModel):
     def text(self) -> str:
         """One line a person can read (a finished item says so: `call mum [done]`)."""
         kind = self.described()
-        if kind is None:
+        if kind is None or self.fit == "invalid":
             return fields_text(self.data)
         status = kind.status(self.data)
         life = kind.lifecycle

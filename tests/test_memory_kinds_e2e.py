@@ -80,6 +80,24 @@ BAD_KINDS = {
         "cannot be offered to the model as a tool",
     ),
     "not a list": ("KINDS = 3\n", "must be a list of kinds"),
+    "untypeable field": (
+        "from pydantic import BaseModel\nfrom memory.kinds import profile\n"
+        "class Me(BaseModel):\n    companyName: str | None = None\n"
+        "KINDS = [profile(Me, name='me')]\n",
+        "profile field `companyName` cannot be typed as an id",
+    ),
+    "untypeable alias": (
+        "from pydantic import BaseModel\nfrom memory.kinds import collection\n"
+        "class Note(BaseModel):\n    text: str\n"
+        "KINDS = [collection(Note, name='notes', aliases=('My-Notes',))]\n",
+        "alias `My-Notes`",
+    ),
+    "cap of zero": (
+        "from pydantic import BaseModel\nfrom memory.kinds import collection\n"
+        "class Note(BaseModel):\n    text: str\n"
+        "KINDS = [collection(Note, name='notes', cap=0)]\n",
+        "a cap of 0 would keep nothing",
+    ),
 }
 
 

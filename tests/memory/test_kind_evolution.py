@@ -194,3 +194,10 @@ async def test_a_profile_field_the_schema_no_longer_has_is_forgotten_by_its_id(
     exported = await after.run_command(alice, parse_command("export"))
     assert isinstance(exported, ExportResult) and "Porto" not in str(exported.document)
     await after.scheduler.close()
+
+
+def test_an_item_that_no_longer_fits_reads_as_its_stored_fields() -> None:
+    # Recall and notices use this line: an empty one would put a blank bullet in the prompt.
+    stored = StoredItem(kind="ticket", data={"team": "core"}, provenance=WHERE)
+    read = evolution.evolve(stored, AFTER.get("tickets"))
+    assert read.fit == "invalid" and read.text() == "team: core"
