@@ -226,6 +226,32 @@ class MemoryOperations:
                     await self.repository.forget_history_of(user_key, item_id)
                     await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
                     return ForgetResult(ItemView.of(item_id, item))
+            # No longer remembered (the model removed it, or an Undo did) but its words are still
+            # in its history or an undo state: forgetting its id erases those too.
+            traces = [
+                e
+                for e in (await self.repository.history(user_key)).values()
+                if e.item_id == item_id
+            ]
+            if traces:
+                texts = tuple(
+                    e.text.removesuffix(" (undone)") for e in traces if not e.text.startswith("(")
+                )
+                await self.repository.record_erasure(user_key, ErasureEvent(sources=[]))
+                await self.repository.forget_history_of(user_key, item_id)
+                await self.learner.redactor.redact(user_key, [], texts)
+                last = traces[-1]
+                return ForgetResult(
+                    ItemView(
+                        id=item_id,
+                        kind=last.kind,
+                        text=next((t for t in reversed(texts)), "(its history)"),
+                        audience="",
+                        platform="",
+                        conversation=last.conversation or "",
+                        learned_at=last.at,
+                    )
+                )
         raise CommandError(
             f"I have no memory with id `{item_id}` for you. `/memory show` lists your ids."
         )

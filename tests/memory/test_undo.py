@@ -14,7 +14,7 @@ from memory.commands import MemoryCommand
 from memory.engine import EngineConfig, MemoryEngine
 from memory.identity import UserRef
 from memory.policy import MemoryPolicy
-from memory.results import UndoResult, WhyResult
+from memory.results import ForgetResult, UndoResult, WhyResult
 from tests.conftest import engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import existing_docs, memory_script
@@ -274,3 +274,22 @@ async def test_cap_and_consolidation_removals_are_named_and_undone(storage: Stor
         assert await facts(engine) == ["I keep bees", "I ski"]
     finally:
         await engine.scheduler.close()
+
+
+async def test_forgetting_the_id_of_an_undone_insert_erases_its_history(
+    engine: MemoryEngine,
+) -> None:
+    # Undone, the fact is no longer remembered, but its history still says what it was:
+    # forgetting its id (the one /memory history shows) erases that too.
+    await tell(engine, "Remember that I take insulin.")
+    [fact_id] = (await engine.repository.load(ALICE.key)).facts
+    assert (await undo(engine)).reason == "done"
+    history = await engine.run_command(ALICE, MemoryCommand("history"))
+    assert "insulin" in history.as_text()
+
+    forgotten = await engine.run_command(ALICE, MemoryCommand("forget", item_id=fact_id))
+    assert isinstance(forgotten, ForgetResult) and "insulin" in forgotten.as_text()
+    history = await engine.run_command(ALICE, MemoryCommand("history"))
+    assert "insulin" not in history.as_text()
+    stored = str([s.model_dump() for s in await engine.repository.change_sets(ALICE.key)])
+    assert "insulin" not in stored
