@@ -300,22 +300,14 @@ class MemoryRepository:
         try:
             await self._ready(found)
         except Exception as exc:
-            raise ConfigurationError(
-                "Stored memory is encrypted and cannot be read with the current settings: "
-                "set MEMORY_ENCRYPTION_KEY to the key it was written with (while rotating, "
-                f"put older keys in MEMORY_ENCRYPTION_OLD_KEYS). ({exc})"
-            ) from None
+            raise _unreadable(exc) from None
         for item in found:
             try:
                 self.sealer.open(item.value)
             except KeyGone:
                 continue  # its owner was forgotten: unreadable on purpose
             except Exception as exc:
-                raise ConfigurationError(
-                    "Stored memory is encrypted and cannot be read with the current settings: "
-                    "set MEMORY_ENCRYPTION_KEY to the key it was written with (while rotating, "
-                    f"put older keys in MEMORY_ENCRYPTION_OLD_KEYS). ({exc})"
-                ) from None
+                raise _unreadable(exc) from None
 
     async def is_paused(self, user_key: str) -> bool:
         found = await self.store.aget(user_namespace(user_key, "settings"), LEARNING_KEY)
@@ -474,3 +466,12 @@ class MemoryRepository:
         if self.keys is not None:
             await self.keys.shred(person_owner(user_key))
         return counts
+
+
+def _unreadable(exc: Exception) -> ConfigurationError:
+    """The start-up refusal for memory the configured key cannot open."""
+    return ConfigurationError(
+        "Stored memory is encrypted and cannot be read with the current settings: "
+        "set MEMORY_ENCRYPTION_KEY to the key it was written with (while rotating, "
+        f"put older keys in MEMORY_ENCRYPTION_OLD_KEYS). ({exc})"
+    )
