@@ -227,18 +227,6 @@ async def test_asking_to_forget_in_other_words_erases_too(
     assert (await undo(engine)).reason == "gone"
 
 
-async def test_undo_typed_right_after_telling_undoes_the_newest_message(
-    engine: MemoryEngine,
-) -> None:
-    # "/memory undo" means what was just said: pending learning runs first, so the change set
-    # it takes back is that message's, not the one before it.
-    await tell(engine, "Remember that I keep bees.")
-    await engine.reply(say(ALICE, dm(ALICE), "Remember that I play chess."))
-    undone = await undo(engine)
-    assert undone.reason == "done" and undone.reverted == ["I play chess"]
-    assert await facts(engine) == ["I keep bees"]
-
-
 async def test_cap_and_consolidation_removals_are_named_and_undone(storage: Storage) -> None:
     def consolidating(request: ScriptedCall) -> AIMessage:
         if "keep at most" in request.last_text:
