@@ -144,7 +144,9 @@ class MemoryEngine:
         self.people = People(store, self.repository)
         self.operations.authored_ids = self.people.authored_ids
         self.linker = Linker(store, self.people, self.locks, self.scheduler)
-        self.erasure = TurnErasure(self.repository, self.conversations, self.people, compact)
+        self.erasure = TurnErasure(
+            self.repository, self.conversations, self.people, compact, self.locks
+        )
         # Turns per conversation, for pruning every few: bounded, the oldest forgotten first.
         self._turns: LRUCache[str, int] = LRUCache(maxsize=TURNS_CACHE)
         self._answering: Counter[str] = Counter()

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from memory.attribution import source_of, sources_of
-from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged, fold
+from memory.changesets import (
+    ChangeListener,
+    ChangeSet,
+    ItemChange,
+    MemoryChanged,
+    fold,
+    new_change_set_id,
+)
 from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
 from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, transcript
@@ -128,8 +135,17 @@ class Learner:
                 # A removal is an erasure only when the person asked for one (see
                 # asks_to_forget); otherwise it is the model's own, and Undo can take it back.
                 erase = asks_to_forget(m.text for m in messages)
+                # The id of this round's change set, on every history entry the round writes.
+                round_id = new_change_set_id()
                 report = await self._write(
-                    user_key, memory, changes, where, sources, messages, erase_removals=erase
+                    user_key,
+                    memory,
+                    changes,
+                    where,
+                    sources,
+                    messages,
+                    erase_removals=erase,
+                    change_set=round_id,
                 )
                 # Consumed per group, so a failure in the next group never re-learns this one.
                 await self.repository.delete_pending(user_key, list(group))
@@ -138,7 +154,7 @@ class Learner:
                     learned.extend(messages)
                     memory = await self.repository.load(user_key)
                     housekept = await self._keep_under_caps(
-                        user_key, messages[-1].author, memory, audience
+                        user_key, messages[-1].author, memory, audience, round_id
                     )
                     memory = await self.repository.load(user_key)
                 # What this round changed, cap and consolidation removals included: one notice,
@@ -146,19 +162,25 @@ class Learner:
                 undoable = fold(report.changes + housekept)
                 if undoable or report.forgotten:
                     notices.append(
-                        await self._change_set(user_key, last, undoable, report.forgotten)
+                        await self._change_set(user_key, last, undoable, report.forgotten, round_id)
                     )
         await self._announce(user_key, learned)
         await self._notify(notices)
         return len(pending)
 
     async def _change_set(
-        self, user_key: str, last: PendingMessage, changes: list[ItemChange], forgotten: int
+        self,
+        user_key: str,
+        last: PendingMessage,
+        changes: list[ItemChange],
+        forgotten: int,
+        change_id: str,
     ) -> MemoryChanged:
-        """Keep what this round changed, for Undo (call under the user lock)."""
+        """Keep what this round changed, for Undo, as `change_id` (call under the user lock)."""
         change_set = None
         if changes:
             change_set = ChangeSet(
+                id=change_id,
                 platform=last.platform,
                 conversation=last.conversation,
                 message_id=last.message_id,
@@ -200,6 +222,7 @@ class Learner:
         sources: list[SourceRef] | None = None,
         messages: list[PendingMessage] | None = None,
         erase_removals: bool = True,
+        change_set: str | None = None,
     ) -> WriteReport:
         """Write what an extraction decided; `sources` are the messages it was learned from,
         `messages` the same messages with their words, so each change names its own.
@@ -207,7 +230,8 @@ class Learner:
         `erase_removals`: the person asked for what is removed to be forgotten (a correction,
         or "forget that ..." in chat), so no copy of it is kept anywhere. Otherwise (and always
         for consolidation) a removal is the model's own, kept in the report with its
-        before-state so Undo can put it back.
+        before-state so Undo can put it back. `change_set`: the id of the round's change set,
+        kept on each history entry.
         """
         report = WriteReport()
         housekeeping = where.message_id == CONSOLIDATION
@@ -235,6 +259,7 @@ class Learner:
                     cause=at.message_id or "message",
                     conversation=at.conversation,
                     permalink=at.permalink,
+                    change_set=change_set,
                 )
             )
 
@@ -376,7 +401,7 @@ class Learner:
             item.embedding = (await self.semantic.embed([item.text()]))[0]
 
     async def _keep_under_caps(
-        self, user_key: str, name: str, memory: UserMemory, audience: Audience
+        self, user_key: str, name: str, memory: UserMemory, audience: Audience, change_set: str
     ) -> list[ItemChange]:
         """Merge or drop items of a collection over its cap; returns what changed (for Undo)."""
         made: list[ItemChange] = []
@@ -391,13 +416,17 @@ class Learner:
             except ExtractionFailed:
                 changes = MemoryChanges()
             where = consolidation(audience)
-            made += (await self._write(user_key, memory, changes, where)).changes
+            made += (
+                await self._write(user_key, memory, changes, where, change_set=change_set)
+            ).changes
             left = {k: v for k, v in items.items() if k not in changes.deletes}
             if len(left) > cap:
                 # The model did not get under the cap: the oldest items make room.
                 oldest = sorted(left, key=lambda k: left[k].updated_at)[: len(left) - cap]
                 evicted = MemoryChanges(deletes=set(oldest))
-                made += (await self._write(user_key, memory, evicted, where)).changes
+                made += (
+                    await self._write(user_key, memory, evicted, where, change_set=change_set)
+                ).changes
         return made
 
     async def sweep(self, user_key: str, now: datetime | None = None) -> int:

@@ -37,6 +37,7 @@ from memory.results import (
     LearningResult,
     ShowResult,
     ShowSection,
+    UndoResult,
 )
 from memory.scheduler import ExtractionScheduler
 from memory.schemas import Provenance, SourceRef, StoredItem, merge_sources
@@ -122,9 +123,13 @@ class MemoryOperations:
             exported = self._export(user, memory, entries, undeclared)
             return replace(exported, still_learning=learning)
         if command.action == "history":
+            await self._catch_up(key, command)
             history = await self.repository.history(key)
             return HistoryResult(list(history.values()))
         if command.action == "undo":
+            if command.item_id is None and await self._catch_up(key, command):
+                # "The latest" is not known while messages are still being learned from.
+                return UndoResult(reverted=[], reason="learning")
             policy = self.learner.policy
             return await undo(self.repository, self.locks, key, command.item_id, policy.max_history)
         if command.action == "why" and command.item_id:

@@ -426,6 +426,44 @@ class MemoryRepository:
                 await self._put(user_key, "changes", kept.id, kept.model_dump(mode="json"))
         return len(doomed)
 
+    async def forget_message_traces(
+        self, user_key: str, conversation: str, message_ids: set[str]
+    ) -> int:
+        """A message was deleted on its platform: drop what history and Undo kept of its words
+        (call under the user lock). Returns how many history entries went.
+
+        Goes: the history entries it caused, the Undo entries that took those changes back
+        (they name what came back and what went), and the changes it made from the change sets
+        (their after-states hold its words); a change set named by it whose changes no history
+        entry ties to a message any more (older entries, or entries past the history cap) goes
+        whole. What was learned from it stays in memory until it is forgotten.
+        """
+
+        def said_there(entry: HistoryEntry) -> bool:
+            # Entries from versions that kept no conversation are matched by message id alone
+            # (ids are unique per platform conversation and across console sessions).
+            return entry.conversation in (None, conversation) and entry.cause in message_ids
+
+        history = await self.history(user_key)
+        caused = {key: e for key, e in history.items() if said_there(e)}
+        # (change set, item) pairs of the changes the message made.
+        made = {(e.change_set, e.item_id) for e in caused.values() if e.change_set}
+        doomed = set(caused) | {
+            key for key, e in history.items() if e.undoes and (e.undoes, e.item_id) in made
+        }
+        for key in sorted(doomed):
+            await self.store.adelete(user_namespace(user_key, "history"), key)
+        tied = {e.change_set for key, e in history.items() if e.change_set and key not in doomed}
+        for change_set in await self.change_sets(user_key):
+            named = change_set.conversation == conversation and change_set.message_id in message_ids
+            kept = [c for c in change_set.changes if (change_set.id, c.item_id) not in made]
+            if (named and change_set.id not in tied) or not kept:
+                await self.drop_change_set(user_key, change_set.id)
+            elif len(kept) < len(change_set.changes):
+                trimmed = change_set.model_copy(update={"changes": kept})
+                await self._put(user_key, "changes", trimmed.id, trimmed.model_dump(mode="json"))
+        return len(doomed)
+
     async def add_change_set(self, user_key: str, change_set: ChangeSet) -> None:
         """Keep what a learning round changed (for Undo); the oldest beyond MAX_CHANGE_SETS go."""
         await self._put(user_key, "changes", change_set.id, change_set.model_dump(mode="json"))

@@ -57,8 +57,19 @@ async def explain(
 
 
 def _source_entry(history: list[HistoryEntry]) -> HistoryEntry | None:
-    """The latest change that came from a message (what the item says now came from it)."""
-    for entry in reversed(history):
+    """The change what the item says now came from: the latest one from a message that no
+    Undo took back (an undone patch leaves the item as the message before it made it)."""
+    in_effect: list[HistoryEntry] = []
+    for entry in history:
+        if entry.undoes:
+            in_effect = [e for e in in_effect if e.change_set != entry.undoes]
+        elif entry.cause == "undo":
+            # Written before undo entries named their change set: an Undo takes back the
+            # item's latest change (it refuses when anything newer touched the item).
+            in_effect = in_effect[:-1]
+        else:
+            in_effect.append(entry)
+    for entry in reversed(in_effect):
         if entry.cause not in NOT_A_MESSAGE and entry.change != "removed":
             return entry
     return None
