@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 
 Change = Literal["added", "changed", "removed"]
 
+# History causes that name no message.
+NOT_A_MESSAGE = frozenset({"correction", "consolidation", "undo", "message"})
+
 
 class HistoryEntry(BaseModel):
     change: Change

@@ -42,6 +42,7 @@ from memory.schemas import (
 )
 from memory.semantic import SemanticIndex
 from memory.timeline import earlier_values
+from memory.traces import named_by, no_longer_remembered, traces_of
 from memory.writes import (
     CONSOLIDATION,
     WriteReport,
@@ -146,6 +147,7 @@ class Learner:
                     messages,
                     erase_removals=erase,
                     change_set=round_id,
+                    asking=[m.text for m in messages if asks_to_forget([m.text])],
                 )
                 # Consumed per group, so a failure in the next group never re-learns this one.
                 await self.repository.delete_pending(user_key, list(group))
@@ -210,7 +212,8 @@ class Learner:
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
             changes = await self.extractor.correct(name, existing_for(memory, "dm", text), text)
-            await self._write(user_key, memory, changes, where)
+            asking = [text] if asks_to_forget([text]) else []
+            await self._write(user_key, memory, changes, where, asking=asking)
             return changes
 
     async def _write(
@@ -223,6 +226,7 @@ class Learner:
         messages: list[PendingMessage] | None = None,
         erase_removals: bool = True,
         change_set: str | None = None,
+        asking: list[str] | None = None,
     ) -> WriteReport:
         """Write what an extraction decided; `sources` are the messages it was learned from,
         `messages` the same messages with their words, so each change names its own.
@@ -231,7 +235,9 @@ class Learner:
         or "forget that ..." in chat), so no copy of it is kept anywhere. Otherwise (and always
         for consolidation) a removal is the model's own, kept in the report with its
         before-state so Undo can put it back. `change_set`: the id of the round's change set,
-        kept on each history entry.
+        kept on each history entry. `asking`: the messages (or correction) that ask for
+        something to be forgotten; what they name that is no longer remembered is erased from
+        history and Undo too.
         """
         report = WriteReport()
         housekeeping = where.message_id == CONSOLIDATION
@@ -288,10 +294,12 @@ class Learner:
             )
             report.forgotten += len(erased)
             for name, (field_refs, field_texts) in erased.items():
+                # Its earlier values, which history and Undo still hold, go with it.
+                old = await traces_of(self.repository, user_key, {field_id(name)})
                 await self.repository.forget_history_of(user_key, field_id(name))
                 asked = narrowed(" ".join(field_texts))
-                forgotten = merge_sources(forgotten, field_refs, asked)
-                texts.extend(field_texts)
+                forgotten = merge_sources(forgotten, field_refs, asked, old.sources)
+                texts.extend((*field_texts, *old.texts))
         stored = memory.items()
         known = {
             (item.kind, same_text(item.kind, item.data, self.kinds)) for item in stored.values()
@@ -382,15 +390,33 @@ class Learner:
                 )
                 continue
             # Removed because the person asked ("forget that ..."): no copy of its text is kept,
-            # neither in history nor in the turns it was learned from or asked to be forgotten in.
+            # neither in history nor in the turns it was learned from or asked to be forgotten in,
+            # of this version or of any earlier one history and Undo still hold.
+            old = await traces_of(self.repository, user_key, {key})
             await self.repository.forget_history_of(user_key, key)
             note("removed", key, current.kind, "(forgotten)", current.text())
             report.forgotten += 1
             # The request to forget it goes too (it names what was forgotten).
             asked = narrowed(" ".join(current.remembered_texts()))
-            forgotten = merge_sources(forgotten, current.sources, last_source(current), asked)
-            texts.extend(current.remembered_texts())
-        if forgotten:
+            forgotten = merge_sources(
+                forgotten, current.sources, last_source(current), asked, old.sources
+            )
+            texts.extend((*current.remembered_texts(), *old.texts))
+        if asking:
+            # What the request names may be no longer remembered (the model removed it on its
+            # own earlier, or an Undo took it back) while history and Undo still hold its words.
+            now = await self.repository.load(user_key)
+            gone = await no_longer_remembered(self.repository, user_key, now)
+            named = named_by(asking, {k: t.texts for k, t in gone.items()}, spoken_for=texts)
+            for key in named:
+                old = gone[key]
+                await self.repository.forget_history_of(user_key, key)
+                note("removed", key, old.kind or "item", "(forgotten)", " ".join(old.texts))
+                report.forgotten += 1
+                asked = narrowed(" ".join(old.texts))
+                forgotten = merge_sources(forgotten, old.sources, asked)
+                texts.extend(old.texts)
+        if forgotten or texts:
             await self.repository.record_erasure(user_key, ErasureEvent(sources=forgotten))
             await self.redactor.redact(user_key, forgotten, tuple(texts))
         await self.repository.add_history(user_key, report.history, self.policy.max_history)

@@ -41,6 +41,7 @@ from memory.results import (
 )
 from memory.scheduler import ExtractionScheduler
 from memory.schemas import Provenance, SourceRef, StoredItem, merge_sources
+from memory.traces import traces_of
 from memory.undo import undo
 from memory.why import explain
 
@@ -176,13 +177,16 @@ class MemoryOperations:
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
             owner = memory.kind_of(item_id)
+            # Every version it had is forgotten with it: history and Undo keep the older ones.
+            traces = await traces_of(self.repository, user_key, {item_id})
             if owner is not None:
                 item = memory.of(owner.name)[item_id]
-                sources = _sources_of(item)
+                sources = merge_sources(_sources_of(item), traces.sources)
+                texts = (*item.remembered_texts(), *traces.texts)
                 await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                 await self.repository.delete(user_key, owner.name, item_id)
                 await self.repository.forget_history_of(user_key, item_id)
-                await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
+                await self.learner.redactor.redact(user_key, sources, texts)
                 return ForgetResult(ItemView.of(item_id, item))
             field = field_name(item_id)
             # A field the schema no longer declares is still shown while stored: find it there.
@@ -203,8 +207,13 @@ class MemoryOperations:
                         "it, and `/memory forget all` forgets everything."
                     )
                 shown = ItemView.of_field(field, next(iter(owners.values())))
-                sources = merge_sources(*(p.field_sources.get(field, []) for p in owners.values()))
-                texts = tuple(t for p in owners.values() for t in p.remembered_texts(field))
+                sources = merge_sources(
+                    *(p.field_sources.get(field, []) for p in owners.values()), traces.sources
+                )
+                texts = (
+                    *(t for p in owners.values() for t in p.remembered_texts(field)),
+                    *traces.texts,
+                )
                 await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                 for audience, profile in owners.items():
                     data = {**profile.data, field: _empty(profile.data[field])}
@@ -220,36 +229,35 @@ class MemoryOperations:
             for section, items in (await self.repository.undeclared(user_key)).items():
                 if item_id in items:
                     item = items[item_id]
-                    sources = _sources_of(item)
+                    sources = merge_sources(_sources_of(item), traces.sources)
+                    texts = (*item.remembered_texts(), *traces.texts)
                     await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                     await self.repository.delete(user_key, section, item_id)
                     await self.repository.forget_history_of(user_key, item_id)
-                    await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
+                    await self.learner.redactor.redact(user_key, sources, texts)
                     return ForgetResult(ItemView.of(item_id, item))
             # No longer remembered (the model removed it, or an Undo did) but its words are still
             # in its history or an undo state: forgetting its id erases those too.
-            traces = [
+            entries = [
                 e
                 for e in (await self.repository.history(user_key)).values()
                 if e.item_id == item_id
             ]
-            if traces:
-                texts = tuple(
-                    e.text.removesuffix(" (undone)") for e in traces if not e.text.startswith("(")
-                )
-                await self.repository.record_erasure(user_key, ErasureEvent(sources=[]))
+            if entries or traces.texts:
+                sources = traces.sources
+                await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                 await self.repository.forget_history_of(user_key, item_id)
-                await self.learner.redactor.redact(user_key, [], texts)
-                last = traces[-1]
+                await self.learner.redactor.redact(user_key, sources, traces.texts)
+                last = entries[-1] if entries else None
                 return ForgetResult(
                     ItemView(
                         id=item_id,
-                        kind=last.kind,
-                        text=next((t for t in reversed(texts)), "(its history)"),
+                        kind=traces.kind or (last.kind if last else ""),
+                        text=traces.texts[-1] if traces.texts else "(its history)",
                         audience="",
                         platform="",
-                        conversation=last.conversation or "",
-                        learned_at=last.at,
+                        conversation=(last.conversation or "") if last else "",
+                        learned_at=last.at if last else datetime.now(UTC),
                     )
                 )
         raise CommandError(

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from memory.conversations import ConversationStates
 from memory.errors import CommandError
-from memory.history import HistoryEntry
+from memory.history import NOT_A_MESSAGE, HistoryEntry
 from memory.ids import field_name
 from memory.repository import MemoryRepository
 from memory.results import ItemView, WhyResult
 from memory.turn_ids import human_id
-
-# History causes that name no message.
-NOT_A_MESSAGE = frozenset({"correction", "consolidation", "undo", "message"})
 
 
 async def explain(

@@ -362,3 +362,60 @@ async def test_history_says_what_an_undo_brought_back(engine: MemoryEngine) -> N
     assert any("added [" in line and "restored: I keep bees (undo)" in line for line in lines)
     assert any("I keep wasps -> I keep bees (undo)" in line for line in lines)
     assert any("location: Lisbon -> Porto (undo)" in line for line in lines)
+
+
+@pytest.mark.parametrize("how", ["chat", "correct"])
+async def test_asking_to_forget_what_the_model_already_removed_erases_its_words(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path, how: str
+) -> None:
+    engine = engine_on(storage)
+    notices: list[MemoryChanged] = []
+
+    async def seen(changed: MemoryChanged) -> None:
+        notices.append(changed)
+
+    try:
+        await tell(engine, "Remember that I keep Zorblats.")
+        await tell(engine, "Remember that I play chess.")
+        await tell(engine, "I no longer keep Zorblats.")  # the model's own removal: undoable
+        engine.on_changed(seen)
+        asking = "Please forget that I keep Zorblats."
+        if how == "chat":
+            await tell(engine, asking)
+            assert [n.summary() for n in notices] == ["forgot 1 thing"]
+        else:
+            await engine.run_command(ALICE, MemoryCommand("correct", text=asking))
+
+        # Nothing learned still holds it; its history, its Undo state and the messages go.
+        assert places(storage, request, tmp_path, "Zorblats") == []
+        assert await facts(engine) == ["I play chess"]
+        history = await engine.run_command(ALICE, MemoryCommand("history"))
+        assert "I play chess" in history.as_text() and "(forgotten)" in history.as_text()
+        assert (await undo(engine)).reverted == ["I play chess"]  # its Undo is untouched
+    finally:
+        await engine.scheduler.close()
+
+
+async def test_forgetting_an_edited_item_erases_every_version_of_it(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    engine = engine_on(storage)
+    try:
+        await tell(engine, "Remember that I work at Acmeqq.")
+        await tell(engine, "hello")  # the reply repeats what is remembered then
+        # A correction says the old value was wrong: the item keeps no earlier value of it.
+        await engine.run_command(
+            ALICE, MemoryCommand("correct", text="It is not Acmeqq but Globexqq.")
+        )
+        await tell(engine, "I live in Portoqq.")
+        await tell(engine, "hi")
+        await engine.run_command(ALICE, MemoryCommand("correct", text="I live in Lisbonqq."))
+        [fact_id] = (await engine.repository.load(ALICE.key)).facts
+
+        await engine.run_command(ALICE, MemoryCommand("forget", item_id=fact_id))
+        await engine.run_command(ALICE, MemoryCommand("forget", item_id="location"))
+
+        for word in ("Acmeqq", "Globexqq", "Portoqq", "Lisbonqq"):
+            assert places(storage, request, tmp_path, word) == [], word
+    finally:
+        await engine.scheduler.close()
