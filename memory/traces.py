@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory.changesets import ItemChange
+from memory.changesets import ChangeSet, ItemChange
 from memory.history import NOT_A_MESSAGE, HistoryEntry
 from memory.ids import field_name
 from memory.learning_rules import asks_to_forget
@@ -73,17 +73,22 @@ def _values(value: Any) -> list[str]:
 
 async def traces_of(repository: MemoryRepository, user_key: str, item_ids: set[str]) -> Traces:
     """What the history and the change sets of `user_key` hold about the items `item_ids`."""
+    history = list((await repository.history(user_key)).values())
+    return _collect(history, await repository.change_sets(user_key), item_ids)
+
+
+def _collect(history: list[HistoryEntry], sets: list[ChangeSet], item_ids: set[str]) -> Traces:
     texts: list[str] = []
     sources: list[SourceRef] = []
     kind = ""
-    for entry in (await repository.history(user_key)).values():
+    for entry in history:
         if entry.item_id not in item_ids:
             continue
         texts.extend(entry_words(entry))
         kind = entry.kind
         if entry.conversation and entry.cause not in NOT_A_MESSAGE:
             sources = merge_sources(sources, [SourceRef(**_ref(entry))])
-    for change_set in await repository.change_sets(user_key):
+    for change_set in sets:
         for change in change_set.changes:
             if change.item_id in item_ids:
                 texts.extend(change_words(change))
@@ -112,12 +117,12 @@ async def no_longer_remembered(
 ) -> dict[str, Traces]:
     """Items that history or Undo still hold words of but `memory` no longer has (the model
     removed them, an Undo took them back), with those words."""
-    live = live_ids(memory)
-    ids = {e.item_id for e in (await repository.history(user_key)).values()}
-    ids |= {c.item_id for s in await repository.change_sets(user_key) for c in s.changes}
+    history = list((await repository.history(user_key)).values())
+    sets = await repository.change_sets(user_key)
+    ids = {e.item_id for e in history} | {c.item_id for s in sets for c in s.changes}
     found: dict[str, Traces] = {}
-    for item_id in sorted(ids - live):
-        traces = await traces_of(repository, user_key, {item_id})
+    for item_id in sorted(ids - live_ids(memory)):
+        traces = _collect(history, sets, {item_id})
         if traces.texts:
             found[item_id] = traces
     return found

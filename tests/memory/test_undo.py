@@ -419,3 +419,16 @@ async def test_forgetting_an_edited_item_erases_every_version_of_it(
             assert places(storage, request, tmp_path, word) == [], word
     finally:
         await engine.scheduler.close()
+
+
+async def test_asking_to_forget_one_dropped_thing_leaves_the_others_history(
+    engine: MemoryEngine,
+) -> None:
+    for text in ("Remember that I keep bees.", "Remember that I play chess."):
+        await tell(engine, text)
+    for text in ("I no longer keep bees.", "I no longer play chess."):
+        await tell(engine, text)
+    await tell(engine, "Please forget that I play chess.")
+
+    history = (await engine.run_command(ALICE, MemoryCommand("history"))).as_text()
+    assert "chess" not in history and "I keep bees" in history
