@@ -39,15 +39,23 @@ async def explain(
         )
     history = [e for e in (await repository.history(user_key)).values() if e.item_id == item_id]
     source = _source_entry(history)
+    message_id = source.cause if source else None
+    conversation = source.conversation if source else None
     if source is not None and source.permalink:
         permalink = source.permalink
+    said = item.provenance if item is not None else None
+    # A collection item knows the message its current state came from (an Undo puts the
+    # earlier state back with its own); history may no longer name it (deleted on the
+    # platform, or past the history cap).
+    if said and said.message_id not in (None, message_id, *NOT_A_MESSAGE):
+        message_id, conversation, permalink = said.message_id, said.conversation, said.permalink
     words = None
-    if source is not None and source.conversation:
-        words = await _words(conversations, source.conversation, source.cause, user_key)
+    if message_id and conversation:
+        words = await _words(conversations, conversation, message_id, user_key)
     return WhyResult(
         item=view,
         permalink=permalink,
-        message_id=source.cause if source else None,
+        message_id=message_id,
         words=words,
         history=history,
     )

@@ -432,3 +432,21 @@ async def test_asking_to_forget_one_dropped_thing_leaves_the_others_history(
 
     history = (await engine.run_command(ALICE, MemoryCommand("history"))).as_text()
     assert "chess" not in history and "I keep bees" in history
+
+
+async def test_why_names_the_message_an_item_now_says_even_once_it_is_deleted(
+    engine: MemoryEngine,
+) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    patch = say(ALICE, dm(ALICE), "It is not bees but wasps.")
+    await engine.reply(patch)
+    await engine.learn_now(ALICE.key)
+    await engine.message_deleted(
+        MessageDeleted(patch.conversation, (patch.message_id,), author=ALICE)
+    )
+    [fact_id] = (await engine.repository.load(ALICE.key)).facts
+
+    why = await engine.run_command(ALICE, MemoryCommand("why", item_id=fact_id))
+    # "I keep wasps" came from the deleted message: named, and its words are gone with it.
+    assert isinstance(why, WhyResult) and why.item.text == "I keep wasps"
+    assert why.message_id == patch.message_id and why.words is None
