@@ -10,8 +10,8 @@ import pytest
 
 from adapters.slack.intake import inbox_key
 from bot.storage import Storage
-from memory.delivery import Delivery
 from memory.commands import MemoryCommand
+from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.results import UndoResult
 from tests.fakes.slack import event_envelope
