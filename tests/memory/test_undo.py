@@ -3,6 +3,7 @@ newer touched the same items, and never brings back anything forgotten."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from memory.identity import UserRef
 from memory.messages import MessageDeleted
 from memory.policy import MemoryPolicy
 from memory.results import ForgetResult, UndoResult, WhyResult
-from tests.conftest import engine_on, unique
+from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.memory.scan import places
 from tests.rules import existing_docs, memory_script
@@ -450,3 +451,18 @@ async def test_why_names_the_message_an_item_now_says_even_once_it_is_deleted(
     # "I keep wasps" came from the deleted message: named, and its words are gone with it.
     assert isinstance(why, WhyResult) and why.item.text == "I keep wasps"
     assert why.message_id == patch.message_id and why.words is None
+
+
+async def test_undo_while_learning_outlasts_the_wait_undoes_nothing(storage: Storage) -> None:
+    engine = engine_on(storage, config=replace(MANUAL, show_wait_seconds=0))
+    try:
+        await tell(engine, "Remember that I keep bees.")
+        await engine.reply(say(ALICE, dm(ALICE), "Remember that I play chess."))
+        # "The latest" is not known yet: the bees are not taken back in its place.
+        waiting = await undo(engine)
+        assert waiting.reason == "learning" and "still learning" in waiting.as_text()
+        await engine.learn_now(ALICE.key)
+        assert await facts(engine) == ["I keep bees", "I play chess"]
+        assert (await undo(engine)).reverted == ["I play chess"]
+    finally:
+        await engine.scheduler.close()
