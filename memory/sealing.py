@@ -3,13 +3,15 @@
 Two layers when MEMORY_ENCRYPTION_KEY is set:
 
 - The master key, derived from the passphrase with scrypt (see `derive_key`). It seals what
-  belongs to nobody in particular (Slack installations, the inbox of unanswered events, the
-  erasure log kept through forget all) and wraps the data keys.
-- Data keys (`KeyRing`): one random AES-256 key per owner, a person (their memory) or a
-  conversation (its checkpoints), stored wrapped by the master key in the store under
-  ("keys", <owner label>). Forget all deletes the owner's wrapped keys, so every copy of what
-  they sealed (in a write-ahead log, a dead row version, a backup) can no longer be opened
-  with the master key alone. The next write creates a fresh key.
+  belongs to nobody in particular (Slack installations, inbox events without a known author,
+  the erasure log kept through forget all) and wraps the data keys.
+- Data keys (`KeyRing`): one random AES-256 key per owner, a person (their memory), a
+  conversation (its checkpoints) or an account (its events waiting in the inbox), stored
+  wrapped by the master key in the store under ("keys", <owner label>). Forget all deletes
+  the owner's wrapped keys, so every copy of what they sealed (in a write-ahead log, a dead
+  row version, a backup) can no longer be opened with the master key alone. The next write
+  creates a fresh key. Copies of a destroyed key's wrapped form left in a write-ahead log or
+  a backup are retired by rotating the master key (`memory.rotation`) and discarding the old.
 
 Every ciphertext names the key that sealed it, so data sealed under older settings stays
 readable: `aesgcm-<id>` for the master key (and old keys, and keys derived with the former
@@ -98,6 +100,13 @@ def owner_label(owner: str) -> str:
 def person_owner(person: str) -> str:
     """The data-key owner for a person's memory rows."""
     return f"person:{person}"
+
+
+def inbox_owner(account: str) -> str:
+    """The data-key owner for what an account wrote that waits in the inbox (an account key,
+    as the platform names the author; forget all destroys the keys of every account of the
+    person)."""
+    return f"inbox:{account}"
 
 
 def thread_owner(thread: str) -> str:
@@ -295,6 +304,116 @@ class KeyRing(AesGcmSealer):
             self._data.pop(ref, None)
             self._gone[ref] = True
         return len(found)
+
+    @property
+    def master_ids(self) -> frozenset[str]:
+        """The ids of every master key this ring opens with (current, old, legacy forms)."""
+        return frozenset(self._keys)
+
+    def is_current(self, ciphername: str) -> bool:
+        """Whether a ciphertext's name says it is sealed with a data key or the current master
+        key (so a master-key rotation has nothing to do for it)."""
+        return DataKeyRef.parse(ciphername) is not None or ciphername == f"aesgcm-{self._primary}"
+
+    def reseal(self, ciphername: str, ciphertext: bytes) -> tuple[str, bytes] | None:
+        """A master-sealed ciphertext sealed again with the current master key; None when it
+        is sealed with a data key or the current master key already. Raises ValueError when no
+        configured key opens it."""
+        if self.is_current(ciphername):
+            return None
+        try:
+            plaintext = self._master_decrypt(ciphername, ciphertext)
+        except InvalidTag:
+            raise ValueError(f"a value sealed with key {ciphername} does not open") from None
+        return self._master_encrypt(plaintext)
+
+    def reseal_value(self, value: dict[str, Any]) -> dict[str, Any] | None:
+        """A store value sealed with an older master key, sealed with the current one; None
+        for any other value (plain, sealed with a data key, or current already)."""
+        sealed = value.get(SEALED)
+        if not isinstance(sealed, str):
+            return None
+        name, _, data = sealed.partition(":")
+        resealed = self.reseal(name, base64.b64decode(data))
+        return None if resealed is None else _envelope(*resealed)
+
+    async def _key_rows(self, offset: int, limit: int) -> list[Any]:
+        return await self._store().asearch((KEYS_ROOT,), limit=limit, offset=offset)
+
+    async def _key_count(self) -> int:
+        """How many wrapped keys the store holds (found by probing offsets, as the store API
+        has no count): about 2 log2(n) one-row reads."""
+        high = 1
+        while await self._key_rows(high - 1, 1):
+            high *= 2
+        low = high // 2  # a row at offset low - 1 exists (or low is 0); none at high - 1
+        while low < high:
+            middle = (low + high + 1) // 2
+            if await self._key_rows(middle - 1, 1):
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    def _check_row(self, label: str, kid: str, row: dict[str, Any], only_current: bool) -> None:
+        name = str(row.get("wrapped", "")).partition(":")[0]
+        key_id = name.removeprefix("aesgcm-")
+        if key_id not in self._keys or (only_current and key_id != self._primary):
+            raise ValueError(f"data key {kid} is wrapped with key {key_id}, not a configured one")
+        self._unwrap(DataKeyRef(label, kid), row)
+
+    async def check_wrapped(
+        self, sample: int = 100, *, everything: bool = False, only_current: bool = False
+    ) -> int:
+        """Unwrap the newest `sample` and the oldest `sample` wrapped data keys (all of them
+        with `everything`), so a master key that opens only some of them is found before
+        anyone is answered: keys are re-wrapped as they are used, so those still under a
+        retired master key are the least recently written. `only_current`: every key checked
+        must be wrapped with the current master key. Returns how many were checked.
+        Raises ValueError naming the first key that does not open."""
+        if everything:
+            offsets = [0]
+            pages = None
+        else:
+            total = await self._key_count()
+            offsets = sorted({0, max(0, total - sample)})
+            pages = 1
+        checked = 0
+        for start in offsets:
+            offset = start
+            while True:
+                rows = await self._key_rows(offset, sample)
+                for item in rows:
+                    self._check_row(item.namespace[-1], item.key, item.value, only_current)
+                checked += len(rows)
+                offset += len(rows)
+                if len(rows) < sample or (pages is not None and offset - start >= sample):
+                    break
+        return checked
+
+    async def rewrap_all(self, page: int = 500) -> int:
+        """Re-wrap every stored data key still wrapped by an older master key with the current
+        one; how many were re-wrapped. Passes over the keys until one finds nothing left (a
+        re-wrapped row moves to the front of the store's order). Raises ValueError for a key
+        that no configured master key opens."""
+        total = 0
+        for _ in range(5):
+            done = 0
+            offset = 0
+            while rows := await self._key_rows(offset, page):
+                for item in rows:
+                    wrapped = str(item.value.get("wrapped", ""))
+                    if wrapped.startswith(f"aesgcm-{self._primary}:"):
+                        continue
+                    ref = DataKeyRef(item.namespace[-1], item.key)
+                    material = self._unwrap(ref, item.value)
+                    await self._put_key(ref, material, float(item.value.get("at", 0)))
+                    done += 1
+                offset += len(rows)
+            total += done
+            if done == 0:
+                break
+        return total
 
     def seal_with(self, ref: DataKeyRef, value: dict[str, Any]) -> dict[str, Any]:
         """A store value sealed with the data key `ref` (from `data_key`)."""
