@@ -154,6 +154,12 @@ async def _rotate_key(settings: Settings) -> int:
     async with open_storage(settings.database_url, settings.data_dir, sealer=sealer) as storage:
         try:
             done = await rotate(storage, sealer)
+            if done.left:
+                raise ConfigurationError(
+                    f"rotate-key: {done.left} stored value(s) kept changing under the old key: "
+                    "is a bot process still running without the new MEMORY_ENCRYPTION_KEY? "
+                    "Restart it with the new settings and run rotate-key again"
+                )
             # Every key must now be wrapped with the new key, as the bot will need once the
             # old keys are removed.
             checked = await sealer.check_wrapped(everything=True, only_current=True)

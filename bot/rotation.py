@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.storage import Storage
+from bot.storage import Storage, store_swap
 from memory.rotation import rotate_store
 from memory.sealing import KeyRing
 
@@ -22,18 +22,20 @@ CHECKPOINT_COLUMNS = {
 
 @dataclass
 class RotationReport:
-    """Counts of what was sealed again with the current master key."""
+    """Counts of what was sealed again with the current master key; `left`: store rows that
+    changed under every pass (written by a process still on the old settings)."""
 
     keys: int
     values: int
     inbox: int
     checkpoints: int
+    left: int
 
 
 async def rotate(storage: Storage, ring: KeyRing) -> RotationReport:
     """Re-wrap every data key and re-seal every master-sealed value (store, inbox, checkpoints)
     with `ring`'s current master key. Raises ValueError for a value no configured key opens."""
-    stored = await rotate_store(storage.store, ring)
+    stored = await rotate_store(storage.store, ring, store_swap(storage))
     inbox = await _rows(
         storage, "SELECT event_key, payload FROM bot_inbox WHERE payload IS NOT NULL"
     )
@@ -57,7 +59,7 @@ async def rotate(storage: Storage, ring: KeyRing) -> RotationReport:
             )
             await _run(storage, update, (f"{serial}+{new[0]}", new[1], typ, blob))
             resealed += 1
-    return RotationReport(stored.keys, stored.values, resealed_inbox, resealed)
+    return RotationReport(stored.keys, stored.values, resealed_inbox, resealed, stored.left)
 
 
 def _connection(storage: Storage, sql: str) -> Any:

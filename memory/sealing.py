@@ -61,6 +61,18 @@ class Sealer(Protocol):
     def open(self, value: dict[str, Any]) -> dict[str, Any]: ...
 
 
+class ValueSwap(Protocol):
+    """Compare-and-swap of one store row, which the store API lacks (the storage layer
+    provides it over its own tables)."""
+
+    async def __call__(
+        self, namespace: tuple[str, ...], key: str, old: dict[str, Any], new: dict[str, Any]
+    ) -> bool:
+        """Store `new` at (namespace, key) if the stored value is still `old` (as the store
+        returned it), marking the row as just written; False when it changed or is gone."""
+        ...
+
+
 class KeyGone(ValueError):
     """Sealed with a data key that was destroyed (its owner was forgotten): unreadable for good."""
 
@@ -231,6 +243,9 @@ class KeyRing(AesGcmSealer):
     ) -> None:
         super().__init__(secret, old_secrets)
         self.store = store
+        # Set by the storage layer: re-wrapping a key in use then never writes back a key that
+        # forget all destroyed meanwhile (without it, a plain put).
+        self.swap: ValueSwap | None = None
         self._data: LRUCache[DataKeyRef, AESGCM] = LRUCache(maxsize=KEY_CACHE)
         self._gone: LRUCache[DataKeyRef, bool] = LRUCache(maxsize=KEY_CACHE)
 
@@ -257,7 +272,12 @@ class KeyRing(AesGcmSealer):
             if not str(newest.value.get("wrapped", "")).startswith(f"aesgcm-{self._primary}:"):
                 # Wrapped by an older master key: re-wrapped with the current one, so the old
                 # one can be retired once every key in use has been re-wrapped.
-                await self._put_key(ref, material, float(newest.value.get("at", 0)))
+                at = float(newest.value.get("at", 0))
+                if self.swap is None:
+                    await self._put_key(ref, material, at)
+                else:
+                    row = self._wrapped_row(ref, material, at)
+                    await self.swap((KEYS_ROOT, label), ref.kid, newest.value, row)
             return ref
         ref = DataKeyRef(label, secrets.token_hex(8))
         material = AESGCM.generate_key(bit_length=256)
@@ -265,9 +285,12 @@ class KeyRing(AesGcmSealer):
         self._data[ref] = AESGCM(material)
         return ref
 
-    async def _put_key(self, ref: DataKeyRef, material: bytes, at: float) -> None:
+    def _wrapped_row(self, ref: DataKeyRef, material: bytes, at: float) -> dict[str, Any]:
         name, wrapped = self._master_encrypt(material, ref.aad)
-        row = {"wrapped": f"{name}:{base64.b64encode(wrapped).decode()}", "at": at}
+        return {"wrapped": f"{name}:{base64.b64encode(wrapped).decode()}", "at": at}
+
+    async def _put_key(self, ref: DataKeyRef, material: bytes, at: float) -> None:
+        row = self._wrapped_row(ref, material, at)
         await self._store().aput((KEYS_ROOT, ref.label), ref.kid, row, index=False)
 
     def _unwrap(self, ref: DataKeyRef, row: dict[str, Any]) -> bytes:
@@ -391,29 +414,14 @@ class KeyRing(AesGcmSealer):
                     break
         return checked
 
-    async def rewrap_all(self, page: int = 500) -> int:
-        """Re-wrap every stored data key still wrapped by an older master key with the current
-        one; how many were re-wrapped. Passes over the keys until one finds nothing left (a
-        re-wrapped row moves to the front of the store's order). Raises ValueError for a key
-        that no configured master key opens."""
-        total = 0
-        for _ in range(5):
-            done = 0
-            offset = 0
-            while rows := await self._key_rows(offset, page):
-                for item in rows:
-                    wrapped = str(item.value.get("wrapped", ""))
-                    if wrapped.startswith(f"aesgcm-{self._primary}:"):
-                        continue
-                    ref = DataKeyRef(item.namespace[-1], item.key)
-                    material = self._unwrap(ref, item.value)
-                    await self._put_key(ref, material, float(item.value.get("at", 0)))
-                    done += 1
-                offset += len(rows)
-            total += done
-            if done == 0:
-                break
-        return total
+    def rewrapped(self, label: str, kid: str, row: dict[str, Any]) -> dict[str, Any] | None:
+        """A stored wrapped-key row (under ("keys", label), key `kid`) wrapped again with the
+        current master key; None when it is already. The data key itself is unchanged. Raises
+        ValueError when no configured master key opens it."""
+        if str(row.get("wrapped", "")).startswith(f"aesgcm-{self._primary}:"):
+            return None
+        ref = DataKeyRef(label, kid)
+        return self._wrapped_row(ref, self._unwrap(ref, row), float(row.get("at", 0)))
 
     def seal_with(self, ref: DataKeyRef, value: dict[str, Any]) -> dict[str, Any]:
         """A store value sealed with the data key `ref` (from `data_key`)."""

@@ -17,12 +17,14 @@ import pytest
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.store.memory import InMemoryStore
 
+from bot.rotation import store_swap
 from bot.storage import Storage, open_storage
 from memory.commands import parse_command
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 from memory.repository import READABLE_SAMPLE, MemoryRepository
 from memory.results import ForgetAllReceipt, ShowResult
+from memory.rotation import rotate_store
 from memory.sealing import (
     AesGcmSealer,
     DataKeyRef,
@@ -31,6 +33,8 @@ from memory.sealing import (
     Sealer,
     derive_key,
     legacy_key,
+    owner_label,
+    person_owner,
 )
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import channel, dm, person, say
@@ -207,6 +211,18 @@ async def test_a_conversation_left_under_a_retired_key_is_caught_at_start(place:
             await engine.start()
         assert "MEMORY_ENCRYPTION_KEY" in str(refused.value)
         assert "\n" not in str(refused.value)
+    # As the bot starts: one line, exit 2, no traceback.
+    env = bot_env(
+        "http://127.0.0.1:9/v1",
+        place.data,
+        DATABASE_URL=place.url,
+        MEMORY_ENCRYPTION_KEY=NEW,
+        CHECK_MODEL_AT_START="false",
+    )
+    process = await start_bot("chat", "--user", "alice", env=env, cwd=place.data.parent)
+    out, _ = await asyncio.wait_for(process.communicate(b"hello\n"), 90)
+    [line] = out.decode().strip().splitlines()
+    assert process.returncode == 2 and line.startswith("bot: Stored memory is encrypted"), line
 
     # With the old key among the old keys, the old conversation reads and continues.
     async with opened(place, KeyRing(NEW, (OLD,))) as (_, engine):
@@ -295,3 +311,59 @@ async def _inbox_payloads(storage: Storage) -> dict[str, str]:
     inbox_conn = storage.sqlite_connections[2]
     cursor = await inbox_conn.execute(sql)
     return {str(key): str(payload) for key, payload in await cursor.fetchall()}
+
+
+async def test_a_rotation_never_brings_back_a_key_forgotten_while_it_runs(place: Place) -> None:
+    alice, bob = person(unique("alice")), person(unique("bob"))
+    async with opened(place, KeyRing(OLD)) as (_, engine):
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+        await engine.reply(say(bob, dm(bob), "Remember that I like plain toast"))
+    ring = KeyRing(NEW, (OLD,))
+    theirs = owner_label(person_owner(alice.key))
+    async with opened(place, ring) as (storage, engine):
+        swap = store_swap(storage)
+        raced: list[str] = []
+
+        async def forget_all_meanwhile(
+            namespace: tuple[str, ...], key: str, old: dict[str, Any], new: dict[str, Any]
+        ) -> bool:
+            # She forgets everything between the rotation's read of her key and its write.
+            if namespace == ("keys", theirs) and not raced:
+                raced.append(key)
+                await engine.run_command(alice, parse_command("forget all confirm"))
+            return await swap(namespace, key, old, new)
+
+        done = await rotate_store(storage.store, ring, forget_all_meanwhile)
+        assert raced and done.left == 0
+        assert await storage.store.asearch(("keys", theirs)) == []  # still destroyed
+        his = owner_label(person_owner(bob.key))
+        bobs = await storage.store.asearch(("keys", his))
+        assert bobs and all(ring.rewrapped(his, k.key, k.value) is None for k in bobs)
+
+
+async def test_a_key_rewrapped_as_it_is_used_is_not_brought_back_after_forget_all(
+    place: Place,
+) -> None:
+    alice = person(unique("alice"))
+    async with opened(place, KeyRing(OLD)) as (_, engine):
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+    ring = KeyRing(NEW, (OLD,))
+    label = owner_label(person_owner(alice.key))
+    async with opened(place, ring) as (storage, engine):
+        swap = ring.swap
+        assert swap is not None
+        raced: list[str] = []
+
+        async def forget_all_meanwhile(
+            namespace: tuple[str, ...], key: str, old: dict[str, Any], new: dict[str, Any]
+        ) -> bool:
+            # Another process forgets her between this one's read of her key and its re-wrap.
+            if namespace == ("keys", label) and not raced:
+                raced.append(key)
+                await engine.run_command(alice, parse_command("forget all confirm"))
+            return await swap(namespace, key, old, new)
+
+        ring.swap = forget_all_meanwhile
+        await ring.data_key(person_owner(alice.key))
+        assert raced
+        assert await storage.store.asearch(("keys", label)) == []
