@@ -363,21 +363,6 @@ class KeyRing(AesGcmSealer):
     async def _key_rows(self, offset: int, limit: int) -> list[Any]:
         return await self._store().asearch((KEYS_ROOT,), limit=limit, offset=offset)
 
-    async def _key_count(self) -> int:
-        """How many wrapped keys the store holds (found by probing offsets, as the store API
-        has no count): about 2 log2(n) one-row reads."""
-        high = 1
-        while await self._key_rows(high - 1, 1):
-            high *= 2
-        low = high // 2  # a row at offset low - 1 exists (or low is 0); none at high - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if await self._key_rows(middle - 1, 1):
-                low = middle
-            else:
-                high = middle - 1
-        return low
-
     def _check_row(self, label: str, kid: str, row: dict[str, Any], only_current: bool) -> None:
         name = str(row.get("wrapped", "")).partition(":")[0]
         key_id = name.removeprefix("aesgcm-")
@@ -388,30 +373,41 @@ class KeyRing(AesGcmSealer):
     async def check_wrapped(
         self, sample: int = 100, *, everything: bool = False, only_current: bool = False
     ) -> int:
-        """Unwrap the newest `sample` and the oldest `sample` wrapped data keys (all of them
-        with `everything`), so a master key that opens only some of them is found before
-        anyone is answered: keys are re-wrapped as they are used, so those still under a
-        retired master key are the least recently written. `only_current`: every key checked
-        must be wrapped with the current master key. Returns how many were checked.
-        Raises ValueError naming the first key that does not open."""
+        """Unwrap the newest `sample` wrapped data keys, pages of `sample` at offsets doubling
+        from there (`sample`, 2 `sample`, 4 `sample`...), and the oldest `sample`, all of them
+        with `everything`: a master key that opens only some keys is found before anyone is
+        answered (keys are re-wrapped as they are used and by rotation, so those still under a
+        retired master key are the least recently written). About 2 log2(n / sample) reads.
+        `only_current`: every key checked must be wrapped with the current master key.
+        Returns how many were checked. Raises ValueError naming the first that does not open."""
+        checked, offset, seen, full_to = 0, 0, set(), 0
+        while True:
+            rows = await self._key_rows(offset, sample)
+            for item in rows:
+                self._check_row(item.namespace[-1], item.key, item.value, only_current)
+            checked += len(rows)
+            seen.add(offset)
+            if len(rows) < sample:
+                break
+            full_to = offset + sample  # rows exist up to here
+            offset = offset + sample if everything or offset == 0 else offset * 2
         if everything:
-            offsets = [0]
-            pages = None
-        else:
-            total = await self._key_count()
-            offsets = sorted({0, max(0, total - sample)})
-            pages = 1
-        checked = 0
-        for start in offsets:
-            offset = start
-            while True:
-                rows = await self._key_rows(offset, sample)
-                for item in rows:
-                    self._check_row(item.namespace[-1], item.key, item.value, only_current)
-                checked += len(rows)
-                offset += len(rows)
-                if len(rows) < sample or (pages is not None and offset - start >= sample):
-                    break
+            return checked
+        total = offset + len(rows)
+        if not rows:  # past the end: it lies between the last full page and here
+            low, high = full_to, offset
+            while low < high:
+                middle = (low + high) // 2
+                if await self._key_rows(middle, 1):
+                    low = middle + 1
+                else:
+                    high = middle
+            total = low
+        oldest = max(0, total - sample)
+        if oldest not in seen:
+            for item in await self._key_rows(oldest, sample):
+                self._check_row(item.namespace[-1], item.key, item.value, only_current)
+                checked += 1
         return checked
 
     def rewrapped(self, label: str, kid: str, row: dict[str, Any]) -> dict[str, Any] | None:

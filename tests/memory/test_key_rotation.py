@@ -367,3 +367,23 @@ async def test_a_key_rewrapped_as_it_is_used_is_not_brought_back_after_forget_al
         await ring.data_key(person_owner(alice.key))
         assert raced
         assert await storage.store.asearch(("keys", label)) == []
+
+
+@pytest.mark.parametrize(("keys", "checked"), [(350, 400), (700, 500)])
+async def test_the_key_check_reaches_the_oldest_wrapped_keys(
+    place: Place, keys: int, checked: int
+) -> None:
+    async with opened(place, KeyRing(OLD)) as (storage, _):
+        await KeyRing(OLD, store=storage.store).data_key("test:the first owner")
+        newer = KeyRing(NEW, store=storage.store)
+        for n in range(keys - 1):
+            await newer.data_key(f"test:owner {n}")
+        with pytest.raises(ValueError, match="not a configured one"):
+            await KeyRing(NEW, store=storage.store).check_wrapped()
+        both = KeyRing(NEW, (OLD,), store=storage.store)
+        # The newest 100, pages at offsets 100, 200, 400..., and the oldest 100 (which may
+        # overlap a page read already).
+        assert await both.check_wrapped() == checked
+        assert await both.check_wrapped(everything=True) == keys
+        with pytest.raises(ValueError):
+            await both.check_wrapped(everything=True, only_current=True)
