@@ -156,9 +156,10 @@ async def _rotate_key(settings: Settings) -> int:
             done = await rotate(storage, sealer)
             if done.left:
                 raise ConfigurationError(
-                    f"rotate-key: {done.left} stored value(s) kept changing under the old key: "
-                    "is a bot process still running without the new MEMORY_ENCRYPTION_KEY? "
-                    "Restart it with the new settings and run rotate-key again"
+                    f"rotate-key: {done.left} stored value(s) are still sealed with an old key "
+                    "(rewritten meanwhile): is a bot process still running without the new "
+                    "MEMORY_ENCRYPTION_KEY? Restart it with the new settings, run rotate-key "
+                    "again, and keep MEMORY_ENCRYPTION_OLD_KEYS until it succeeds"
                 )
             # Every key must now be wrapped with the new key, as the bot will need once the
             # old keys are removed.
@@ -166,7 +167,8 @@ async def _rotate_key(settings: Settings) -> int:
         except ValueError as exc:
             raise ConfigurationError(
                 f"rotate-key: stored data does not open with MEMORY_ENCRYPTION_KEY or "
-                f"MEMORY_ENCRYPTION_OLD_KEYS ({exc}); nothing else was changed"
+                f"MEMORY_ENCRYPTION_OLD_KEYS ({exc}); what was sealed again before it opens "
+                "with MEMORY_ENCRYPTION_KEY, keep the old keys set"
             ) from None
     print(
         f"Sealed again with MEMORY_ENCRYPTION_KEY in {storage_description(settings)}: "

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.storage import Storage, store_swap
-from memory.rotation import rotate_store
-from memory.sealing import KeyRing
+from memory.rotation import rotate_store, still_needed
+from memory.sealing import SEALED, KeyRing
 
 # Serialized checkpoint values whose type names a cipher ("msgpack+aesgcm-<id>", see
 # LangGraph's EncryptedSerializer), per backend: (table, type column, value column).
@@ -22,8 +22,8 @@ CHECKPOINT_COLUMNS = {
 
 @dataclass
 class RotationReport:
-    """Counts of what was sealed again with the current master key; `left`: store rows that
-    changed under every pass (written by a process still on the old settings)."""
+    """Counts of what was sealed again with the current master key; `left`: what is still
+    sealed with an older one afterwards (rewritten meanwhile by a process on old settings)."""
 
     keys: int
     values: int
@@ -59,7 +59,23 @@ async def rotate(storage: Storage, ring: KeyRing) -> RotationReport:
             )
             await _run(storage, update, (f"{serial}+{new[0]}", new[1], typ, blob))
             resealed += 1
-    return RotationReport(stored.keys, stored.values, resealed_inbox, resealed, stored.left)
+    left = await still_needed(storage.store, ring) + await _old_elsewhere(storage, ring)
+    return RotationReport(stored.keys, stored.values, resealed_inbox, resealed, left)
+
+
+async def _old_elsewhere(storage: Storage, ring: KeyRing) -> int:
+    """Inbox payloads and checkpoint values still sealed with an older master key (changed
+    by another process between this rotation's read and its write)."""
+    left = 0
+    sql = "SELECT payload FROM bot_inbox WHERE payload IS NOT NULL"
+    for (payload,) in await _rows(storage, sql):
+        sealed = json.loads(payload).get(SEALED)
+        left += isinstance(sealed, str) and not ring.is_current(sealed.partition(":")[0])
+    for table, kind, _column in CHECKPOINT_COLUMNS[storage.kind]:
+        sql = f"SELECT {kind} FROM {table} WHERE {kind} LIKE %s"
+        for (typ,) in await _rows(storage, sql, ("%+aesgcm-%",)):
+            left += not ring.is_current(str(typ).partition("+")[2])
+    return left
 
 
 def _connection(storage: Storage, sql: str) -> Any:

@@ -60,12 +60,13 @@ async def rotate_store(store: BaseStore, ring: KeyRing, swap: ValueSwap) -> Rota
         if needed == 0:  # a whole pass found nothing: done
             break
     else:
-        done.left = await _still_needed(store, ring)
+        done.left = await still_needed(store, ring)
     return done
 
 
-async def _still_needed(store: BaseStore, ring: KeyRing) -> int:
-    """How many rows still need the current master key (without changing any)."""
+async def still_needed(store: BaseStore, ring: KeyRing) -> int:
+    """How many store rows are still sealed or wrapped with a master key other than `ring`'s
+    current one (read only)."""
     left = 0
     offset = 0
     while rows := await store.asearch((), limit=PAGE, offset=offset):
