@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -374,10 +375,13 @@ async def test_the_key_check_reaches_the_oldest_wrapped_keys(
     place: Place, keys: int, checked: int
 ) -> None:
     async with opened(place, KeyRing(OLD)) as (storage, _):
-        await KeyRing(OLD, store=storage.store).data_key("test:the first owner")
+        first = await KeyRing(OLD, store=storage.store).data_key("test:the first owner")
         newer = KeyRing(NEW, store=storage.store)
         for n in range(keys - 1):
             await newer.data_key(f"test:owner {n}")
+        # Written a day earlier (SQLite's timestamps have whole seconds: keys made in the same
+        # second as this one would come in any order).
+        await _written_a_day_earlier(place, f"keys.{first.label}")
         with pytest.raises(ValueError, match="not a configured one"):
             await KeyRing(NEW, store=storage.store).check_wrapped()
         both = KeyRing(NEW, (OLD,), store=storage.store)
@@ -387,3 +391,18 @@ async def test_the_key_check_reaches_the_oldest_wrapped_keys(
         assert await both.check_wrapped(everything=True) == keys
         with pytest.raises(ValueError):
             await both.check_wrapped(everything=True, only_current=True)
+
+
+async def _written_a_day_earlier(place: Place, prefix: str) -> None:
+    if place.url:
+        with psycopg.connect(place.url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE store SET updated_at = updated_at - interval '1 day' WHERE prefix = %s",
+                (prefix,),
+            )
+        return
+    with sqlite3.connect(place.data / "memory.sqlite") as conn:
+        conn.execute(
+            "UPDATE store SET updated_at = datetime(updated_at, '-1 day') WHERE prefix = ?",
+            (prefix,),
+        )
