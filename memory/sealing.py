@@ -328,11 +328,6 @@ class KeyRing(AesGcmSealer):
             self._gone[ref] = True
         return len(found)
 
-    @property
-    def master_ids(self) -> frozenset[str]:
-        """The ids of every master key this ring opens with (current, old, legacy forms)."""
-        return frozenset(self._keys)
-
     def is_current(self, ciphername: str) -> bool:
         """Whether a ciphertext's name says it is sealed with a data key or the current master
         key (so a master-key rotation has nothing to do for it)."""
