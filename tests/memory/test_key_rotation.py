@@ -247,6 +247,8 @@ async def test_a_wrong_key_is_refused_when_the_newest_rows_need_no_key(
         await engine.learn_now(alice.key)
         # Her conversation gone, only her memory needs the key.
         await storage.checkpointer.adelete_thread(dm(alice).key)
+        # Written a day before what follows (SQLite's timestamps have whole seconds).
+        await _written_a_day_earlier(place, f"users.{alice.key}.%")
         # Later writes that hold nothing sealed: each a revision mark, plain by design.
         repository = MemoryRepository(storage.store)
         for n in range(READABLE_SAMPLE + 5):
@@ -397,12 +399,12 @@ async def _written_a_day_earlier(place: Place, prefix: str) -> None:
     if place.url:
         with psycopg.connect(place.url, autocommit=True) as conn:
             conn.execute(
-                "UPDATE store SET updated_at = updated_at - interval '1 day' WHERE prefix = %s",
+                "UPDATE store SET updated_at = updated_at - interval '1 day' WHERE prefix LIKE %s",
                 (prefix,),
             )
         return
     with sqlite3.connect(place.data / "memory.sqlite") as conn:
         conn.execute(
-            "UPDATE store SET updated_at = datetime(updated_at, '-1 day') WHERE prefix = ?",
+            "UPDATE store SET updated_at = datetime(updated_at, '-1 day') WHERE prefix LIKE ?",
             (prefix,),
         )
