@@ -48,7 +48,7 @@ from memory.repositories import StoreRepositories
 from memory.repository import MemoryRepository
 from memory.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.scheduler import ExtractionScheduler
-from memory.sealing import Sealer
+from memory.sealing import KeyGone, Sealer, inbox_owner
 from memory.semantic import SemanticIndex
 from memory.stats import EngineStats
 from memory.storage import StorageBundle
@@ -219,6 +219,8 @@ class MemoryEngine:
         try:
             async for _ in self.checkpointer.alist(None, limit=1):
                 break
+        except KeyGone:
+            pass  # a conversation forgotten while it was being written: unreadable on purpose
         except Exception as exc:
             raise ConfigurationError(
                 "Stored conversations are encrypted and cannot be read with the current "
@@ -358,6 +360,10 @@ class MemoryEngine:
         if isinstance(result, ForgetAllReceipt):
             for former in await self.people.former_ids(person):
                 await self.repository.delete_everything(former)
+            if self.repository.keys is not None:
+                # What they sent that waits in the inbox, wherever a copy of it lies.
+                for account in {user.key, *await self.people.authored_ids(person)}:
+                    await self.repository.keys.shred(inbox_owner(account))
             if self._compact is not None:
                 await self._compact()
         if isinstance(result, ShowResult):

@@ -28,7 +28,7 @@ from memory.namespaces import ROOT, Section, is_memory_section, user_namespace, 
 from memory.pending import PendingMessage
 from memory.repeats import repeats_of
 from memory.schemas import StoredItem, upgrade
-from memory.sealing import KeyGone, KeyRing, PlainSealer, Sealer, person_owner
+from memory.sealing import SEALED, KeyGone, KeyRing, PlainSealer, Sealer, person_owner
 from memory.stats import MemorySizes
 
 PROFILE_KEYS: tuple[Audience, ...] = ("channel", "dm")
@@ -292,22 +292,34 @@ class MemoryRepository:
         await self._put(user_key, "erasure", ERASURE_KEY, log.model_dump(mode="json"))
         await self._changed(user_key)
 
-    async def check_readable(self, sample: int = READABLE_SAMPLE) -> None:
-        """Open a sample of stored values with the configured key (at start, before anyone is
-        answered). Raises ConfigurationError naming MEMORY_ENCRYPTION_KEY when they are sealed
-        and there is no key, or a key that did not seal them."""
-        found = await self.store.asearch((ROOT,), limit=sample)
+    async def check_readable(self, sample: int = READABLE_SAMPLE, pages: int = 10) -> None:
+        """Open stored values with the configured key (at start, before anyone is answered):
+        with a KeyRing, the newest and oldest wrapped data keys (KeyRing.check_wrapped), then
+        up to `sample` sealed values under the users' prefix, reading at most `pages` pages
+        of `sample` rows to find them (plain rows, such as revision marks, need no key and do
+        not count, nor do rows of forgotten people). Raises ConfigurationError naming
+        MEMORY_ENCRYPTION_KEY when values are sealed and there is no key, or a key that
+        did not seal them."""
+        opened, offset = 0, 0
         try:
-            await self._ready(found)
+            if self.keys is not None:
+                await self.keys.check_wrapped()
+            for _ in range(pages):
+                found = await self.store.asearch((ROOT,), limit=sample, offset=offset)
+                await self._ready(found)
+                for item in found:
+                    if SEALED not in item.value:
+                        continue
+                    try:
+                        self.sealer.open(item.value)
+                    except KeyGone:
+                        continue  # its owner was forgotten: unreadable on purpose
+                    opened += 1
+                if opened >= sample or len(found) < sample:
+                    return
+                offset += len(found)
         except Exception as exc:
             raise _unreadable(exc) from None
-        for item in found:
-            try:
-                self.sealer.open(item.value)
-            except KeyGone:
-                continue  # its owner was forgotten: unreadable on purpose
-            except Exception as exc:
-                raise _unreadable(exc) from None
 
     async def is_paused(self, user_key: str) -> bool:
         found = await self.store.aget(user_namespace(user_key, "settings"), LEARNING_KEY)
