@@ -208,13 +208,16 @@ class Learner:
 
     async def correct(
         self, user_key: str, name: str, text: str, where: Provenance
-    ) -> MemoryChanges:
+    ) -> tuple[MemoryChanges, int]:
+        """Apply `/memory correct <text>`: what the model changed, and how many things were
+        forgotten (a correction's removals are erasures, and so is what it asks to forget that
+        only history and Undo still held)."""
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
             changes = await self.extractor.correct(name, existing_for(memory, "dm", text), text)
             asking = [text] if asks_to_forget([text]) else []
-            await self._write(user_key, memory, changes, where, asking=asking)
-            return changes
+            report = await self._write(user_key, memory, changes, where, asking=asking)
+            return changes, report.forgotten
 
     async def _write(
         self,

@@ -302,14 +302,14 @@ class MemoryOperations:
             audience="dm",
         )
         before = await self.repository.load(key)
-        changes = await self.learner.correct(key, user.name, text, provenance)
+        changes, forgotten = await self.learner.correct(key, user.name, text, provenance)
         after = await self.repository.load(key)
         items = after.items()
         old = before.items()
         return CorrectResult(
             added=[ItemView.of(k, v) for k, v in items.items() if k not in old],
             changed=[ItemView.of(k, items[k]) for k in changes.updates if k in items],
-            removed=len(changes.deletes),
+            removed=max(len(changes.deletes), forgotten),
             profile_changed=bool(changes.profiles),
         )
 

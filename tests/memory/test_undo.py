@@ -385,7 +385,8 @@ async def test_asking_to_forget_what_the_model_already_removed_erases_its_words(
             await tell(engine, asking)
             assert [n.summary() for n in notices] == ["forgot 1 thing"]
         else:
-            await engine.run_command(ALICE, MemoryCommand("correct", text=asking))
+            corrected = await engine.run_command(ALICE, MemoryCommand("correct", text=asking))
+            assert "removed 1 item" in corrected.as_text()
 
         # Nothing learned still holds it; its history, its Undo state and the messages go.
         assert places(storage, request, tmp_path, "Zorblats") == []
