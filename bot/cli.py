@@ -130,14 +130,22 @@ async def _memory_check(settings: Settings) -> int:
     sealer = build_sealer(settings)
     _existing_data(settings)
     async with open_storage(settings.database_url, settings.data_dir, sealer=sealer) as storage:
-        await MemoryRepository(storage.store, sealer, policy.kinds).check_readable()
-        counts = await check_store(storage.store, sealer or PlainSealer(), policy.kinds)
+        # A wholly wrong key is refused in one line; keys that only some items need are
+        # counted below, item by item, as unreadable.
+        repository = MemoryRepository(storage.store, sealer, policy.kinds)
+        await repository.check_readable(wrapped=False)
+        why: dict[str, str] = {}
+        counts = await check_store(storage.store, sealer or PlainSealer(), policy.kinds, why)
     print(f"Memory in {storage_description(settings)}:")
     for line in check_report(counts):
         print(f"  {line}")
     unreadable = any(tally["unreadable"] for tally in counts.values())
     if unreadable:
-        print("Some items cannot be opened: was MEMORY_ENCRYPTION_KEY the key that wrote them?")
+        reason = f" ({why['why']})" if "why" in why else ""
+        print(
+            f"Some items cannot be opened{reason}: was MEMORY_ENCRYPTION_KEY (or one of "
+            "MEMORY_ENCRYPTION_OLD_KEYS) the key that wrote them?"
+        )
     return 1 if unreadable or any(tally["invalid"] for tally in counts.values()) else 0
 
 

@@ -48,7 +48,7 @@ from memory.repositories import StoreRepositories
 from memory.repository import MemoryRepository
 from memory.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.scheduler import ExtractionScheduler
-from memory.sealing import KeyGone, Sealer, inbox_owner
+from memory.sealing import KeyGone, KeyUnavailable, Sealer, inbox_owner, unopenable
 from memory.semantic import SemanticIndex
 from memory.stats import EngineStats
 from memory.storage import StorageBundle
@@ -237,11 +237,21 @@ class MemoryEngine:
         """Delete what is past retention, for every user; returns how many items went."""
         removed = 0
         kept_for_a_while = {k.name for k in self.kinds.collections if k.retention_days is not None}
+        # A person whose memory no configured key opens is skipped with one line per sweep.
+        unopened: set[str] = set()
         for user_key in await self.repository.users_with_any(kept_for_a_while):
-            removed += await self.learner.sweep(user_key)
+            try:
+                removed += await self.learner.sweep(user_key)
+            except KeyUnavailable as exc:
+                _skip_unopenable(user_key, exc, unopened)
         for user_key in await self.repository.users_with_changes():
+            if user_key in unopened:
+                continue
             # Reading them drops the change sets past the undo window, with their before-states.
-            await self.repository.change_sets(user_key)
+            try:
+                await self.repository.change_sets(user_key)
+            except KeyUnavailable as exc:
+                _skip_unopenable(user_key, exc, unopened)
         return removed
 
     @staticmethod
@@ -279,7 +289,7 @@ class MemoryEngine:
                 self._after_turn(thread, result)
         except Exception as exc:
             # A provider that is down or misconfigured fails every message: one line each.
-            outside = model_failure(exc)
+            outside = model_failure(exc) or unopenable(exc)
             log.error(
                 "reply failed: %s",
                 outside or type(exc).__name__,
@@ -408,6 +418,13 @@ class MemoryEngine:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _skip_unopenable(user_key: str, exc: KeyUnavailable, skipped: set[str]) -> None:
+    skipped.add(user_key)
+    log.warning(
+        "sweep skipped a person whose memory cannot be opened: %s", exc, extra={"user": user_key}
+    )
 
 
 def _human(message: ChatMessage, person: str) -> HumanMessage:

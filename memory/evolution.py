@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from memory.kinds import KindRegistry, MemoryKind
 from memory.namespaces import ROOT, is_memory_section
 from memory.schemas import StoredItem, upgrade
-from memory.sealing import KeyRing, Sealer
+from memory.sealing import KeyRing, Sealer, unopenable
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,16 @@ FITS = ("current", "migrated", "invalid")
 
 
 async def check_store(
-    store: BaseStore, sealer: Sealer, kinds: KindRegistry
+    store: BaseStore, sealer: Sealer, kinds: KindRegistry, reasons: dict[str, str] | None = None
 ) -> dict[str, Counter[str]]:
     """Every person's stored items, counted by section and fit (see `evolve`), read-only:
     `{"facts": Counter(current=12, migrated=1), "old_tickets": Counter(unknown=3)}`. Every
     declared kind is in the answer, with zeros when nothing is stored. An item that cannot
-    even be opened (another encryption key, a foreign row) counts as "unreadable"."""
+    even be opened (another encryption key, a foreign row) counts as "unreadable"; the first
+    one's reason (key ids, never content) is put in `reasons["why"]` when `reasons` is given."""
     counts: dict[str, Counter[str]] = {kind.name: Counter() for kind in kinds}
+    if reasons is None:
+        reasons = {}
     # Items sealed with a person's own data key open once that key is read from the store.
     keys = sealer if isinstance(sealer, KeyRing) else None
     if keys is not None and keys.store is None:
@@ -90,13 +93,14 @@ async def check_store(
         offset = 0
         while found := await store.asearch(namespace, limit=PAGE, offset=offset):
             offset += len(found)
-            if keys is not None:
-                await keys.ready(row.value for row in found)
             for row in found:
                 try:
+                    if keys is not None:  # one by one: a key that does not open is one item's
+                        await keys.ready([row.value])
                     item = upgrade(sealer.open(row.value))
-                except Exception:
+                except Exception as exc:
                     tally["unreadable"] += 1
+                    reasons.setdefault("why", unopenable(exc) or type(exc).__name__)
                     continue
                 tally[evolve(item, kinds.get(section)).fit] += 1
     return counts

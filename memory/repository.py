@@ -292,9 +292,11 @@ class MemoryRepository:
         await self._put(user_key, "erasure", ERASURE_KEY, log.model_dump(mode="json"))
         await self._changed(user_key)
 
-    async def check_readable(self, sample: int = READABLE_SAMPLE, pages: int = 10) -> None:
+    async def check_readable(
+        self, sample: int = READABLE_SAMPLE, pages: int = 10, *, wrapped: bool = True
+    ) -> None:
         """Open stored values with the configured key (at start, before anyone is answered):
-        with a KeyRing, the newest and oldest wrapped data keys (KeyRing.check_wrapped), then
+        with a KeyRing and `wrapped`, every wrapped data key (KeyRing.check_wrapped), then
         up to `sample` sealed values under the users' prefix, reading at most `pages` pages
         of `sample` rows to find them (plain rows, such as revision marks, need no key and do
         not count, nor do rows of forgotten people). Raises ConfigurationError naming
@@ -302,7 +304,7 @@ class MemoryRepository:
         did not seal them."""
         opened, offset = 0, 0
         try:
-            if self.keys is not None:
+            if self.keys is not None and wrapped:
                 await self.keys.check_wrapped()
             for _ in range(pages):
                 found = await self.store.asearch((ROOT,), limit=sample, offset=offset)

@@ -53,6 +53,8 @@ DATA_KEY_PREFIX = "dk1"
 KEYS_ROOT = "keys"
 # Unwrapped data keys kept in memory (32 bytes each), and labels/ids known to be destroyed.
 KEY_CACHE = 50_000
+# Wrapped-key rows read per page by the start-up check (about 150 bytes each).
+KEY_CHECK_PAGE = 2_000
 
 
 class Sealer(Protocol):
@@ -71,6 +73,29 @@ class ValueSwap(Protocol):
         """Store `new` at (namespace, key) if the stored value is still `old` (as the store
         returned it), marking the row as just written; False when it changed or is gone."""
         ...
+
+
+class KeyUnavailable(ValueError):
+    """Sealed or wrapped with a master key this process does not hold (or whose id matches
+    but which does not open it): unreadable until the settings name that key. The message is
+    one line naming key ids only, never what was sealed."""
+
+    def __init__(self, message: str, key_id: str) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+
+
+def unopenable(error: BaseException) -> str | None:
+    """The one-line reason when `error` (or what caused it) is a KeyUnavailable, else None:
+    for a log line or a report in place of a traceback."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyUnavailable):
+            return str(current)
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class KeyGone(ValueError):
@@ -204,7 +229,7 @@ class AesGcmSealer:
     ) -> bytes:
         key_id = ciphername.removeprefix("aesgcm-")
         if key_id not in self._keys:
-            raise ValueError(f"no key for ciphertext sealed with key {key_id}")
+            raise KeyUnavailable(f"no key for ciphertext sealed with key {key_id}", key_id)
         return self._keys[key_id].decrypt(ciphertext[:12], ciphertext[12:], aad)
 
     # CipherProtocol, for LangGraph's EncryptedSerializer (checkpoints).
@@ -295,10 +320,18 @@ class KeyRing(AesGcmSealer):
 
     def _unwrap(self, ref: DataKeyRef, row: dict[str, Any]) -> bytes:
         name, _, data = str(row.get("wrapped", "")).partition(":")
+        key_id = name.removeprefix("aesgcm-")
+        if key_id not in self._keys:
+            raise KeyUnavailable(
+                f"no key for data key {ref.kid}: wrapped with key {key_id}, not a configured one",
+                key_id,
+            )
         try:
             return self._master_decrypt(name, base64.b64decode(data), ref.aad)
         except InvalidTag:
-            raise ValueError(f"data key {ref.kid} does not open with the configured key") from None
+            raise KeyUnavailable(
+                f"data key {ref.kid} does not open with the configured key {key_id}", key_id
+            ) from None
 
     async def load(self, refs: Iterable[DataKeyRef]) -> None:
         """Read and unwrap the data keys `refs` not in memory yet; those no longer stored are
@@ -358,51 +391,39 @@ class KeyRing(AesGcmSealer):
     async def _key_rows(self, offset: int, limit: int) -> list[Any]:
         return await self._store().asearch((KEYS_ROOT,), limit=limit, offset=offset)
 
-    def _check_row(self, label: str, kid: str, row: dict[str, Any], only_current: bool) -> None:
-        name = str(row.get("wrapped", "")).partition(":")[0]
-        key_id = name.removeprefix("aesgcm-")
+    def _check_header(self, kid: str, row: dict[str, Any], only_current: bool) -> None:
+        key_id = str(row.get("wrapped", "")).partition(":")[0].removeprefix("aesgcm-")
         if key_id not in self._keys or (only_current and key_id != self._primary):
-            raise ValueError(f"data key {kid} is wrapped with key {key_id}, not a configured one")
-        self._unwrap(DataKeyRef(label, kid), row)
+            raise KeyUnavailable(
+                f"data key {kid} is wrapped with key {key_id}, not a configured one", key_id
+            )
 
     async def check_wrapped(
-        self, sample: int = 100, *, everything: bool = False, only_current: bool = False
+        self,
+        sample: int = 100,
+        *,
+        everything: bool = False,
+        only_current: bool = False,
+        page: int = KEY_CHECK_PAGE,
     ) -> int:
-        """Unwrap the newest `sample` wrapped data keys, pages of `sample` at offsets doubling
-        from there (`sample`, 2 `sample`, 4 `sample`...), and the oldest `sample`, all of them
-        with `everything`: a master key that opens only some keys is found before anyone is
-        answered (keys are re-wrapped as they are used and by rotation, so those still under a
-        retired master key are the least recently written). About 2 log2(n / sample) reads.
-        `only_current`: every key checked must be wrapped with the current master key.
-        Returns how many were checked. Raises ValueError naming the first that does not open."""
-        checked, offset, seen, full_to = 0, 0, set(), 0
-        while True:
-            rows = await self._key_rows(offset, sample)
+        """Every wrapped data key's header names a configured master key (read, not
+        decrypted: a key id is a hash of the key, so a configured id is the configured key),
+        and the newest `sample` keys (all of them with `everything`) unwrap with it: a master
+        key that opens only some keys is found before anyone is answered, wherever in the
+        store the keys it cannot open lie. Reads the key table in pages of `page` rows (see
+        bench/key_check.py for the cost). `only_current`: every key must be wrapped with the
+        current master key. Returns how many keys were checked. Raises KeyUnavailable (a
+        ValueError) naming the first that does not open."""
+        checked, offset = 0, 0
+        while rows := await self._key_rows(offset, page):
             for item in rows:
-                self._check_row(item.namespace[-1], item.key, item.value, only_current)
-            checked += len(rows)
-            seen.add(offset)
-            if len(rows) < sample:
-                break
-            full_to = offset + sample  # rows exist up to here
-            offset = offset + sample if everything or offset == 0 else offset * 2
-        if everything:
-            return checked
-        total = offset + len(rows)
-        if not rows:  # past the end: it lies between the last full page and here
-            low, high = full_to, offset
-            while low < high:
-                middle = (low + high) // 2
-                if await self._key_rows(middle, 1):
-                    low = middle + 1
-                else:
-                    high = middle
-            total = low
-        oldest = max(0, total - sample)
-        if oldest not in seen:
-            for item in await self._key_rows(oldest, sample):
-                self._check_row(item.namespace[-1], item.key, item.value, only_current)
+                self._check_header(item.key, item.value, only_current)
+                if everything or checked < sample:
+                    self._unwrap(DataKeyRef(item.namespace[-1], item.key), item.value)
                 checked += 1
+            if len(rows) < page:
+                break
+            offset += len(rows)
         return checked
 
     def rewrapped(self, label: str, kid: str, row: dict[str, Any]) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "reply_latency": ([], ["time to reply", "LLM calls per user message"]),
     "recall": ([], ["recall:", "total"]),
     "small_talk": ([], ["junk facts", "extra LLM calls / message"]),
+    "key_check": ([], ["key check", "start-up check (headers)"]),
 }
 
 
