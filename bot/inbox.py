@@ -8,13 +8,16 @@ author is not known) and dropped as soon as an entry is done.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
 from psycopg.rows import tuple_row
 
 from memory.inbox import InboxEntry, InboxState
-from memory.sealing import KeyGone, KeyRing, PlainSealer, Sealer, inbox_owner
+from memory.sealing import KeyGone, KeyRing, KeyUnavailable, PlainSealer, Sealer, inbox_owner
+
+log = logging.getLogger(__name__)
 
 CREATE = (
     "CREATE TABLE IF NOT EXISTS bot_inbox ("
@@ -138,7 +141,12 @@ class _SqlInbox(_Payloads):
         _, rows = await self._run(UNFINISHED, args)
         entries = []
         for row in rows:
-            entry = await self.entry(row)
+            try:
+                entry = await self.entry(row)
+            except KeyUnavailable as exc:
+                # Left waiting for a process that holds the key; the others are answered.
+                log.warning("an inbox event cannot be opened: %s", exc, extra={"event": row[0]})
+                continue
             if entry is None:
                 await self.finish(str(row[0]))  # forgotten: never answered
             else:

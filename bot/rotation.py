@@ -34,7 +34,11 @@ class RotationReport:
 
 async def rotate(storage: Storage, ring: KeyRing) -> RotationReport:
     """Re-wrap every data key and re-seal every master-sealed value (store, inbox, checkpoints)
-    with `ring`'s current master key. Raises ValueError for a value no configured key opens."""
+    with `ring`'s current master key. Raises ValueError for a value no configured key opens.
+
+    First records that key as the current one, so a process still on replaced settings
+    wraps no new data key with a key about to be retired (KeyRing.check_may_wrap)."""
+    await ring.record_current()
     stored = await rotate_store(storage.store, ring, store_swap(storage))
     inbox = await _rows(
         storage, "SELECT event_key, payload FROM bot_inbox WHERE payload IS NOT NULL"

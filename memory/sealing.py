@@ -51,6 +51,8 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
 DATA_KEY_PREFIX = "dk1"
 KEYS_ROOT = "keys"
+# Where `bot memory rotate-key` records the id of the master key it sealed everything with.
+CURRENT_MASTER = (("sealing",), "master")
 # Unwrapped data keys kept in memory (32 bytes each), and labels/ids known to be destroyed.
 KEY_CACHE = 50_000
 # Wrapped-key rows read per page by the start-up check (about 150 bytes each).
@@ -297,6 +299,7 @@ class KeyRing(AesGcmSealer):
             if not str(newest.value.get("wrapped", "")).startswith(f"aesgcm-{self._primary}:"):
                 # Wrapped by an older master key: re-wrapped with the current one, so the old
                 # one can be retired once every key in use has been re-wrapped.
+                await self.check_may_wrap()
                 at = float(newest.value.get("at", 0))
                 if self.swap is None:
                     await self._put_key(ref, material, at)
@@ -304,11 +307,32 @@ class KeyRing(AesGcmSealer):
                     row = self._wrapped_row(ref, material, at)
                     await self.swap((KEYS_ROOT, label), ref.kid, newest.value, row)
             return ref
+        await self.check_may_wrap()
         ref = DataKeyRef(label, secrets.token_hex(8))
         material = AESGCM.generate_key(bit_length=256)
         await self._put_key(ref, material, time.time())
         self._data[ref] = AESGCM(material)
         return ref
+
+    async def check_may_wrap(self) -> None:
+        """Raise KeyUnavailable when `bot memory rotate-key` recorded a master key this
+        process does not hold: it runs on replaced settings, and a data key it wrapped would
+        open for no process on the current ones (one read, only when a key is wrapped)."""
+        namespace, key = CURRENT_MASTER
+        found = await self._store().aget(namespace, key)
+        current = str(found.value.get("current", "")) if found is not None else ""
+        if current and current not in self._keys:
+            raise KeyUnavailable(
+                f"stored memory was moved to master key {current} by rotate-key, which this "
+                "process does not hold: restart it with the current MEMORY_ENCRYPTION_KEY",
+                current,
+            )
+
+    async def record_current(self) -> None:
+        """Record this ring's master key as the current one (see `check_may_wrap`)."""
+        namespace, key = CURRENT_MASTER
+        row = {"current": self._primary, "at": time.time()}
+        await self._store().aput(namespace, key, row, index=False)
 
     def _wrapped_row(self, ref: DataKeyRef, material: bytes, at: float) -> dict[str, Any]:
         name, wrapped = self._master_encrypt(material, ref.aad)

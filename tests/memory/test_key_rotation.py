@@ -496,3 +496,49 @@ async def test_memory_that_cannot_be_opened_costs_one_line_never_a_traceback(
     output = out.decode()
     assert process.returncode == 1 and "Traceback" not in output, output
     assert "unreadable" in output or "cannot be opened" in output, output
+
+
+async def test_after_rotate_key_a_process_on_the_replaced_key_wraps_no_new_data_key(
+    place: Place, tmp_path: Path
+) -> None:
+    alice, zed = person(unique("alice")), person(unique("zed"))
+    async with opened(place, KeyRing(OLD)) as (_, engine):
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+    code, output = await rotate_key(
+        place, tmp_path, MEMORY_ENCRYPTION_KEY=NEW, MEMORY_ENCRYPTION_OLD_KEYS=OLD
+    )
+    assert code == 0, output
+    # A process left running on the old settings: zed, new, gets an apology, not a data key
+    # that only the replaced key would open.
+    async with opened(place, KeyRing(OLD)) as (storage, engine):
+        reply = await engine.reply(say(zed, dm(zed), "Remember that I like plain toast"))
+        assert reply.failed
+        new_id = key_ids(NEW)[0].removeprefix("aesgcm-")
+        wrapped = await storage.store.asearch(("keys",), limit=1000)
+        assert wrapped and all(k.value["wrapped"].startswith(f"aesgcm-{new_id}:") for k in wrapped)
+    async with opened(place, KeyRing(NEW)) as (_, engine):
+        await engine.start()
+        reply = await engine.reply(say(zed, dm(zed), "Remember that I like plain toast"))
+        assert not reply.failed
+        await engine.aclose()
+
+
+async def test_an_inbox_event_no_configured_key_opens_waits_without_holding_up_the_rest(
+    place: Place, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice, bob = person(unique("alice")), person(unique("bob"))
+    async with opened(place, KeyRing(OLD)) as (storage, _):
+        await storage.inbox.record("test:a", {"text": "my zebracorn word"}, author=alice.key)
+    caplog.set_level(logging.INFO)
+    async with opened(place, KeyRing(NEW)) as (storage, _):
+        await storage.inbox.record("test:b", {"text": "plain toast"}, author=bob.key)
+        waiting = await storage.inbox.unfinished("test:", older_than=2e9, limit=10)
+        assert [e.key for e in waiting] == ["test:b"]
+        [warned] = [r for r in caplog.records if r.name.startswith("bot")]
+        assert warned.levelno == logging.WARNING and not warned.exc_info
+        assert key_ids(OLD)[0].removeprefix("aesgcm-") in warned.getMessage()
+        assert "zebracorn" not in said(warned)
+    # Not finished: a process holding the old key answers it.
+    async with opened(place, KeyRing(NEW, (OLD,))) as (storage, _):
+        waiting = await storage.inbox.unfinished("test:", older_than=2e9, limit=10)
+        assert sorted(e.key for e in waiting) == ["test:a", "test:b"]
