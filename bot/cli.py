@@ -101,7 +101,10 @@ def _parser() -> argparse.ArgumentParser:
 def _secrets(settings: Settings) -> list[str]:
     """Every secret setting's value that is set: each platform's, and the memory keys."""
     keys = [settings.memory_encryption_key, *settings.memory_encryption_old_keys]
-    return platform_secrets(settings) + [v.get_secret_value() for v in keys if v is not None]
+    values = [v.get_secret_value() for v in keys if v is not None]
+    # As given and stripped: both are keys (see build_sealer).
+    both = dict.fromkeys([*values, *(v.strip() for v in values)])
+    return platform_secrets(settings) + [v for v in both if v.strip()]
 
 
 async def _chat(settings: Settings, user: str, session: str, resume: bool) -> None:
@@ -155,10 +158,10 @@ async def _rotate_key(settings: Settings) -> int:
     sealer = build_sealer(settings)
     if sealer is None:
         raise ConfigurationError(
-            "rotate-key needs MEMORY_ENCRYPTION_KEY (the new key) and MEMORY_ENCRYPTION_OLD_KEYS "
-            "(the keys it replaces)"
+            "rotate-key needs MEMORY_ENCRYPTION_KEY, the key to seal everything with "
+            "(MEMORY_ENCRYPTION_OLD_KEYS, the keys it replaces, is optional)"
         )
-    _existing_data(settings)
+    _existing_data(settings, "rotate")
     async with open_storage(settings.database_url, settings.data_dir, sealer=sealer) as storage:
         try:
             done = await rotate(storage, sealer)
@@ -178,19 +181,26 @@ async def _rotate_key(settings: Settings) -> int:
                 f"MEMORY_ENCRYPTION_OLD_KEYS ({exc}); what was sealed again before it opens "
                 "with MEMORY_ENCRYPTION_KEY, keep the old keys set"
             ) from None
+    after = (
+        " Remove MEMORY_ENCRYPTION_OLD_KEYS and discard the old key(s)."
+        if settings.memory_encryption_old_keys
+        else ""
+    )
     print(
         f"Sealed again with MEMORY_ENCRYPTION_KEY in {storage_description(settings)}: "
         f"{done.keys} data key(s), {done.values} stored value(s), {done.inbox} inbox "
         f"event(s), {done.checkpoints} conversation value(s); all {checked} data key(s) open "
-        "with it alone. Remove MEMORY_ENCRYPTION_OLD_KEYS and discard the old key(s)."
+        f"with it alone.{after}"
     )
     return 0
 
 
-def _existing_data(settings: Settings) -> None:
+def _existing_data(settings: Settings, verb: str = "check") -> None:
+    """Raises ConfigurationError when DATA_DIR (SQLite) does not exist: there is nothing to
+    `verb` ("check", "rotate"), and these commands create nothing."""
     if not settings.database_url and not settings.data_dir.is_dir():
         raise ConfigurationError(
-            f"DATA_DIR={settings.data_dir}: no such directory, so no stored memory to check "
+            f"DATA_DIR={settings.data_dir}: no such directory, so no stored memory to {verb} "
             "(relative paths start where the bot starts)"
         )
 

@@ -28,7 +28,8 @@ def build_sealer(settings: Settings) -> KeyRing | None:
 
     Surrounding whitespace is not part of a key (a secret file's trailing newline must not make
     another key), for the current key as for the old ones. Data sealed by earlier versions with
-    a current key that had such whitespace still opens: that exact value is kept for reading.
+    a key that had such whitespace still opens: each old key, and the current one, is tried
+    for reading both as given and stripped.
 
     Raises ConfigurationError for a key that is set but blank (a typo, or an empty line in
     .env), and for old keys without a current key: silently running without encryption would
@@ -49,9 +50,11 @@ def build_sealer(settings: Settings) -> KeyRing | None:
             "MEMORY_ENCRYPTION_KEY is set but empty: give it a passphrase, or unset it to "
             "store memory unencrypted."
         )
-    # Earlier versions used the current key unstripped: what they sealed opens with it.
-    readable = (*old_keys, raw) if raw != secret else old_keys
-    return KeyRing(secret, readable)
+    # Earlier versions used keys unstripped: what they sealed opens with the exact value.
+    readable = [raw] if raw != secret else []
+    for old in old_keys:
+        readable += [old.strip(), old] if old.strip() != old else [old]
+    return KeyRing(secret, tuple(dict.fromkeys(readable)))
 
 
 def build_policy(settings: Settings) -> MemoryPolicy:

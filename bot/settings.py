@@ -61,21 +61,29 @@ def comma_list(value: object) -> tuple[str, ...]:
 def key_list(value: object) -> tuple[str, ...]:
     """MEMORY_ENCRYPTION_OLD_KEYS: `["one, with a comma", "two"]` (a JSON list of strings, so
     any passphrase can be given) or `one, two` (comma-separated, for passphrases without a
-    comma). Each key is stripped of surrounding whitespace, as MEMORY_ENCRYPTION_KEY is, and
-    empty ones are dropped. A value that starts with `[` but is not a JSON list of strings is
-    read as a comma-separated list. Raises ValueError for anything else."""
+    comma that do not start with `[` or `{`). Each key is kept as given, surrounding
+    whitespace included (the key ring tries it with and without: see bot.engine.build_sealer),
+    and blank ones are dropped. Raises ValueError, naming no key, for a value that starts with
+    `[` or `{` but is not a JSON list of strings, and for anything else not a list."""
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
-    if isinstance(value, str) and value.strip().startswith("["):
+    if isinstance(value, str) and value.strip().startswith(("[", "{")):
         try:
             parsed = json.loads(value)
         except ValueError:
             parsed = None
-        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
-            return tuple(item.strip() for item in parsed if item.strip())
+        if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
+            raise ValueError(
+                "starts with [ or { but is not a JSON list of strings (like "
+                '\'["old key", "older key"]\'); passphrases that start with [ or { must be '
+                "given in that form"
+            )
+        return tuple(item for item in parsed if item.strip())
+    if isinstance(value, str):
+        return tuple(part for part in value.split(",") if part.strip())
     if isinstance(value, (list, tuple)):
         items = [p.get_secret_value() if isinstance(p, SecretStr) else str(p) for p in value]
-        return tuple(item.strip() for item in items if item.strip())
+        return tuple(item for item in items if item.strip())
     return comma_list(value)
 
 

@@ -3,11 +3,16 @@ packages), comma-separated settings split and checked there, one clear line per 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bot.engine import build_sealer
 from bot.settings import Settings, comma_list, get_settings
@@ -43,9 +48,10 @@ def test_comma_lists_are_split_trimmed_and_typed(
     monkeypatch.setenv("MEMORY_ENCRYPTION_OLD_KEYS", "first key, second,,")
     settings = get_settings()
     assert settings.discord_shard_ids == (0, 2)
+    # Each key as given (the sealer tries it stripped too): see the whitespace test below.
     assert [k.get_secret_value() for k in settings.memory_encryption_old_keys] == [
         "first key",
-        "second",
+        " second",
     ]
     assert "first key" not in repr(settings)
 
@@ -99,11 +105,7 @@ def test_old_keys_as_a_json_list_hold_any_passphrase(
 ) -> None:
     monkeypatch.setenv("MEMORY_ENCRYPTION_OLD_KEYS", '["one, with a comma", " two\\n", ""]')
     keys = get_settings().memory_encryption_old_keys
-    assert [k.get_secret_value() for k in keys] == ["one, with a comma", "two"]
-    # Not a JSON list of strings: read as a comma-separated list, as before.
-    monkeypatch.setenv("MEMORY_ENCRYPTION_OLD_KEYS", "[first, second")
-    keys = Settings().memory_encryption_old_keys
-    assert [k.get_secret_value() for k in keys] == ["[first", "second"]
+    assert [k.get_secret_value() for k in keys] == ["one, with a comma", " two\n"]
     # Written in .env, as .env.example shows it.
     monkeypatch.delenv("MEMORY_ENCRYPTION_OLD_KEYS")
     (clean / ".env").write_text('MEMORY_ENCRYPTION_OLD_KEYS=\'["a, b", "c"]\'\n')
@@ -139,3 +141,46 @@ def test_surrounding_whitespace_is_not_part_of_any_key(
     monkeypatch.delenv("MEMORY_ENCRYPTION_OLD_KEYS")
     again = build_sealer(Settings())
     assert again is not None and again.open(earlier) == {"content": "I keep wasps"}
+
+
+@pytest.mark.parametrize("value", ['["k1", "k2"', "[", '{"a":1}', "[1,2]", '["k1", 2]', " [ "])
+def test_old_keys_that_look_like_json_but_are_not_a_list_of_strings_are_refused(
+    clean: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("MEMORY_ENCRYPTION_KEY", "the key")
+    monkeypatch.setenv("MEMORY_ENCRYPTION_OLD_KEYS", value)
+    with pytest.raises(ConfigurationError) as refused:
+        get_settings()
+    message = str(refused.value)
+    assert (
+        message.startswith("invalid settings: MEMORY_ENCRYPTION_OLD_KEYS: ") and "\n" not in message
+    )
+    assert "JSON list of strings" in message and "k1" not in message  # never the keys
+
+
+@pytest.mark.parametrize("given", ["legacy\n", '["legacy\\n"]', " legacy , other"])
+def test_an_old_key_opens_what_it_sealed_with_or_without_its_surrounding_whitespace(
+    clean: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    # Sealed by an earlier version whose key came from a secret file, newline and all (both
+    # the scrypt and the former SHA-256 key of that exact value).
+    raw = " legacy " if given.startswith(" ") else "legacy\n"
+    earlier = AesGcmSealer(raw).seal({"content": "I keep bees"})
+    former = _sha256_sealed(raw, {"content": "I keep wasps"})
+    stripped = AesGcmSealer("legacy").seal({"content": "I keep ants"})
+    monkeypatch.setenv("MEMORY_ENCRYPTION_KEY", "a new key")
+    monkeypatch.setenv("MEMORY_ENCRYPTION_OLD_KEYS", given)
+    sealer = build_sealer(get_settings())
+    assert sealer is not None
+    assert sealer.open(earlier) == {"content": "I keep bees"}
+    assert sealer.open(former) == {"content": "I keep wasps"}
+    assert sealer.open(stripped) == {"content": "I keep ants"}
+
+
+def _sha256_sealed(secret: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A value sealed as versions before scrypt did: AES-GCM under SHA-256(passphrase)."""
+    key = hashlib.sha256(secret.encode()).digest()
+    key_id = hashlib.sha256(b"key-id" + key).hexdigest()[:8]
+    nonce = os.urandom(12)
+    data = nonce + AESGCM(key).encrypt(nonce, json.dumps(value).encode(), None)
+    return {"sealed": f"aesgcm-{key_id}:{base64.b64encode(data).decode()}"}

@@ -542,3 +542,22 @@ async def test_an_inbox_event_no_configured_key_opens_waits_without_holding_up_t
     async with opened(place, KeyRing(NEW, (OLD,))) as (storage, _):
         waiting = await storage.inbox.unfinished("test:", older_than=2e9, limit=10)
         assert sorted(e.key for e in waiting) == ["test:a", "test:b"]
+
+
+async def test_rotate_key_says_what_it_needs_and_what_is_left_to_do(tmp_path: Path) -> None:
+    place = Place("", tmp_path / "data")
+    # No key at all: the new key is what it needs; old keys are optional.
+    code, output = await rotate_key(place, tmp_path)
+    [line] = output.strip().splitlines()
+    assert code == 2 and line.startswith("bot: rotate-key needs MEMORY_ENCRYPTION_KEY"), line
+    assert "optional" in line, line
+    # Nothing stored yet: said as a rotation, not as a check.
+    code, output = await rotate_key(place, tmp_path, MEMORY_ENCRYPTION_KEY=NEW)
+    [line] = output.strip().splitlines()
+    assert code == 2 and "no stored memory to rotate" in line, line
+    # Rotated without old keys (memory written before a key was set): nothing to remove.
+    async with opened(place, None) as (_, engine):
+        alice = person(unique("alice"))
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+    code, output = await rotate_key(place, tmp_path, MEMORY_ENCRYPTION_KEY=NEW)
+    assert code == 0 and "MEMORY_ENCRYPTION_OLD_KEYS" not in output, output
