@@ -88,12 +88,15 @@ def _parser() -> argparse.ArgumentParser:
     what.add_parser(
         "rotate-key",
         help="seal everything with the current MEMORY_ENCRYPTION_KEY",
-        description="Re-wrap every data key, and re-seal everything sealed directly with the "
-        "master key, with MEMORY_ENCRYPTION_KEY (the new key), opening with the keys in "
-        "MEMORY_ENCRYPTION_OLD_KEYS. Afterwards the old keys open nothing still needed: remove "
-        "them from MEMORY_ENCRYPTION_OLD_KEYS and discard them, and copies of forgotten "
-        "people's wrapped keys in WAL, dead rows or backups can no longer be opened. Safe to "
-        "run again; run it when every bot process already has the new settings.",
+        description="Re-wrap every data key with MEMORY_ENCRYPTION_KEY (the new key); seal each "
+        "person's memory and each conversation's checkpoints that are plain (written before a "
+        "key was set) or sealed directly with a master key with that person's or "
+        "conversation's data key, so forget all shreds them; re-seal the rest sealed with a "
+        "master key with the new key. Opens with the keys in MEMORY_ENCRYPTION_OLD_KEYS "
+        "(optional). Afterwards the old keys open nothing still needed: remove them from "
+        "MEMORY_ENCRYPTION_OLD_KEYS and discard them, and copies of forgotten people's wrapped "
+        "keys in WAL, dead rows or backups can no longer be opened. Safe to run again; run it "
+        "when every bot process already has the new settings.",
     )
     return parser
 

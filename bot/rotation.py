@@ -1,6 +1,8 @@
 """`bot memory rotate-key`: everything sealed with an older master key, sealed again with the
-current one (MEMORY_ENCRYPTION_KEY), in the store (memory.rotation), the inbox and the
-conversation checkpoints (here: their tables are SQL of the storage layer)."""
+current one (MEMORY_ENCRYPTION_KEY), and what was written before a key was set, sealed: in the
+store (memory.rotation), the inbox and the conversation checkpoints (here: their tables are
+SQL of the storage layer). A checkpoint value that is plain or sealed with a master key is
+sealed with its conversation's data key, so deleting the conversation shreds it."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from typing import Any
 
 from bot.storage import Storage, store_swap
 from memory.rotation import rotate_store, still_needed
-from memory.sealing import SEALED, KeyRing
+from memory.sealing import SEALED, KeyRing, thread_owner
 
-# Serialized checkpoint values whose type names a cipher ("msgpack+aesgcm-<id>", see
-# LangGraph's EncryptedSerializer), per backend: (table, type column, value column).
+# Serialized checkpoint values, per backend: (table, type column, value column). The type is
+# the serializer's ("msgpack"), with the cipher's name after a "+" when sealed
+# ("msgpack+aesgcm-<id>", "msgpack+dk1-<owner>-<id>"; see LangGraph's EncryptedSerializer).
 CHECKPOINT_COLUMNS = {
     "postgres": [("checkpoint_blobs", "type", "blob"), ("checkpoint_writes", "type", "blob")],
     "sqlite": [("checkpoints", "type", "checkpoint"), ("writes", "type", "value")],
@@ -45,23 +48,27 @@ async def rotate(storage: Storage, ring: KeyRing) -> RotationReport:
     )
     resealed_inbox = 0
     for key, payload in inbox:
-        value = ring.reseal_value(json.loads(payload))
+        value = _resealed_payload(ring, json.loads(payload))
         if value is not None:
             sql = "UPDATE bot_inbox SET payload = %s WHERE event_key = %s AND payload = %s"
             await _run(storage, sql, (json.dumps(value), key, payload))
             resealed_inbox += 1
     resealed = 0
     for table, kind, column in CHECKPOINT_COLUMNS[storage.kind]:
-        sql = f"SELECT {kind}, {column} FROM {table} WHERE {kind} LIKE %s"
-        for typ, blob in await _rows(storage, sql, ("%+aesgcm-%",)):
-            serial, _, cipher = str(typ).partition("+")
-            new = ring.reseal(cipher, bytes(blob))
-            if new is None:
+        where = _NOT_DATA_KEY.format(kind=kind, column=column)
+        sql = f"SELECT thread_id, {kind}, {column} FROM {table} WHERE {where}"
+        for thread, typ, blob in await _rows(storage, sql, (_DATA_KEY_TYPE, "empty")):
+            serial, sealed, cipher = str(typ).partition("+")
+            plaintext = ring.master_plaintext(cipher, bytes(blob)) if sealed else bytes(blob)
+            if plaintext is None:
                 continue
+            ref = await ring.data_key(thread_owner(str(thread)))
+            name, data = ring.seal_bytes_with(ref, plaintext)
             update = (
-                f"UPDATE {table} SET {kind} = %s, {column} = %s WHERE {kind} = %s AND {column} = %s"
+                f"UPDATE {table} SET {kind} = %s, {column} = %s"
+                f" WHERE thread_id = %s AND {kind} = %s AND {column} = %s"
             )
-            await _run(storage, update, (f"{serial}+{new[0]}", new[1], typ, blob))
+            await _run(storage, update, (f"{serial}+{name}", data, thread, typ, blob))
             resealed += 1
     left = await still_needed(storage.store, ring) + await _old_elsewhere(storage, ring)
     return RotationReport(stored.keys, stored.values, resealed_inbox, resealed, left)
@@ -74,12 +81,28 @@ async def _old_elsewhere(storage: Storage, ring: KeyRing) -> int:
     sql = "SELECT payload FROM bot_inbox WHERE payload IS NOT NULL"
     for (payload,) in await _rows(storage, sql):
         sealed = json.loads(payload).get(SEALED)
-        left += isinstance(sealed, str) and not ring.is_current(sealed.partition(":")[0])
-    for table, kind, _column in CHECKPOINT_COLUMNS[storage.kind]:
-        sql = f"SELECT {kind} FROM {table} WHERE {kind} LIKE %s"
-        for (typ,) in await _rows(storage, sql, ("%+aesgcm-%",)):
-            left += not ring.is_current(str(typ).partition("+")[2])
+        left += not isinstance(sealed, str) or not ring.is_current(sealed.partition(":")[0])
+    for table, kind, column in CHECKPOINT_COLUMNS[storage.kind]:
+        where = _NOT_DATA_KEY.format(kind=kind, column=column)
+        sql = f"SELECT count(*) FROM {table} WHERE {where}"
+        [(count,)] = await _rows(storage, sql, (_DATA_KEY_TYPE, "empty"))
+        left += int(count)
     return left
+
+
+# Checkpoint values not sealed with a data key (plain, or sealed with a master key); LangGraph
+# stores a channel without a value as type "empty" with no bytes.
+_NOT_DATA_KEY = "{kind} NOT LIKE %s AND {kind} <> %s AND {column} IS NOT NULL"
+_DATA_KEY_TYPE = "%+dk1-%"
+
+
+def _resealed_payload(ring: KeyRing, value: dict[str, Any]) -> dict[str, Any] | None:
+    """An inbox payload sealed with the current master key: one written before a key was set
+    (whose author the row does not name), or sealed with an older master key; None when it
+    needs nothing."""
+    if not isinstance(value.get(SEALED), str):
+        return ring.seal(value)
+    return ring.reseal_value(value)
 
 
 def _connection(storage: Storage, sql: str) -> Any:

@@ -459,6 +459,38 @@ class KeyRing(AesGcmSealer):
         ref = DataKeyRef(label, kid)
         return self._wrapped_row(ref, self._unwrap(ref, row), float(row.get("at", 0)))
 
+    def master_plaintext(self, ciphername: str, ciphertext: bytes) -> bytes | None:
+        """What a ciphertext sealed with a master key (current or old) holds; None when it is
+        sealed with a data key. Raises KeyUnavailable when no configured key opens it."""
+        if DataKeyRef.parse(ciphername) is not None:
+            return None
+        try:
+            return self._master_decrypt(ciphername, ciphertext)
+        except InvalidTag:
+            key_id = ciphername.removeprefix("aesgcm-")
+            raise KeyUnavailable(
+                f"a value sealed with key {key_id} does not open", key_id
+            ) from None
+
+    async def to_data_key(self, owner: str, value: dict[str, Any]) -> dict[str, Any] | None:
+        """A store value that is plain or sealed with a master key, sealed with `owner`'s data
+        key instead; None when a data key seals it already. Raises KeyUnavailable when no
+        configured key opens it."""
+        sealed = value.get(SEALED)
+        plain = value
+        if isinstance(sealed, str):
+            name, _, data = sealed.partition(":")
+            opened = self.master_plaintext(name, base64.b64decode(data))
+            if opened is None:
+                return None
+            plain = json.loads(opened)
+        return self.seal_with(await self.data_key(owner), plain)
+
+    def seal_bytes_with(self, ref: DataKeyRef, plaintext: bytes) -> tuple[str, bytes]:
+        """Bytes sealed with the data key `ref` (loaded): (cipher name, ciphertext), as the
+        checkpoint serializer stores them."""
+        return ref.name, self._data_encrypt(ref, plaintext)
+
     def seal_with(self, ref: DataKeyRef, value: dict[str, Any]) -> dict[str, Any]:
         """A store value sealed with the data key `ref` (from `data_key`)."""
         return _envelope(ref.name, self._data_encrypt(ref, _dump(value)))

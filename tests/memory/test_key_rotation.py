@@ -561,3 +561,52 @@ async def test_rotate_key_says_what_it_needs_and_what_is_left_to_do(tmp_path: Pa
         await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
     code, output = await rotate_key(place, tmp_path, MEMORY_ENCRYPTION_KEY=NEW)
     assert code == 0 and "MEMORY_ENCRYPTION_OLD_KEYS" not in output, output
+
+
+async def test_rotate_key_seals_plain_and_master_sealed_memory_under_each_owners_data_key(
+    place: Place, tmp_path: Path
+) -> None:
+    carol, dave = person(unique("carol")), person(unique("dave"))
+    # Written before any key was set: memory, conversation and inbox in plain text.
+    async with opened(place, None) as (storage, engine):
+        await engine.reply(say(carol, dm(carol), "Remember that my locker word is zebracorn"))
+        await engine.learn_now(carol.key)
+        await storage.inbox.record("test:waiting", {"text": "an unanswered zebracorn"})
+    # Then by a version before data keys: everything sealed with the master key itself.
+    async with opened(place, AesGcmSealer(OLD), legacy=True) as (storage, engine):
+        await engine.reply(say(dave, dm(dave), "Remember that my locker word is quokkaberry"))
+        await engine.learn_now(dave.key)
+
+    code, output = await rotate_key(
+        place, tmp_path, MEMORY_ENCRYPTION_KEY=NEW, MEMORY_ENCRYPTION_OLD_KEYS=OLD
+    )
+    assert code == 0, output
+
+    async with opened(place, KeyRing(NEW)) as (storage, engine):
+        for word in ("zebracorn", "quokkaberry"):
+            assert places_holding(storage, word, url=place.url, data_dir=place.data) == []
+        theirs = [
+            item
+            for item in await storage.store.asearch(("users",), limit=1000)
+            if item.namespace[2] != "erasure" and item.key != "revision"
+        ]
+        assert theirs and all(item.value["sealed"].startswith("dk1-") for item in theirs)
+        await engine.start()
+        for who, word in ((carol, "zebracorn"), (dave, "quokkaberry")):
+            shown = await engine.run_command(who, parse_command("show"))
+            assert isinstance(shown, ShowResult) and any(word in f.text for f in shown.facts)
+            state = await engine.graph.aget_state({"configurable": {"thread_id": dm(who).key}})
+            assert state.values["messages"], who
+        [entry] = await storage.inbox.unfinished("test:", older_than=2e9, limit=10)
+        assert entry.payload == {"text": "an unanswered zebracorn"}
+        # Their rows as they lie now (as a backup would keep them) open no more after forget
+        # all: each was sealed with its owner's data key.
+        for who in (carol, dave):
+            forgotten = await engine.run_command(who, parse_command("forget all confirm"))
+            assert isinstance(forgotten, ForgetAllReceipt)
+        fresh = KeyRing(NEW, store=storage.store)
+        for item in theirs:
+            await fresh.ready([item.value])
+            with pytest.raises(KeyGone):
+                fresh.open(item.value)
+        await engine.aclose()
