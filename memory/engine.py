@@ -26,7 +26,7 @@ from memory.checkpoints import CheckpointPruner, SaverPruner
 from memory.commands import MemoryCommand
 from memory.context import TurnContext
 from memory.conversations import ConversationStates
-from memory.errors import ConfigurationError
+from memory.errors import CommandError, ConfigurationError
 from memory.extraction import MemoryExtractor
 from memory.graph import SUMMARIZE_AFTER, build_graph
 from memory.identity import ConversationRef, UserRef
@@ -60,6 +60,10 @@ log = logging.getLogger(__name__)
 
 TURNS_CACHE = 20_000
 APOLOGY = "Sorry, I couldn't answer that just now. Please try again in a moment."
+UNOPENABLE = (
+    "Sorry, your memory is sealed with an encryption key I am not configured with, so I "
+    "cannot open it right now. Please tell whoever runs this bot."
+)
 
 
 @dataclass(frozen=True)
@@ -361,7 +365,17 @@ class MemoryEngine:
         self, user: UserRef, command: MemoryCommand, where: ConversationRef | None = None
     ) -> CommandResult:
         """Run a /memory command for `user` (only ever on the memory of the person their
-        account resolves to)."""
+        account resolves to). Raises CommandError (shown to them) when their memory is
+        sealed with a key this process does not hold, after one log line naming the key."""
+        try:
+            return await self._run_command(user, command, where)
+        except KeyUnavailable as exc:
+            log.error("a /memory command failed: %s", exc, extra={"user": user.key})
+            raise CommandError(UNOPENABLE) from None
+
+    async def _run_command(
+        self, user: UserRef, command: MemoryCommand, where: ConversationRef | None
+    ) -> CommandResult:
         person = await self.people.resolve(user)
         if command.action in ("link", "unlink"):
             return await self.linker.run(user, person, command)

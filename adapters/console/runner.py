@@ -24,10 +24,12 @@ from adapters.console.normalize import (
 )
 from memory.changesets import MemoryChanged
 from memory.commands import MemoryCommand
-from memory.engine import MemoryEngine
+from memory.engine import UNOPENABLE, MemoryEngine
 from memory.errors import CommandError
+from memory.repository import UserMemory
 from memory.results import ShowResult
 from memory.saved import saved_line
+from memory.sealing import KeyUnavailable
 
 PROMPT = "you> "
 
@@ -135,7 +137,9 @@ async def run_console(
     )
     if storage:
         show(f"Memory: {storage}.")
-    before = await engine.repository.load(user.key)
+    before = await _memory_or_none(engine, user.key)
+    if before is None:
+        show(UNOPENABLE)
 
     # Notices that arrive while /memory show runs are held, and printed before its list; when
     # the list says it is still learning, they are held until that learning is done, and one
@@ -229,4 +233,16 @@ async def run_console(
     await engine.flush()
     if refreshing:
         await asyncio.gather(*refreshing)
-    show(saved_line(before, await engine.repository.load(user.key)))
+    after = await _memory_or_none(engine, user.key)
+    if before is not None and after is not None:
+        show(saved_line(before, after))
+
+
+async def _memory_or_none(engine: MemoryEngine, user_key: str) -> UserMemory | None:
+    """The person's memory; None when it is sealed with a key this process does not hold (the
+    log gets one line naming the key; replies apologize and /memory commands say so)."""
+    try:
+        return await engine.repository.load(user_key)
+    except KeyUnavailable as exc:
+        log.error("memory cannot be opened: %s", exc, extra={"user": user_key})
+        return None

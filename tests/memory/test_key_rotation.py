@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import logging
 import sqlite3
@@ -19,11 +20,14 @@ import pytest
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.store.memory import InMemoryStore
 
+from adapters.console.normalize import console_user
+from adapters.console.runner import run_console
 from bot.rotation import store_swap
 from bot.storage import Storage, open_storage
 from memory.commands import parse_command
 from memory.engine import MemoryEngine
-from memory.errors import ConfigurationError
+from memory.errors import CommandError, ConfigurationError
+from memory.identity import UserRef
 from memory.repository import READABLE_SAMPLE, MemoryRepository
 from memory.results import ForgetAllReceipt, ShowResult
 from memory.rotation import rotate_store
@@ -409,12 +413,14 @@ async def _written_a_day_earlier(place: Place, prefix: str) -> None:
         )
 
 
-async def _a_person_wrapped_under_a_dropped_key_in_the_middle(place: Place) -> Any:
+async def _a_person_wrapped_under_a_dropped_key_in_the_middle(
+    place: Place, zed: UserRef | None = None
+) -> UserRef:
     """A store whose keys are all wrapped with NEW but one person's (zed, wrapped with OLD by
     a process still on the old key), which lies in the middle of the key table: 400 older
     keys and 350 newer ones, where sampling the newest, doubling offsets and the oldest
     would miss it. Returns zed."""
-    zed = person(unique("zed"))
+    zed = zed or person(unique("zed"))
     async with opened(place, KeyRing(NEW)) as (storage, _):
         ring = KeyRing(NEW, store=storage.store)
         for n in range(400):
@@ -462,7 +468,8 @@ async def test_a_data_key_under_a_dropped_master_key_anywhere_stops_the_start(
 async def test_memory_that_cannot_be_opened_costs_one_line_never_a_traceback(
     place: Place, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    zed = await _a_person_wrapped_under_a_dropped_key_in_the_middle(place)
+    name = unique("zed")
+    zed = await _a_person_wrapped_under_a_dropped_key_in_the_middle(place, console_user(name))
     bob = person(unique("bob"))
     caplog.set_level(logging.INFO)
     # A process that was started anyway (or before the key went): zed gets an apology and
@@ -488,6 +495,17 @@ async def test_memory_that_cannot_be_opened_costs_one_line_never_a_traceback(
         assert len(failed) == 1 and any(i in failed[0].getMessage() for i in old_ids)
         skipped = [r for r in loud if r.levelno == logging.WARNING]
         assert len(skipped) == 1 and any(i in skipped[0].getMessage() for i in old_ids)
+        # A /memory command says so; in a terminal chat, so do the start and each reply.
+        with pytest.raises(CommandError) as refused:
+            await engine.run_command(zed, parse_command("show"))
+        assert "encryption key" in refused.value.message
+        typed, printed = io.StringIO("/memory show\nWhat pie do I like?\n"), io.StringIO()
+        await run_console(engine, name, "s2", stdin=typed, stdout=printed)
+        lines = printed.getvalue().splitlines()
+        assert lines[0].startswith("Chatting as") and len(lines) == 4, lines
+        assert "encryption key" in lines[1] and "encryption key" in lines[2]
+        assert lines[3].startswith("bot> Sorry"), lines
+        assert "Traceback" not in caplog.text
     # `bot memory check` counts what it cannot open, says why in one line, and exits 1.
     env = bot_env("http://127.0.0.1:9/v1", place.data, DATABASE_URL=place.url)
     env["MEMORY_ENCRYPTION_KEY"] = NEW
