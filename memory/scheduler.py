@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from memory.model_errors import model_failure
+from memory.sealing import unopenable
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ class ExtractionScheduler:
         except Exception as exc:
             failures = self._failures.get(user_key, 0) + 1
             self._failures[user_key] = failures
-            outside = model_failure(exc)  # a provider down: one line, not a traceback
+            # A provider down, or memory no configured key opens: one line, not a traceback.
+            outside = model_failure(exc) or unopenable(exc)
             log.error(
                 "learning failed (attempt %d)%s",
                 failures,
