@@ -39,9 +39,10 @@ async def rotate(storage: Storage, ring: KeyRing) -> RotationReport:
     """Re-wrap every data key and re-seal every master-sealed value (store, inbox, checkpoints)
     with `ring`'s current master key. Raises ValueError for a value no configured key opens.
 
-    First records that key as the current one, so a process still on replaced settings
-    wraps no new data key with a key about to be retired (KeyRing.check_may_wrap)."""
-    await ring.record_current()
+    Once everything opened, records that key as the current one, so a process still on
+    replaced settings wraps no new data key with the retired key (KeyRing.check_may_wrap);
+    a rotation that fails on a key it cannot open records nothing, so processes on the
+    settings in use keep working."""
     stored = await rotate_store(storage.store, ring, store_swap(storage))
     inbox = await _rows(
         storage, "SELECT event_key, payload FROM bot_inbox WHERE payload IS NOT NULL"
@@ -70,6 +71,7 @@ async def rotate(storage: Storage, ring: KeyRing) -> RotationReport:
             )
             await _run(storage, update, (f"{serial}+{name}", data, thread, typ, blob))
             resealed += 1
+    await ring.record_current()
     left = await still_needed(storage.store, ring) + await _old_elsewhere(storage, ring)
     return RotationReport(stored.keys, stored.values, resealed_inbox, resealed, left)
 

@@ -193,9 +193,12 @@ async def test_rotate_key_without_a_key_or_with_a_wrong_old_key_says_so_in_one_l
         code, output = await rotate_key(place, tmp_path, **keys)
         [line] = output.strip().splitlines()
         assert code == 2 and line.startswith("bot: ") and "MEMORY_ENCRYPTION" in line, output
-    # Nothing was changed: the old key still opens everything.
+    # Nothing was changed: the old key still opens everything, and still makes new keys.
     async with opened(place, KeyRing(OLD)) as (_, engine):
         await engine.start()
+        bob = person(unique("bob"))
+        reply = await engine.reply(say(bob, dm(bob), "Remember that I like plain toast"))
+        assert not reply.failed
         await engine.aclose()
 
 
