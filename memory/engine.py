@@ -50,7 +50,7 @@ from memory.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.scheduler import ExtractionScheduler
 from memory.sealing import Sealer
 from memory.semantic import SemanticIndex
-from memory.stats import EngineStats
+from memory.stats import EngineStats, TimedStore
 from memory.storage import StorageBundle
 from memory.summaries import summarize_if_long
 from memory.turn_erasure import TurnErasure
@@ -101,7 +101,9 @@ class MemoryEngine:
         self.config = config or EngineConfig()
         self._compact = compact
         self.stats = EngineStats()
-        self.store = store
+        # Every store call the engine and its parts make is timed into the engine's metrics.
+        store = TimedStore(store, self.stats.store_seconds)
+        self.store: BaseStore = store
         self.checkpointer = checkpointer
         self.pruner: CheckpointPruner = pruner or SaverPruner(checkpointer)
         self.locks: UserLocks = locks or LocalUserLocks()

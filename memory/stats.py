@@ -7,6 +7,7 @@ in one process (the tests, the benchmarks) count separately; the bot's web serve
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import json
 import time
@@ -23,6 +24,7 @@ from langgraph.store.base import (
     Result,
     SearchOp,
 )
+from langgraph.store.base.batch import AsyncBatchedBaseStore
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.metrics import disable_created_metrics
@@ -184,17 +186,29 @@ def _operation(op: Op) -> str:
     return "other"
 
 
-class TimedStore(BaseStore):
+class TimedStore(AsyncBatchedBaseStore):
     """A LangGraph store that times every round trip to `inner` into `seconds` (a histogram
     labelled by operation) and otherwise passes everything through unchanged.
 
-    BaseStore's `aget`, `asearch`, `aput`, `adelete` and `alist_namespaces` all call `abatch`
-    (langgraph.store.base), so timing the two batch methods times every call. A batch of
-    one kind of operation is labelled with it; a mixed batch (the repository reads a person's
-    whole memory in one) is labelled "batch".
+    `aget`, `asearch`, `aput`, `adelete` and `alist_namespaces` queue their operation, and one
+    background task sends what was queued in the same tick as one `abatch` (LangGraph's
+    AsyncBatchedBaseStore, as the SQLite and PostgreSQL stores themselves do), so concurrent
+    reads still share a round trip and each round trip is timed once. A batch of one kind of
+    operation is labelled with it; a mixed batch (the repository reads a person's whole memory
+    in one) is labelled "batch".
+
+    A round trip runs to its end even when its caller is cancelled (a shutdown stopping the
+    sweeper, a timeout): the caller stops waiting, the store does not stop half-way. SQLite's
+    store opens a transaction with BEGIN and commits after its statements, and a task
+    cancelled while awaiting BEGIN leaves that transaction open on the shared connection, after
+    which every later call fails with "cannot start a transaction within a transaction"
+    (langgraph.store.sqlite.aio.AsyncSqliteStore._cursor).
+
+    Must be built inside the running event loop that will use it (as the stores it wraps).
     """
 
     def __init__(self, inner: BaseStore, seconds: Histogram) -> None:
+        super().__init__()
         self.inner = inner
         self._seconds = seconds
         self.supports_ttl = inner.supports_ttl
@@ -204,22 +218,22 @@ class TimedStore(BaseStore):
         kinds = {_operation(op) for op in ops}
         return kinds.pop() if len(kinds) == 1 else "batch"
 
-    def batch(self, ops: Iterable[Op]) -> list[Result]:
-        listed = list(ops)
-        started = time.perf_counter()
-        try:
-            return self.inner.batch(listed)
-        finally:
-            self._seconds.labels(operation=self._label(listed)).observe(
-                time.perf_counter() - started
-            )
-
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        listed = list(ops)
+        """Run `ops` on the inner store in one round trip and return its results, in order.
+        Raises what the inner store raises; cancelling the caller does not cancel the trip."""
+        trip = asyncio.ensure_future(self._timed(list(ops)))
+        # A trip whose caller was cancelled may still fail: its error is the caller's no more.
+        trip.add_done_callback(_retrieve)
+        return await asyncio.shield(trip)
+
+    async def _timed(self, ops: list[Op]) -> list[Result]:
         started = time.perf_counter()
         try:
-            return await self.inner.abatch(listed)
+            return await self.inner.abatch(ops)
         finally:
-            self._seconds.labels(operation=self._label(listed)).observe(
-                time.perf_counter() - started
-            )
+            self._seconds.labels(operation=self._label(ops)).observe(time.perf_counter() - started)
+
+
+def _retrieve(trip: asyncio.Future[list[Result]]) -> None:
+    if not trip.cancelled():
+        trip.exception()
