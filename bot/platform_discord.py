@@ -31,18 +31,22 @@ class DiscordPlatform:
         """Nothing beyond what Settings validates (DISCORD_SHARD_IDS is parsed there)."""
 
     def open(self, engine: MemoryEngine, settings: Settings, delivery: Delivery) -> DiscordAdapter:
+        from adapters.discord.client import DiscordOptions
         from adapters.discord.runner import DiscordAdapter
 
         assert settings.discord_token is not None  # enabled() said so
-        return DiscordAdapter(
-            engine,
-            token=settings.discord_token.get_secret_value(),
-            api_url=settings.discord_api_url,
+        options = DiscordOptions(
             guild_id=settings.discord_guild_id,
             shard_count=settings.discord_shard_count,
             shard_ids=settings.discord_shard_ids,
             react_when_learned=settings.react_when_learned,
-            delivery=delivery,
-            catch_up_seconds=settings.discord_catch_up_seconds,
             notices=settings.memory_notices,
+            catch_up_seconds=settings.discord_catch_up_seconds,
+        )
+        return DiscordAdapter(
+            engine,
+            token=settings.discord_token.get_secret_value(),
+            api_url=settings.discord_api_url,
+            options=options,
+            delivery=delivery,
         )

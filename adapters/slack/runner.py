@@ -86,28 +86,6 @@ class SlackAdapter:
         await self.in_flight.drained()
 
 
-async def run_slack(
-    engine: MemoryEngine,
-    *,
-    bot_token: str | None = None,
-    app_token: str | None = None,
-    signing_secret: str | None = None,
-    api_url: str | None = None,
-    delivery: Delivery | None = None,
-) -> None:
-    """A SlackAdapter (see there) run until cancelled. Its routes are not served here (bot
-    serves them on its web app), so this is Socket Mode on its own, or checking options."""
-    adapter = SlackAdapter(
-        engine,
-        bot_token=bot_token,
-        app_token=app_token,
-        signing_secret=signing_secret,
-        api_url=api_url,
-        delivery=delivery,
-    )
-    await adapter.run()
-
-
 def check_slack_options(
     bot_token: str | None,
     oauth: OAuthConfig | None,
