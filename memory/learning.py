@@ -1,8 +1,8 @@
 """Turning a user's pending messages (or a correction) into stored memory, one user at a time.
 
 Writes go through the user lock, keep provenance, refuse facts about other people, never
-duplicate an item that is already stored, keep each collection under its cap, and leave a
-history entry for every change.
+duplicate an item that is already stored, keep each collection under its cap (through
+memory.housekeeping), and leave a history entry for every change.
 """
 
 from __future__ import annotations
@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from memory.attribution import source_of, sources_of
 from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged, fold
 from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
-from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, transcript
+from memory.extraction import MemoryChanges, MemoryExtractor, transcript
 from memory.history import Change, HistoryEntry
-from memory.identity import Audience
+from memory.housekeeping import Housekeeping
 from memory.ids import field_id, new_item_id
 from memory.learning_rules import about_someone_else, asks_to_forget, existing_for, same_text
 from memory.locks import UserLocks
@@ -38,7 +37,6 @@ from memory.timeline import earlier_values
 from memory.writes import (
     CONSOLIDATION,
     WriteReport,
-    consolidation,
     last_source,
     provenance,
     source_ref,
@@ -80,6 +78,8 @@ class Learner:
         self.change_listeners: list[ChangeListener] = []
         # Takes forgotten memory out of the stored conversations (wired by the engine).
         self.redactor = Redactor(repository)
+        # Caps and retention: its consolidation writes go through this learner's `_write`.
+        self.housekeeping = Housekeeping(repository, extractor, locks, self.kinds, self._write)
 
     async def learn_pending(self, user_key: str) -> int:
         """Learn from everything pending for the user; returns how many messages were used."""
@@ -137,7 +137,7 @@ class Learner:
                 if report.changed:
                     learned.extend(messages)
                     memory = await self.repository.load(user_key)
-                    housekept = await self._keep_under_caps(
+                    housekept = await self.housekeeping.keep_under_caps(
                         user_key, messages[-1].author, memory, audience
                     )
                     memory = await self.repository.load(user_key)
@@ -374,49 +374,6 @@ class Learner:
     async def _embed(self, item: StoredItem) -> None:
         if self.semantic is not None:
             item.embedding = (await self.semantic.embed([item.text()]))[0]
-
-    async def _keep_under_caps(
-        self, user_key: str, name: str, memory: UserMemory, audience: Audience
-    ) -> list[ItemChange]:
-        """Merge or drop items of a collection over its cap; returns what changed (for Undo)."""
-        made: list[ItemChange] = []
-        for kind in self.kinds.collections:
-            items, cap = memory.of(kind.name), kind.cap
-            if cap is None or len(items) <= cap:
-                continue
-            existing = ExistingMemory(items={k: (v.kind, v.data) for k, v in items.items()})
-            try:
-                changes = await self.extractor.consolidate(name, existing, kind.name, cap)
-                changes.inserts = []
-            except ExtractionFailed:
-                changes = MemoryChanges()
-            where = consolidation(audience)
-            made += (await self._write(user_key, memory, changes, where)).changes
-            left = {k: v for k, v in items.items() if k not in changes.deletes}
-            if len(left) > cap:
-                # The model did not get under the cap: the oldest items make room.
-                oldest = sorted(left, key=lambda k: left[k].updated_at)[: len(left) - cap]
-                evicted = MemoryChanges(deletes=set(oldest))
-                made += (await self._write(user_key, memory, evicted, where)).changes
-        return made
-
-    async def sweep(self, user_key: str, now: datetime | None = None) -> int:
-        """Delete items past their kind's retention; returns how many went."""
-        now = now or datetime.now(UTC)
-        removed = 0
-        async with self.locks.hold(user_key):
-            memory = await self.repository.load(user_key)
-            for kind in self.kinds.collections:
-                gone = {
-                    k
-                    for k, v in memory.of(kind.name).items()
-                    if kind.is_gone(v.data, v.updated_at, now)
-                }
-                for key in gone:
-                    await self.repository.delete(user_key, kind.name, key)
-                    await self.repository.forget_history_of(user_key, key)
-                removed += len(gone)
-        return removed
 
     async def _announce(self, user_key: str, learned: list[PendingMessage]) -> None:
         for message in learned:

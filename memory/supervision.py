@@ -107,7 +107,7 @@ class Supervisor:
         removed = 0
         kept_for_a_while = {k.name for k in self._kinds.collections if k.retention_days is not None}
         for user_key in await self._repository.users_with_any(kept_for_a_while):
-            removed += await self._learner.sweep(user_key)
+            removed += await self._learner.housekeeping.sweep(user_key)
         for user_key in await self._repository.users_with_changes():
             # Reading them drops the change sets past the undo window, with their before-states.
             await self._repository.change_sets(user_key)
