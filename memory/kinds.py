@@ -88,10 +88,12 @@ class MemoryKind:
 
     @property
     def is_profile(self) -> bool:
+        """Whether the kind is one document per person (a profile), not a collection of items."""
         return self.shape == "profile"
 
     @property
     def fields(self) -> tuple[str, ...]:
+        """The schema's field names, in declaration order."""
         return tuple(self.schema.model_fields)
 
     def line(self, data: dict[str, Any]) -> str:
@@ -303,27 +305,34 @@ class KindRegistry:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Every kind's name (its store section and `/memory show` scope), in order."""
         return tuple(k.name for k in self.kinds)
 
     @property
     def profiles(self) -> tuple[MemoryKind, ...]:
+        """The profile kinds, in order."""
         return tuple(k for k in self.kinds if k.is_profile)
 
     @property
     def collections(self) -> tuple[MemoryKind, ...]:
+        """The collection kinds, in order."""
         return tuple(k for k in self.kinds if not k.is_profile)
 
     @property
     def schemas(self) -> list[type[BaseModel]]:
+        """Every kind's pydantic schema, in order: the tools trustcall offers the model."""
         return [k.schema for k in self.kinds]
 
     def get(self, name: str) -> MemoryKind | None:
+        """The kind named `name` (a store section), or None."""
         return self._by_name.get(name)
 
     def by_item(self, item: str) -> MemoryKind | None:
+        """The kind whose items are called `item` (as stored in each item's `kind`), or None."""
         return self._by_item.get(item)
 
     def by_tool(self, tool: str) -> MemoryKind | None:
+        """The kind whose schema is the tool named `tool` (the model's tool call), or None."""
         return self._by_tool.get(tool)
 
     def scope(self, word: str) -> str | None:

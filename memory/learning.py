@@ -60,6 +60,11 @@ LearnedListener = Callable[[Learned], Awaitable[None]]
 
 
 class Learner:
+    """Turns a person's pending messages, or their correction, into stored memory, under their user
+    lock. `listeners` hear of each message something was learned from (adapters react to it);
+    `change_listeners` of each round that changed memory (the notices with Undo). Caps and retention
+    are its `housekeeping`; erasing forgotten text from conversations is its `redactor`."""
+
     def __init__(
         self,
         repository: MemoryRepository,
@@ -185,6 +190,10 @@ class Learner:
     async def correct(
         self, user_key: str, name: str, text: str, where: Provenance
     ) -> MemoryChanges:
+        """Apply a person's own correction `text` (/memory correct) to their memory, under the user
+        lock; `name` is how the model calls them and `where` the provenance the changes keep.
+        Removals are erasures (the person asked). Returns what the model decided; raises
+        ExtractionFailed or ModelUnavailable as the extractor does, with nothing written."""
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
             changes = await self.extractor.correct(name, existing_for(memory, "dm", text), text)

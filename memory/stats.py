@@ -77,12 +77,14 @@ class MemorySizes(Collector):
         self._sizes.pop(user_key, None)
 
     def describe(self) -> Iterable[Metric]:
+        """The two histogram families, without samples (so registering does not compute them)."""
         return [
             HistogramMetricFamily("bot_memory_items", "Remembered items per person."),
             HistogramMetricFamily("bot_memory_bytes", "Stored bytes of memory per person."),
         ]
 
     def collect(self) -> Iterable[Metric]:
+        """Both histograms as of now, computed from the recorded sizes at each scrape."""
         sizes = list(self._sizes.values())
         yield _snapshot(
             "bot_memory_items", "Remembered items per person.", ITEM_BUCKETS, [n for n, _ in sizes]
@@ -164,6 +166,7 @@ class InvalidItems(Collector):
     schema (counted process-wide by memory.evolution, which keeps them as they were)."""
 
     def collect(self) -> Iterable[Metric]:
+        """The counter as of now, one sample per kind."""
         family = CounterMetricFamily(
             "bot_memory_invalid_items",
             "Stored memory items read that do not fit their kind's schema, by kind.",
