@@ -22,15 +22,20 @@ class DiscordPlatform:
     setting_hint = "DISCORD_TOKEN"
 
     def enabled(self, settings: Settings) -> bool:
+        """True when DISCORD_TOKEN is set."""
         return settings.discord_enabled
 
     def secrets(self, settings: Settings) -> Sequence[SecretStr | None]:
+        """DISCORD_TOKEN."""
         return (settings.discord_token,)
 
     def check(self, settings: Settings) -> None:
         """Nothing beyond what Settings validates (DISCORD_SHARD_IDS is parsed there)."""
 
     def open(self, engine: MemoryEngine, settings: Settings, delivery: Delivery) -> DiscordAdapter:
+        """The Discord adapter with the settings' token, API URL, server, shards, reactions,
+        notices and catch-up window. Raises ConfigurationError for an empty token or shard ids
+        without a count."""
         from adapters.discord.client import DiscordOptions
         from adapters.discord.runner import DiscordAdapter
 
