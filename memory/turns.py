@@ -23,6 +23,7 @@ from langgraph.pregel import Pregel
 from memory.checkpoints import CheckpointPruner
 from memory.context import TurnContext
 from memory.graph import SUMMARIZE_AFTER
+from memory.inflight import InFlight
 from memory.locks import LocalUserLocks
 from memory.messages import MAX_MESSAGE_CHARS, ChatMessage, Reply
 from memory.model_errors import model_failure
@@ -80,14 +81,12 @@ class Turns:
         self._turns: LRUCache[str, int] = LRUCache(maxsize=TURNS_CACHE)
         self._answering: Counter[str] = Counter()
         self._summarizing: set[str] = set()
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._replies = InFlight()
 
     @property
     def in_flight(self) -> int:
         """Replies being made right now, in this process."""
-        return self._in_flight
+        return self._replies.count
 
     def answering(self, person: str) -> int:
         """Replies being made right now for `person` (a resolved person key)."""
@@ -96,7 +95,7 @@ class Turns:
     async def drain(self, within_seconds: float = 30.0) -> bool:
         """Wait until no reply is being made; False if some were still running at the timeout."""
         try:
-            await asyncio.wait_for(self._idle.wait(), within_seconds)
+            await asyncio.wait_for(self._replies.drained(), within_seconds)
             return True
         except TimeoutError:
             return False
@@ -115,36 +114,32 @@ class Turns:
             )
         thread = message.conversation.key
         started = time.perf_counter()
-        self._in_flight += 1
-        person = message.user.key
-        self._idle.clear()
-        try:
-            person = await self._people.resolve(message.user)
-            self._answering[person] += 1
-            # One turn at a time per conversation, so turns never fork the thread's state.
-            async with self._locks.hold(thread):
-                result = await self._run_turn(message, person)
-            text = str(result.get("reply", ""))
-            if await self._erasure.settle(message, person, result.get("erasure_token")):
-                self._after_turn(thread, result)
-        except Exception as exc:
-            # A provider that is down or misconfigured fails every message: one line each.
-            outside = model_failure(exc)
-            log.error(
-                "reply failed: %s",
-                outside or type(exc).__name__,
-                exc_info=outside is None,
-                extra={"user": message.user.key, "conversation": thread},
-            )
-            self._stats.errors.labels(kind=f"reply:{type(exc).__name__}").inc()
-            return Reply(APOLOGY, message.conversation, message.message_id, failed=True)
-        finally:
-            self._in_flight -= 1
-            self._answering[person] -= 1
-            if self._answering[person] <= 0:
-                del self._answering[person]
-            if not self._in_flight:
-                self._idle.set()
+        async with self._replies.hold():
+            person = message.user.key
+            try:
+                person = await self._people.resolve(message.user)
+                self._answering[person] += 1
+                # One turn at a time per conversation, so turns never fork the thread's state.
+                async with self._locks.hold(thread):
+                    result = await self._run_turn(message, person)
+                text = str(result.get("reply", ""))
+                if await self._erasure.settle(message, person, result.get("erasure_token")):
+                    self._after_turn(thread, result)
+            except Exception as exc:
+                # A provider that is down or misconfigured fails every message: one line each.
+                outside = model_failure(exc)
+                log.error(
+                    "reply failed: %s",
+                    outside or type(exc).__name__,
+                    exc_info=outside is None,
+                    extra={"user": message.user.key, "conversation": thread},
+                )
+                self._stats.errors.labels(kind=f"reply:{type(exc).__name__}").inc()
+                return Reply(APOLOGY, message.conversation, message.message_id, failed=True)
+            finally:
+                self._answering[person] -= 1
+                if self._answering[person] <= 0:
+                    del self._answering[person]
         self._stats.messages.labels(platform=message.conversation.platform).inc()
         self._stats.reply_seconds.observe(time.perf_counter() - started)
         self._scheduler.notify(person)

@@ -18,7 +18,6 @@ from adapters.discord.normalize import conversation_ref, user_ref
 from adapters.discord.render import clip, render_export, render_result, render_show
 from adapters.discord.views import confirm_view, show_view
 from adapters.discord.views import shown as current
-from adapters.inflight import InFlight
 from memory.commands import (
     MAX_COMMAND_CHARS,
     VERB,
@@ -30,6 +29,7 @@ from memory.commands import (
 )
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef, UserRef
+from memory.inflight import InFlight
 from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowResult
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ from aiohttp import web
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.async_app import AsyncApp
 
-from adapters.inflight import InFlight
 from adapters.slack.app import build_slack_app
 from adapters.slack.edge import SlackEdge, ValidatingSocketModeHandler
 from adapters.slack.notices import Notices
@@ -18,6 +17,7 @@ from adapters.slack.oauth import INSTALL_PATH, OAuthConfig
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
+from memory.inflight import InFlight
 
 log = logging.getLogger(__name__)
 
