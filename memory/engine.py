@@ -27,12 +27,7 @@ from memory.identity import ConversationRef, UserRef
 from memory.learning import LearnedListener, Learner
 from memory.linking import Linker
 from memory.locks import LocalUserLocks, UserLocks
-from memory.messages import (
-    ChatMessage,
-    MessageDeleted,
-    MessageEdited,
-    Reply,
-)
+from memory.messages import ChatMessage, MessageDeleted, MessageEdited, Reply
 from memory.operations import MemoryOperations
 from memory.people import People
 from memory.policy import MemoryPolicy
