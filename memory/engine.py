@@ -87,8 +87,7 @@ class MemoryEngine:
 
         `compact`, when given, runs after every erasure (storage that keeps deleted bytes in a
         log of its own folds it away: see bot.storage.Storage.compact). `pruner` drops old
-        checkpoints; by default the checkpointer's own `aprune`. Must be built inside the
-        running event loop that will use it.
+        checkpoints; by default the checkpointer's own `aprune`.
         """
         self.config = config or EngineConfig()
         self._compact = compact

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from langgraph.store.base import GetOp
+from langgraph.store.sqlite.aio import AsyncSqliteStore
 
 from bot.storage import Storage
 from bot.web import add_ops_routes
@@ -151,21 +152,37 @@ def _store_operations(samples: Samples) -> set[str]:
 
 
 async def test_a_store_call_stopped_half_way_leaves_the_store_usable(
-    engine: MemoryEngine,
+    engine: MemoryEngine, storage: Storage
 ) -> None:
     """A caller cancelled while the store is in a round trip (a shutdown stopping the
-    sweeper) stops waiting; the trip still ends, so the next call works. On SQLite, a cancel
-    while BEGIN is awaited used to leave that transaction open for every later call."""
-    alice = person(unique("alice"))
-    namespace = ("users", alice.key, "facts")
+    sweeper) stops waiting; the trip still ends, so the next call works. SQLite's store takes
+    its lock, then awaits BEGIN: a cancel there used to leave that transaction open, and every
+    later call failed with "cannot start a transaction within a transaction"."""
+    sqlite = storage.store
+    assert isinstance(sqlite, AsyncSqliteStore)
+    # A long query ahead of it on the same connection, so the call waits on its BEGIN.
+    busy = asyncio.create_task(sqlite.conn.execute(LONG_QUERY))
+    namespace = ("users", unique("alice"), "facts")
     stopped = asyncio.create_task(engine.store.abatch([GetOp(namespace, "a")]))
-    await asyncio.sleep(0)  # the trip starts: on SQLite it waits on its BEGIN
+    for _ in range(1000):  # until the call holds the store's lock: its next step is BEGIN
+        if sqlite.lock.locked():
+            break
+        await asyncio.sleep(0)
+    assert sqlite.lock.locked() and not busy.done()
     stopped.cancel()
     with pytest.raises(asyncio.CancelledError):
         await stopped
+    await busy
     await engine.store.aput(namespace, "a", {"content": "still works"})
     found = await engine.store.aget(namespace, "a")
     assert found is not None and found.value == {"content": "still works"}
+
+
+# Counts to three million inside SQLite: busy for a while, whatever the machine.
+LONG_QUERY = (
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000) "
+    "SELECT count(*) FROM n"
+)
 
 
 async def test_health_reports_an_unreachable_database(
