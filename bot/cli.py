@@ -16,6 +16,7 @@ from bot.engine import build_policy, build_sealer, open_engine
 from bot.errors import AdapterFailed
 from bot.logs import configure_logging
 from bot.platforms import enabled_platforms, platform_secrets
+from bot.rotation import rotate
 from bot.settings import Settings, get_settings
 from bot.storage import database_label, open_storage
 from memory.errors import ConfigurationError, IdentityError
@@ -38,7 +39,8 @@ CONFIGURATION = (
 # Each command's own help names the others too.
 COMMANDS = (
     "Commands: `bot run` (Slack and/or Discord), `bot chat` (a terminal chat) and "
-    "`bot memory check` (stored items per memory kind). "
+    "`bot memory check` (stored items per memory kind), `bot memory rotate-key` (seal "
+    "everything with the current MEMORY_ENCRYPTION_KEY). "
 )
 
 
@@ -70,17 +72,28 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--resume", default=None, metavar="SESSION", help="continue a session")
     memory = sub.add_parser(
         "memory",
-        help="look at stored memory",
-        description="Look at stored memory without changing it.",
+        help="look at stored memory, or rotate its encryption key",
+        description="Look at stored memory without changing it (check), or seal it again "
+        "with the current encryption key (rotate-key).",
         epilog=COMMANDS + CONFIGURATION,
     )
-    what = memory.add_subparsers(dest="memory_command", metavar="{check}", required=True)
+    what = memory.add_subparsers(dest="memory_command", metavar="{check,rotate-key}", required=True)
     what.add_parser(
         "check",
         help="count stored items per kind: current, migrated, invalid",
         description="Walk the store and print, per memory kind (MEMORY_KINDS), how many items "
         "fit its schema as they are (current), after the kind's migrations (migrated), or not "
         "at all (invalid: kept as stored). Exits 1 when some item is invalid.",
+    )
+    what.add_parser(
+        "rotate-key",
+        help="seal everything with the current MEMORY_ENCRYPTION_KEY",
+        description="Re-wrap every data key, and re-seal everything sealed directly with the "
+        "master key, with MEMORY_ENCRYPTION_KEY (the new key), opening with the keys in "
+        "MEMORY_ENCRYPTION_OLD_KEYS. Afterwards the old keys open nothing still needed: remove "
+        "them from MEMORY_ENCRYPTION_OLD_KEYS and discard them, and copies of forgotten "
+        "people's wrapped keys in WAL, dead rows or backups can no longer be opened. Safe to "
+        "run again; run it when every bot process already has the new settings.",
     )
     return parser
 
@@ -115,11 +128,7 @@ async def _memory_check(settings: Settings) -> int:
     memory sealed with another key is refused in one line, as at start."""
     policy = build_policy(settings)
     sealer = build_sealer(settings)
-    if not settings.database_url and not settings.data_dir.is_dir():
-        raise ConfigurationError(
-            f"DATA_DIR={settings.data_dir}: no such directory, so no stored memory to check "
-            "(relative paths start where the bot starts)"
-        )
+    _existing_data(settings)
     async with open_storage(settings.database_url, settings.data_dir, sealer=sealer) as storage:
         await MemoryRepository(storage.store, sealer, policy.kinds).check_readable()
         counts = await check_store(storage.store, sealer or PlainSealer(), policy.kinds)
@@ -130,6 +139,52 @@ async def _memory_check(settings: Settings) -> int:
     if unreadable:
         print("Some items cannot be opened: was MEMORY_ENCRYPTION_KEY the key that wrote them?")
     return 1 if unreadable or any(tally["invalid"] for tally in counts.values()) else 0
+
+
+async def _rotate_key(settings: Settings) -> int:
+    """`bot memory rotate-key`: everything sealed with the current key, then checked to open
+    with it alone. Raises ConfigurationError without a key, or for data no key opens."""
+    sealer = build_sealer(settings)
+    if sealer is None:
+        raise ConfigurationError(
+            "rotate-key needs MEMORY_ENCRYPTION_KEY (the new key) and MEMORY_ENCRYPTION_OLD_KEYS "
+            "(the keys it replaces)"
+        )
+    _existing_data(settings)
+    async with open_storage(settings.database_url, settings.data_dir, sealer=sealer) as storage:
+        try:
+            done = await rotate(storage, sealer)
+            if done.left:
+                raise ConfigurationError(
+                    f"rotate-key: {done.left} stored value(s) are still sealed with an old key "
+                    "(rewritten meanwhile): is a bot process still running without the new "
+                    "MEMORY_ENCRYPTION_KEY? Restart it with the new settings, run rotate-key "
+                    "again, and keep MEMORY_ENCRYPTION_OLD_KEYS until it succeeds"
+                )
+            # Every key must now be wrapped with the new key, as the bot will need once the
+            # old keys are removed.
+            checked = await sealer.check_wrapped(everything=True, only_current=True)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"rotate-key: stored data does not open with MEMORY_ENCRYPTION_KEY or "
+                f"MEMORY_ENCRYPTION_OLD_KEYS ({exc}); what was sealed again before it opens "
+                "with MEMORY_ENCRYPTION_KEY, keep the old keys set"
+            ) from None
+    print(
+        f"Sealed again with MEMORY_ENCRYPTION_KEY in {storage_description(settings)}: "
+        f"{done.keys} data key(s), {done.values} stored value(s), {done.inbox} inbox "
+        f"event(s), {done.checkpoints} conversation value(s); all {checked} data key(s) open "
+        "with it alone. Remove MEMORY_ENCRYPTION_OLD_KEYS and discard the old key(s)."
+    )
+    return 0
+
+
+def _existing_data(settings: Settings) -> None:
+    if not settings.database_url and not settings.data_dir.is_dir():
+        raise ConfigurationError(
+            f"DATA_DIR={settings.data_dir}: no such directory, so no stored memory to check "
+            "(relative paths start where the bot starts)"
+        )
 
 
 def storage_description(settings: Settings) -> str:
@@ -148,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         command = args.command
         if command is None:
             command = "run" if enabled_platforms(settings) else "chat"
+        if command == "memory" and args.memory_command == "rotate-key":
+            return asyncio.run(_rotate_key(settings))
         if command == "memory":
             return asyncio.run(_memory_check(settings))
         if command == "chat":

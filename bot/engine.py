@@ -26,18 +26,32 @@ def build_sealer(settings: Settings) -> KeyRing | None:
     """The key ring for MEMORY_ENCRYPTION_KEY (and its old keys), or None without a key: the
     master key, and per-person and per-conversation data keys once storage is open.
 
+    Surrounding whitespace is not part of a key (a secret file's trailing newline must not make
+    another key), for the current key as for the old ones. Data sealed by earlier versions with
+    a current key that had such whitespace still opens: that exact value is kept for reading.
+
     Raises ConfigurationError for a key that is set but blank (a typo, or an empty line in
-    .env): silently running without encryption would be worse than refusing to start.
+    .env), and for old keys without a current key: silently running without encryption would
+    be worse than refusing to start.
     """
+    old_keys = tuple(k.get_secret_value() for k in settings.memory_encryption_old_keys)
     if settings.memory_encryption_key is None:
+        if old_keys:
+            raise ConfigurationError(
+                "MEMORY_ENCRYPTION_OLD_KEYS is set but MEMORY_ENCRYPTION_KEY is not: set the "
+                "current key too (new memory would otherwise be stored unencrypted)."
+            )
         return None
-    if not settings.memory_encryption_key.get_secret_value().strip():
+    raw = settings.memory_encryption_key.get_secret_value()
+    secret = raw.strip()
+    if not secret:
         raise ConfigurationError(
             "MEMORY_ENCRYPTION_KEY is set but empty: give it a passphrase, or unset it to "
             "store memory unencrypted."
         )
-    old_keys = tuple(k.get_secret_value() for k in settings.memory_encryption_old_keys)
-    return KeyRing(settings.memory_encryption_key.get_secret_value(), old_keys)
+    # Earlier versions used the current key unstripped: what they sealed opens with it.
+    readable = (*old_keys, raw) if raw != secret else old_keys
+    return KeyRing(secret, readable)
 
 
 def build_policy(settings: Settings) -> MemoryPolicy:

@@ -1,7 +1,8 @@
 """The durable inbox (memory.inbox.Inbox) in PostgreSQL and in SQLite: one table, `bot_inbox`.
 
-Payloads hold what people wrote, so they are sealed with the memory key when one is set and
-dropped as soon as an entry is done.
+Payloads hold what people wrote, so they are sealed when a key is set (with a key ring, with
+a data key of the author's account, which forget all destroys; with the master key when the
+author is not known) and dropped as soon as an entry is done.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from psycopg.rows import tuple_row
 
 from memory.inbox import InboxEntry, InboxState
-from memory.sealing import PlainSealer, Sealer
+from memory.sealing import KeyGone, KeyRing, PlainSealer, Sealer, inbox_owner
 
 CREATE = (
     "CREATE TABLE IF NOT EXISTS bot_inbox ("
@@ -67,15 +68,29 @@ class _Payloads:
     def __init__(self, sealer: Sealer | None) -> None:
         self._sealer: Sealer = sealer or PlainSealer()
 
-    def dump(self, payload: dict[str, Any]) -> str:
+    async def dump(self, payload: dict[str, Any], author: str | None = None) -> str:
+        if isinstance(self._sealer, KeyRing) and author:
+            ref = await self._sealer.data_key(inbox_owner(author))
+            return json.dumps(self._sealer.seal_with(ref, payload))
         return json.dumps(self._sealer.seal(payload))
 
-    def entry(self, row: Any) -> InboxEntry:
+    async def entry(self, row: Any) -> InboxEntry | None:
+        """The entry of a row; None when its payload's key was destroyed (its author was
+        forgotten: nothing of it can be answered)."""
         key, state, payload, received_at, owner, lease_until, attempts = row
+        opened = None
+        if payload:
+            value = json.loads(payload)
+            if isinstance(self._sealer, KeyRing):
+                await self._sealer.ready([value])
+            try:
+                opened = self._sealer.open(value)
+            except KeyGone:
+                return None
         return InboxEntry(
             key=str(key),
             state=state,
-            payload=self._sealer.open(json.loads(payload)) if payload else None,
+            payload=opened,
             received_at=float(received_at),
             owner=owner,
             lease_until=float(lease_until),
@@ -93,8 +108,11 @@ class _SqlInbox(_Payloads):
         for sql in (CREATE, CREATE_INDEX):
             await self._run(sql, ())
 
-    async def record(self, key: str, payload: dict[str, Any]) -> InboxState:
-        inserted, _ = await self._run(INSERT, (key, self.dump(payload), time.time()))
+    async def record(
+        self, key: str, payload: dict[str, Any], author: str | None = None
+    ) -> InboxState:
+        sealed = await self.dump(payload, author)
+        inserted, _ = await self._run(INSERT, (key, sealed, time.time()))
         if inserted == 1:
             return "received"
         _, rows = await self._run(STATE, (key,))
@@ -118,7 +136,14 @@ class _SqlInbox(_Payloads):
     async def unfinished(self, prefix: str, older_than: float, limit: int) -> list[InboxEntry]:
         args = (len(prefix), prefix, older_than, time.time(), limit)
         _, rows = await self._run(UNFINISHED, args)
-        return [self.entry(row) for row in rows]
+        entries = []
+        for row in rows:
+            entry = await self.entry(row)
+            if entry is None:
+                await self.finish(str(row[0]))  # forgotten: never answered
+            else:
+                entries.append(entry)
+        return entries
 
     async def prune(self, before: float) -> int:
         removed, _ = await self._run(PRUNE, (before,))

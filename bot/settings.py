@@ -7,6 +7,7 @@ dotenv source, which also hands `.env`'s variables on to the provider packages, 
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -55,6 +56,27 @@ def comma_list(value: object) -> tuple[str, ...]:
     if isinstance(value, (list, tuple)):
         return tuple(value)
     raise ValueError("must be a comma-separated list")
+
+
+def key_list(value: object) -> tuple[str, ...]:
+    """MEMORY_ENCRYPTION_OLD_KEYS: `["one, with a comma", "two"]` (a JSON list of strings, so
+    any passphrase can be given) or `one, two` (comma-separated, for passphrases without a
+    comma). Each key is stripped of surrounding whitespace, as MEMORY_ENCRYPTION_KEY is, and
+    empty ones are dropped. A value that starts with `[` but is not a JSON list of strings is
+    read as a comma-separated list. Raises ValueError for anything else."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+            return tuple(item.strip() for item in parsed if item.strip())
+    if isinstance(value, (list, tuple)):
+        items = [p.get_secret_value() if isinstance(p, SecretStr) else str(p) for p in value]
+        return tuple(item.strip() for item in items if item.strip())
+    return comma_list(value)
 
 
 class _DotEnvToEnviron(PydanticBaseSettingsSource):
@@ -133,7 +155,8 @@ class Settings(BaseSettings):
     memory_show_wait_seconds: float = Field(default=3.0, ge=0)
     memory_notices: Literal["off", "reaction", "message"] = "message"
     memory_encryption_key: SecretStr | None = None
-    # Comma-separated keys used before the current one, still accepted for reading.
+    # Keys used before the current one, still accepted for reading: a JSON list of strings
+    # (any passphrase, commas included) or a comma-separated list (see `key_list`).
     memory_encryption_old_keys: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     # What the bot remembers: a Python file or module attribute with a list of memory kinds
     # (see bot.kinds); unset, the built-in profile, facts and todos.
@@ -179,7 +202,7 @@ class Settings(BaseSettings):
     @field_validator("memory_encryption_old_keys", mode="before")
     @classmethod
     def _old_keys(cls, value: object) -> tuple[str | SecretStr, ...]:
-        return comma_list(value)
+        return key_list(value)
 
     @field_validator("database_url")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import time
 import weakref
@@ -25,6 +26,7 @@ from langgraph.store.base import BaseStore
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from langgraph.store.sqlite.aio import AsyncSqliteStore
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from bot.inbox import PostgresInbox, SqliteInbox
@@ -34,7 +36,7 @@ from memory.checkpoints import CheckpointPruner, SaverPruner, ThreadSealing
 from memory.errors import ConfigurationError
 from memory.inbox import Inbox
 from memory.locks import LocalUserLocks, UserLocks
-from memory.sealing import KeyRing, Sealer
+from memory.sealing import KeyRing, Sealer, ValueSwap
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +205,12 @@ async def _postgres(
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
         locks = PostgresUserLocks(lock_pool, slots=LEARNING_SLOTS)
-        yield Storage(
+        storage = Storage(
             checkpointer, store, locks, inbox, "postgres", SaverPruner(checkpointer), pool
         )
+        if isinstance(sealer, KeyRing):
+            sealer.swap = store_swap(storage)
+        yield storage
     finally:
         await lock_pool.close()
         await pool.close()
@@ -267,10 +272,58 @@ async def _sqlite(
         await inbox.setup()
         connections = (checkpoints, memory, inbox_conn)
         pruner = SqlitePruner(checkpointer.conn, checkpointer.lock)
-        yield Storage(
+        storage = Storage(
             checkpointer, store, LocalUserLocks(), inbox, "sqlite", pruner, None, connections
         )
+        if isinstance(sealer, KeyRing):
+            sealer.swap = store_swap(storage)
+        yield storage
     finally:
         await checkpoints.close()
         await memory.close()
         await inbox_conn.close()
+
+
+def store_swap(storage: Storage) -> ValueSwap:
+    """Compare-and-swap on the LangGraph store's table (`store`: prefix, key, value), which
+    the store API lacks: a row deleted meanwhile (a data key forget all destroyed) is not
+    written back, and a row rewritten meanwhile is not overwritten."""
+
+    async def postgres(
+        namespace: tuple[str, ...], key: str, old: dict[str, Any], new: dict[str, Any]
+    ) -> bool:
+        assert storage.pool is not None
+        async with storage.pool.connection() as conn:
+            cursor = await conn.execute(
+                "UPDATE store SET value = %s, updated_at = CURRENT_TIMESTAMP"
+                " WHERE prefix = %s AND key = %s AND value = %s",
+                (Jsonb(new), ".".join(namespace), key, Jsonb(old)),
+            )
+            return bool(cursor.rowcount == 1)
+
+    async def sqlite(
+        namespace: tuple[str, ...], key: str, old: dict[str, Any], new: dict[str, Any]
+    ) -> bool:
+        conn = storage.sqlite_connections[1]  # the store's (autocommit)
+        where = (".".join(namespace), key)
+        # The store's own lock, as its transactions share this connection; BEGIN IMMEDIATE
+        # holds the file's write lock from the read to the write, against other processes.
+        async with storage.store.lock:  # type: ignore[attr-defined]
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = await conn.execute(
+                    "SELECT value FROM store WHERE prefix = ? AND key = ?", where
+                )
+                row = await cursor.fetchone()
+                if row is None or json.loads(row[0]) != old:
+                    return False
+                await conn.execute(
+                    "UPDATE store SET value = ?, updated_at = CURRENT_TIMESTAMP"
+                    " WHERE prefix = ? AND key = ?",
+                    (json.dumps(new), *where),
+                )
+                return True
+            finally:
+                await conn.execute("COMMIT")
+
+    return postgres if storage.pool is not None else sqlite

@@ -44,10 +44,15 @@ class ItemChange(BaseModel):
     audience: str = "dm"
 
 
+def new_change_set_id() -> str:
+    """A fresh change set id (8 hex characters; it goes into Undo buttons)."""
+    return secrets.token_hex(4)
+
+
 class ChangeSet(BaseModel):
     """One learning round's changes for one person, named by the message it answered."""
 
-    id: str = Field(default_factory=lambda: secrets.token_hex(4))
+    id: str = Field(default_factory=new_change_set_id)
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     platform: str
     conversation: str

@@ -72,9 +72,12 @@ class Delivery:
 
     # ---- the edge ------------------------------------------------------------------------
 
-    async def record(self, key: str, payload: Mapping[str, Any]) -> InboxState:
-        """Record before acknowledging; raises the database's error (do not ack then)."""
-        return await self.inbox.record(key, dict(payload))
+    async def record(
+        self, key: str, payload: Mapping[str, Any], author: str | None = None
+    ) -> InboxState:
+        """Record before acknowledging; raises the database's error (do not ack then).
+        `author`: the account key of who wrote it, when known (see Inbox.record)."""
+        return await self.inbox.record(key, dict(payload), author)
 
     # ---- answering -----------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from memory.policy import MemoryPolicy
 from memory.repositories import StoreRepositories
 from memory.repository import MemoryRepository
 from memory.results import CommandResult, ForgetAllReceipt, ShowResult
-from memory.sealing import Sealer
+from memory.sealing import Sealer, inbox_owner
 from memory.semantic import SemanticIndex
 from memory.stats import EngineStats, TimedStore
 from memory.storage import StorageBundle
@@ -144,7 +144,9 @@ class MemoryEngine:
         )
         self.operations.authored_ids = self.people.authored_ids
         self.linker = Linker(store, self.people, self.locks, self.scheduler)
-        self.erasure = TurnErasure(self.repository, self.conversations, self.people, compact)
+        self.erasure = TurnErasure(
+            self.repository, self.conversations, self.people, compact, self.locks
+        )
         self.turns = Turns(
             graph=self.graph,
             model=model,
@@ -232,6 +234,10 @@ class MemoryEngine:
         if isinstance(result, ForgetAllReceipt):
             for former in await self.people.former_ids(person):
                 await self.repository.delete_everything(former)
+            if self.repository.keys is not None:
+                # What they sent that waits in the inbox, wherever a copy of it lies.
+                for account in {user.key, *await self.people.authored_ids(person)}:
+                    await self.repository.keys.shred(inbox_owner(account))
             if self._compact is not None:
                 await self._compact()
         if isinstance(result, ShowResult):

@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 
 Change = Literal["added", "changed", "removed"]
 
+# History causes that name no message.
+NOT_A_MESSAGE = frozenset({"correction", "consolidation", "undo", "message"})
+
 
 class HistoryEntry(BaseModel):
     change: Change
@@ -20,6 +23,11 @@ class HistoryEntry(BaseModel):
     # The conversation of the message named by `cause` (None in entries from older versions).
     conversation: str | None = None
     permalink: str | None = None
+    # The change set (memory.changesets) of the learning round that made this change, and for
+    # an Undo the change set it took back: what a platform delete of the message reaches, and
+    # how `/memory why` tells which message the item's current state came from.
+    change_set: str | None = None
+    undoes: str | None = None
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     def as_text(self) -> str:

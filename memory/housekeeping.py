@@ -7,8 +7,9 @@ oldest items make room. Items past their kind's retention are swept away with th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from memory.changesets import ItemChange
 from memory.errors import ExtractionFailed
@@ -20,9 +21,21 @@ from memory.repository import MemoryRepository, UserMemory
 from memory.schemas import Provenance
 from memory.writes import WriteReport, consolidation
 
-# Writes what an extraction decided for a person (memory.learning.Learner._write): the person's
-# key, their memory as read, the changes, and where the changes come from.
-Write = Callable[[str, UserMemory, MemoryChanges, Provenance], Awaitable[WriteReport]]
+
+class Write(Protocol):
+    """Writes what an extraction decided for a person (memory.learning.Learner._write): the
+    person's key, their memory as read, the changes, where the changes come from, and the id of
+    the change set the round's history entries name."""
+
+    def __call__(
+        self,
+        user_key: str,
+        memory: UserMemory,
+        changes: MemoryChanges,
+        where: Provenance,
+        *,
+        change_set: str | None = None,
+    ) -> Awaitable[WriteReport]: ...
 
 
 class Housekeeping:
@@ -44,11 +57,12 @@ class Housekeeping:
         self._write = write
 
     async def keep_under_caps(
-        self, user_key: str, name: str, memory: UserMemory, audience: Audience
+        self, user_key: str, name: str, memory: UserMemory, audience: Audience, change_set: str
     ) -> list[ItemChange]:
         """Merge or drop items of each collection over its cap (call under the user lock);
-        returns what changed, for Undo. `name` is how the person is called to the model; a
-        consolidation the model fails is skipped and the oldest items go instead."""
+        returns what changed, for Undo, recorded as part of the round's change set `change_set`.
+        `name` is how the person is called to the model; a consolidation the model fails is
+        skipped and the oldest items go instead."""
         made: list[ItemChange] = []
         for kind in self._kinds.collections:
             items, cap = memory.of(kind.name), kind.cap
@@ -61,13 +75,17 @@ class Housekeeping:
             except ExtractionFailed:
                 changes = MemoryChanges()
             where = consolidation(audience)
-            made += (await self._write(user_key, memory, changes, where)).changes
+            made += (
+                await self._write(user_key, memory, changes, where, change_set=change_set)
+            ).changes
             left = {k: v for k, v in items.items() if k not in changes.deletes}
             if len(left) > cap:
                 # The model did not get under the cap: the oldest items make room.
                 oldest = sorted(left, key=lambda k: left[k].updated_at)[: len(left) - cap]
                 evicted = MemoryChanges(deletes=set(oldest))
-                made += (await self._write(user_key, memory, evicted, where)).changes
+                made += (
+                    await self._write(user_key, memory, evicted, where, change_set=change_set)
+                ).changes
         return made
 
     async def sweep(self, user_key: str, now: datetime | None = None) -> int:

@@ -43,8 +43,13 @@ class Inbox(Protocol):
     """Storage of inbox entries. Every method may raise the backend's error when the
     database is unreachable; callers decide what that means (non-2xx, no ack, retry)."""
 
-    async def record(self, key: str, payload: dict[str, Any]) -> InboxState:
-        """Insert `key` as received unless present; the entry's state afterwards."""
+    async def record(
+        self, key: str, payload: dict[str, Any], author: str | None = None
+    ) -> InboxState:
+        """Insert `key` as received unless present; the entry's state afterwards. `author`:
+        the account key of who wrote the event, when known; with a key ring its payload is
+        sealed with that account's inbox data key (memory.sealing.inbox_owner), which forget
+        all destroys."""
         ...
 
     async def claim(self, key: str, owner: str, lease_seconds: float) -> bool:
@@ -65,7 +70,9 @@ class Inbox(Protocol):
 
     async def unfinished(self, prefix: str, older_than: float, limit: int) -> list[InboxEntry]:
         """Entries under `prefix` that nobody owns: received before `older_than` (unix
-        seconds) and never claimed, or claimed with a lease that ran out. Oldest first."""
+        seconds) and never claimed, or claimed with a lease that ran out. Oldest first.
+        An entry whose author was forgotten since (its data key destroyed) is finished
+        unanswered instead, and not returned."""
         ...
 
     async def prune(self, before: float) -> int:
@@ -84,7 +91,9 @@ class MemoryInbox:
         # Beyond `capacity` entries the first recorded goes first.
         self._entries: FIFOCache[str, InboxEntry] = FIFOCache(maxsize=capacity)
 
-    async def record(self, key: str, payload: dict[str, Any]) -> InboxState:
+    async def record(
+        self, key: str, payload: dict[str, Any], author: str | None = None
+    ) -> InboxState:
         entry = self._entries.get(key)
         if entry is None:
             entry = InboxEntry(key, "received", payload, time.time())

@@ -12,7 +12,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from memory.attribution import source_of, sources_of
-from memory.changesets import ChangeListener, ChangeSet, ItemChange, MemoryChanged, fold
+from memory.changesets import (
+    ChangeListener,
+    ChangeSet,
+    ItemChange,
+    MemoryChanged,
+    fold,
+    new_change_set_id,
+)
 from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
 from memory.extraction import MemoryChanges, MemoryExtractor, transcript
@@ -34,6 +41,7 @@ from memory.schemas import (
 )
 from memory.semantic import SemanticIndex
 from memory.timeline import earlier_values
+from memory.traces import named_by, no_longer_remembered, traces_of
 from memory.writes import (
     CONSOLIDATION,
     WriteReport,
@@ -133,8 +141,18 @@ class Learner:
                 # A removal is an erasure only when the person asked for one (see
                 # asks_to_forget); otherwise it is the model's own, and Undo can take it back.
                 erase = asks_to_forget(m.text for m in messages)
+                # The id of this round's change set, on every history entry the round writes.
+                round_id = new_change_set_id()
                 report = await self._write(
-                    user_key, memory, changes, where, sources, messages, erase_removals=erase
+                    user_key,
+                    memory,
+                    changes,
+                    where,
+                    sources,
+                    messages,
+                    erase_removals=erase,
+                    change_set=round_id,
+                    asking=[m.text for m in messages if asks_to_forget([m.text])],
                 )
                 # Consumed per group, so a failure in the next group never re-learns this one.
                 await self.repository.delete_pending(user_key, list(group))
@@ -143,7 +161,7 @@ class Learner:
                     learned.extend(messages)
                     memory = await self.repository.load(user_key)
                     housekept = await self.housekeeping.keep_under_caps(
-                        user_key, messages[-1].author, memory, audience
+                        user_key, messages[-1].author, memory, audience, round_id
                     )
                     memory = await self.repository.load(user_key)
                 # What this round changed, cap and consolidation removals included: one notice,
@@ -151,19 +169,25 @@ class Learner:
                 undoable = fold(report.changes + housekept)
                 if undoable or report.forgotten:
                     notices.append(
-                        await self._change_set(user_key, last, undoable, report.forgotten)
+                        await self._change_set(user_key, last, undoable, report.forgotten, round_id)
                     )
         await self._announce(user_key, learned)
         await self._notify(notices)
         return len(pending)
 
     async def _change_set(
-        self, user_key: str, last: PendingMessage, changes: list[ItemChange], forgotten: int
+        self,
+        user_key: str,
+        last: PendingMessage,
+        changes: list[ItemChange],
+        forgotten: int,
+        change_id: str,
     ) -> MemoryChanged:
-        """Keep what this round changed, for Undo (call under the user lock)."""
+        """Keep what this round changed, for Undo, as `change_id` (call under the user lock)."""
         change_set = None
         if changes:
             change_set = ChangeSet(
+                id=change_id,
                 platform=last.platform,
                 conversation=last.conversation,
                 message_id=last.message_id,
@@ -189,16 +213,18 @@ class Learner:
 
     async def correct(
         self, user_key: str, name: str, text: str, where: Provenance
-    ) -> MemoryChanges:
-        """Apply a person's own correction `text` (/memory correct) to their memory, under the user
-        lock; `name` is how the model calls them and `where` the provenance the changes keep.
-        Removals are erasures (the person asked). Returns what the model decided; raises
-        ExtractionFailed or ModelUnavailable as the extractor does, with nothing written."""
+    ) -> tuple[MemoryChanges, int]:
+        """Apply `/memory correct <text>` under the user lock (`name`: how the model calls the
+        person; `where`: the provenance the changes keep): what the model changed, and how many
+        things were forgotten (a correction's removals are erasures, and so is what it asks to
+        forget that only history and Undo still held). Raises ExtractionFailed or
+        ModelUnavailable as the extractor does, with nothing written."""
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
             changes = await self.extractor.correct(name, existing_for(memory, "dm", text), text)
-            await self._write(user_key, memory, changes, where)
-            return changes
+            asking = [text] if asks_to_forget([text]) else []
+            report = await self._write(user_key, memory, changes, where, asking=asking)
+            return changes, report.forgotten
 
     async def _write(
         self,
@@ -209,6 +235,8 @@ class Learner:
         sources: list[SourceRef] | None = None,
         messages: list[PendingMessage] | None = None,
         erase_removals: bool = True,
+        change_set: str | None = None,
+        asking: list[str] | None = None,
     ) -> WriteReport:
         """Write what an extraction decided; `sources` are the messages it was learned from,
         `messages` the same messages with their words, so each change names its own.
@@ -216,7 +244,10 @@ class Learner:
         `erase_removals`: the person asked for what is removed to be forgotten (a correction,
         or "forget that ..." in chat), so no copy of it is kept anywhere. Otherwise (and always
         for consolidation) a removal is the model's own, kept in the report with its
-        before-state so Undo can put it back.
+        before-state so Undo can put it back. `change_set`: the id of the round's change set,
+        kept on each history entry. `asking`: the messages (or correction) that ask for
+        something to be forgotten; what they name that is no longer remembered is erased from
+        history and Undo too.
         """
         report = WriteReport()
         housekeeping = where.message_id == CONSOLIDATION
@@ -244,6 +275,7 @@ class Learner:
                     cause=at.message_id or "message",
                     conversation=at.conversation,
                     permalink=at.permalink,
+                    change_set=change_set,
                 )
             )
 
@@ -272,10 +304,12 @@ class Learner:
             )
             report.forgotten += len(erased)
             for name, (field_refs, field_texts) in erased.items():
+                # Its earlier values, which history and Undo still hold, go with it.
+                old = await traces_of(self.repository, user_key, {field_id(name)})
                 await self.repository.forget_history_of(user_key, field_id(name))
                 asked = narrowed(" ".join(field_texts))
-                forgotten = merge_sources(forgotten, field_refs, asked)
-                texts.extend(field_texts)
+                forgotten = merge_sources(forgotten, field_refs, asked, old.sources)
+                texts.extend((*field_texts, *old.texts))
         stored = memory.items()
         known = {
             (item.kind, same_text(item.kind, item.data, self.kinds)) for item in stored.values()
@@ -366,15 +400,33 @@ class Learner:
                 )
                 continue
             # Removed because the person asked ("forget that ..."): no copy of its text is kept,
-            # neither in history nor in the turns it was learned from or asked to be forgotten in.
+            # neither in history nor in the turns it was learned from or asked to be forgotten in,
+            # of this version or of any earlier one history and Undo still hold.
+            old = await traces_of(self.repository, user_key, {key})
             await self.repository.forget_history_of(user_key, key)
             note("removed", key, current.kind, "(forgotten)", current.text())
             report.forgotten += 1
             # The request to forget it goes too (it names what was forgotten).
             asked = narrowed(" ".join(current.remembered_texts()))
-            forgotten = merge_sources(forgotten, current.sources, last_source(current), asked)
-            texts.extend(current.remembered_texts())
-        if forgotten:
+            forgotten = merge_sources(
+                forgotten, current.sources, last_source(current), asked, old.sources
+            )
+            texts.extend((*current.remembered_texts(), *old.texts))
+        if asking:
+            # What the request names may be no longer remembered (the model removed it on its
+            # own earlier, or an Undo took it back) while history and Undo still hold its words.
+            now = await self.repository.load(user_key)
+            gone = await no_longer_remembered(self.repository, user_key, now)
+            named = named_by(asking, {k: t.texts for k, t in gone.items()}, spoken_for=texts)
+            for key in named:
+                old = gone[key]
+                await self.repository.forget_history_of(user_key, key)
+                note("removed", key, old.kind or "item", "(forgotten)", " ".join(old.texts))
+                report.forgotten += 1
+                asked = narrowed(" ".join(old.texts))
+                forgotten = merge_sources(forgotten, old.sources, asked)
+                texts.extend(old.texts)
+        if forgotten or texts:
             await self.repository.record_erasure(user_key, ErasureEvent(sources=forgotten))
             await self.redactor.redact(user_key, forgotten, tuple(texts))
         await self.repository.add_history(user_key, report.history, self.policy.max_history)

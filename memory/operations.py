@@ -37,9 +37,11 @@ from memory.results import (
     LearningResult,
     ShowResult,
     ShowSection,
+    UndoResult,
 )
 from memory.scheduler import ExtractionScheduler
 from memory.schemas import Provenance, SourceRef, StoredItem, merge_sources
+from memory.traces import traces_of
 from memory.undo import undo
 from memory.why import explain
 
@@ -127,9 +129,13 @@ class MemoryOperations:
             exported = self._export(user, memory, entries, undeclared)
             return replace(exported, still_learning=learning)
         if command.action == "history":
+            await self._catch_up(key, command)
             history = await self.repository.history(key)
             return HistoryResult(list(history.values()))
         if command.action == "undo":
+            if command.item_id is None and await self._catch_up(key, command):
+                # "The latest" is not known while messages are still being learned from.
+                return UndoResult(reverted=[], reason="learning")
             policy = self.learner.policy
             return await undo(self.repository, self.locks, key, command.item_id, policy.max_history)
         if command.action == "why" and command.item_id:
@@ -177,13 +183,16 @@ class MemoryOperations:
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
             owner = memory.kind_of(item_id)
+            # Every version it had is forgotten with it: history and Undo keep the older ones.
+            traces = await traces_of(self.repository, user_key, {item_id})
             if owner is not None:
                 item = memory.of(owner.name)[item_id]
-                sources = _sources_of(item)
+                sources = merge_sources(_sources_of(item), traces.sources)
+                texts = (*item.remembered_texts(), *traces.texts)
                 await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                 await self.repository.delete(user_key, owner.name, item_id)
                 await self.repository.forget_history_of(user_key, item_id)
-                await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
+                await self.learner.redactor.redact(user_key, sources, texts)
                 return ForgetResult(ItemView.of(item_id, item))
             field = field_name(item_id)
             # A field the schema no longer declares is still shown while stored: find it there.
@@ -204,8 +213,13 @@ class MemoryOperations:
                         "it, and `/memory forget all` forgets everything."
                     )
                 shown = ItemView.of_field(field, next(iter(owners.values())))
-                sources = merge_sources(*(p.field_sources.get(field, []) for p in owners.values()))
-                texts = tuple(t for p in owners.values() for t in p.remembered_texts(field))
+                sources = merge_sources(
+                    *(p.field_sources.get(field, []) for p in owners.values()), traces.sources
+                )
+                texts = (
+                    *(t for p in owners.values() for t in p.remembered_texts(field)),
+                    *traces.texts,
+                )
                 await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                 for audience, profile in owners.items():
                     data = {**profile.data, field: _empty(profile.data[field])}
@@ -221,36 +235,35 @@ class MemoryOperations:
             for section, items in (await self.repository.undeclared(user_key)).items():
                 if item_id in items:
                     item = items[item_id]
-                    sources = _sources_of(item)
+                    sources = merge_sources(_sources_of(item), traces.sources)
+                    texts = (*item.remembered_texts(), *traces.texts)
                     await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                     await self.repository.delete(user_key, section, item_id)
                     await self.repository.forget_history_of(user_key, item_id)
-                    await self.learner.redactor.redact(user_key, sources, item.remembered_texts())
+                    await self.learner.redactor.redact(user_key, sources, texts)
                     return ForgetResult(ItemView.of(item_id, item))
             # No longer remembered (the model removed it, or an Undo did) but its words are still
             # in its history or an undo state: forgetting its id erases those too.
-            traces = [
+            entries = [
                 e
                 for e in (await self.repository.history(user_key)).values()
                 if e.item_id == item_id
             ]
-            if traces:
-                texts = tuple(
-                    e.text.removesuffix(" (undone)") for e in traces if not e.text.startswith("(")
-                )
-                await self.repository.record_erasure(user_key, ErasureEvent(sources=[]))
+            if entries or traces.texts:
+                sources = traces.sources
+                await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                 await self.repository.forget_history_of(user_key, item_id)
-                await self.learner.redactor.redact(user_key, [], texts)
-                last = traces[-1]
+                await self.learner.redactor.redact(user_key, sources, traces.texts)
+                last = entries[-1] if entries else None
                 return ForgetResult(
                     ItemView(
                         id=item_id,
-                        kind=last.kind,
-                        text=next((t for t in reversed(texts)), "(its history)"),
+                        kind=traces.kind or (last.kind if last else ""),
+                        text=traces.texts[-1] if traces.texts else "(its history)",
                         audience="",
                         platform="",
-                        conversation=last.conversation or "",
-                        learned_at=last.at,
+                        conversation=(last.conversation or "") if last else "",
+                        learned_at=last.at if last else datetime.now(UTC),
                     )
                 )
         raise CommandError(
@@ -295,14 +308,14 @@ class MemoryOperations:
             audience="dm",
         )
         before = await self.repository.load(key)
-        changes = await self.learner.correct(key, user.name, text, provenance)
+        changes, forgotten = await self.learner.correct(key, user.name, text, provenance)
         after = await self.repository.load(key)
         items = after.items()
         old = before.items()
         return CorrectResult(
             added=[ItemView.of(k, v) for k, v in items.items() if k not in old],
             changed=[ItemView.of(k, items[k]) for k in changes.updates if k in items],
-            removed=len(changes.deletes),
+            removed=max(len(changes.deletes), forgotten),
             profile_changed=bool(changes.profiles),
         )
 

@@ -28,7 +28,7 @@ from memory.namespaces import ROOT, Section, is_memory_section, user_namespace, 
 from memory.pending import PendingMessage
 from memory.repeats import repeats_of
 from memory.schemas import StoredItem, upgrade
-from memory.sealing import KeyGone, KeyRing, PlainSealer, Sealer, person_owner
+from memory.sealing import SEALED, KeyGone, KeyRing, PlainSealer, Sealer, person_owner
 from memory.stats import MemorySizes
 
 PROFILE_KEYS: tuple[Audience, ...] = ("channel", "dm")
@@ -297,22 +297,34 @@ class MemoryRepository:
         await self._put(user_key, "erasure", ERASURE_KEY, log.model_dump(mode="json"))
         await self._changed(user_key)
 
-    async def check_readable(self, sample: int = READABLE_SAMPLE) -> None:
-        """Open a sample of stored values with the configured key (at start, before anyone is
-        answered). Raises ConfigurationError naming MEMORY_ENCRYPTION_KEY when they are sealed
-        and there is no key, or a key that did not seal them."""
-        found = await self.store.asearch((ROOT,), limit=sample)
+    async def check_readable(self, sample: int = READABLE_SAMPLE, pages: int = 10) -> None:
+        """Open stored values with the configured key (at start, before anyone is answered):
+        with a KeyRing, the newest and oldest wrapped data keys (KeyRing.check_wrapped), then
+        up to `sample` sealed values under the users' prefix, reading at most `pages` pages
+        of `sample` rows to find them (plain rows, such as revision marks, need no key and do
+        not count, nor do rows of forgotten people). Raises ConfigurationError naming
+        MEMORY_ENCRYPTION_KEY when values are sealed and there is no key, or a key that
+        did not seal them."""
+        opened, offset = 0, 0
         try:
-            await self._ready(found)
+            if self.keys is not None:
+                await self.keys.check_wrapped()
+            for _ in range(pages):
+                found = await self.store.asearch((ROOT,), limit=sample, offset=offset)
+                await self._ready(found)
+                for item in found:
+                    if SEALED not in item.value:
+                        continue
+                    try:
+                        self.sealer.open(item.value)
+                    except KeyGone:
+                        continue  # its owner was forgotten: unreadable on purpose
+                    opened += 1
+                if opened >= sample or len(found) < sample:
+                    return
+                offset += len(found)
         except Exception as exc:
             raise _unreadable(exc) from None
-        for item in found:
-            try:
-                self.sealer.open(item.value)
-            except KeyGone:
-                continue  # its owner was forgotten: unreadable on purpose
-            except Exception as exc:
-                raise _unreadable(exc) from None
 
     async def is_paused(self, user_key: str) -> bool:
         """Whether the person paused learning (/memory pause)."""
@@ -441,6 +453,44 @@ class MemoryRepository:
                     await self.drop_change_set(user_key, kept.id)
                     continue
                 await self._put(user_key, "changes", kept.id, kept.model_dump(mode="json"))
+        return len(doomed)
+
+    async def forget_message_traces(
+        self, user_key: str, conversation: str, message_ids: set[str]
+    ) -> int:
+        """A message was deleted on its platform: drop what history and Undo kept of its words
+        (call under the user lock). Returns how many history entries went.
+
+        Goes: the history entries it caused, the Undo entries that took those changes back
+        (they name what came back and what went), and the changes it made from the change sets
+        (their after-states hold its words); a change set named by it whose changes no history
+        entry ties to a message any more (older entries, or entries past the history cap) goes
+        whole. What was learned from it stays in memory until it is forgotten.
+        """
+
+        def said_there(entry: HistoryEntry) -> bool:
+            # Entries from versions that kept no conversation are matched by message id alone
+            # (ids are unique per platform conversation and across console sessions).
+            return entry.conversation in (None, conversation) and entry.cause in message_ids
+
+        history = await self.history(user_key)
+        caused = {key: e for key, e in history.items() if said_there(e)}
+        # (change set, item) pairs of the changes the message made.
+        made = {(e.change_set, e.item_id) for e in caused.values() if e.change_set}
+        doomed = set(caused) | {
+            key for key, e in history.items() if e.undoes and (e.undoes, e.item_id) in made
+        }
+        for key in sorted(doomed):
+            await self.store.adelete(user_namespace(user_key, "history"), key)
+        tied = {e.change_set for key, e in history.items() if e.change_set and key not in doomed}
+        for change_set in await self.change_sets(user_key):
+            named = change_set.conversation == conversation and change_set.message_id in message_ids
+            kept = [c for c in change_set.changes if (change_set.id, c.item_id) not in made]
+            if (named and change_set.id not in tied) or not kept:
+                await self.drop_change_set(user_key, change_set.id)
+            elif len(kept) < len(change_set.changes):
+                trimmed = change_set.model_copy(update={"changes": kept})
+                await self._put(user_key, "changes", trimmed.id, trimmed.model_dump(mode="json"))
         return len(doomed)
 
     async def add_change_set(self, user_key: str, change_set: ChangeSet) -> None:

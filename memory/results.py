@@ -298,7 +298,8 @@ class HistoryResult:
 @dataclass(frozen=True)
 class UndoResult:
     """What `/memory undo` (or an Undo button) did: `reason` is done, gone (no such change
-    to undo, or past the undo window) or changed (something newer touched these items)."""
+    to undo, or past the undo window), changed (something newer touched these
+    items) or learning (messages are still being learned from, so "the latest" is not known)."""
 
     reverted: list[str]
     reason: str
@@ -314,6 +315,11 @@ class UndoResult:
                 "I didn't undo that: something newer changed the same memory ("
                 + "; ".join(self.blocked)
                 + "). `/memory show` lists what I remember now."
+            )
+        if self.reason == "learning":
+            return (
+                "I'm still learning from your latest messages; "
+                "try `/memory undo` again in a moment."
             )
         return "There is nothing I learned recently to undo. `/memory history` lists changes."
 

@@ -3,13 +3,15 @@
 Two layers when MEMORY_ENCRYPTION_KEY is set:
 
 - The master key, derived from the passphrase with scrypt (see `derive_key`). It seals what
-  belongs to nobody in particular (Slack installations, the inbox of unanswered events, the
-  erasure log kept through forget all) and wraps the data keys.
-- Data keys (`KeyRing`): one random AES-256 key per owner, a person (their memory) or a
-  conversation (its checkpoints), stored wrapped by the master key in the store under
-  ("keys", <owner label>). Forget all deletes the owner's wrapped keys, so every copy of what
-  they sealed (in a write-ahead log, a dead row version, a backup) can no longer be opened
-  with the master key alone. The next write creates a fresh key.
+  belongs to nobody in particular (Slack installations, inbox events without a known author,
+  the erasure log kept through forget all) and wraps the data keys.
+- Data keys (`KeyRing`): one random AES-256 key per owner, a person (their memory), a
+  conversation (its checkpoints) or an account (its events waiting in the inbox), stored
+  wrapped by the master key in the store under ("keys", <owner label>). Forget all deletes
+  the owner's wrapped keys, so every copy of what they sealed (in a write-ahead log, a dead
+  row version, a backup) can no longer be opened with the master key alone. The next write
+  creates a fresh key. Copies of a destroyed key's wrapped form left in a write-ahead log or
+  a backup are retired by rotating the master key (`memory.rotation`) and discarding the old.
 
 Every ciphertext names the key that sealed it, so data sealed under older settings stays
 readable: `aesgcm-<id>` for the master key (and old keys, and keys derived with the former
@@ -59,6 +61,18 @@ class Sealer(Protocol):
     def open(self, value: dict[str, Any]) -> dict[str, Any]: ...
 
 
+class ValueSwap(Protocol):
+    """Compare-and-swap of one store row, which the store API lacks (the storage layer
+    provides it over its own tables)."""
+
+    async def __call__(
+        self, namespace: tuple[str, ...], key: str, old: dict[str, Any], new: dict[str, Any]
+    ) -> bool:
+        """Store `new` at (namespace, key) if the stored value is still `old` (as the store
+        returned it), marking the row as just written; False when it changed or is gone."""
+        ...
+
+
 class KeyGone(ValueError):
     """Sealed with a data key that was destroyed (its owner was forgotten): unreadable for good."""
 
@@ -98,6 +112,13 @@ def owner_label(owner: str) -> str:
 def person_owner(person: str) -> str:
     """The data-key owner for a person's memory rows."""
     return f"person:{person}"
+
+
+def inbox_owner(account: str) -> str:
+    """The data-key owner for what an account wrote that waits in the inbox (an account key,
+    as the platform names the author; forget all destroys the keys of every account of the
+    person)."""
+    return f"inbox:{account}"
 
 
 def thread_owner(thread: str) -> str:
@@ -222,6 +243,9 @@ class KeyRing(AesGcmSealer):
     ) -> None:
         super().__init__(secret, old_secrets)
         self.store = store
+        # Set by the storage layer: re-wrapping a key in use then never writes back a key that
+        # forget all destroyed meanwhile (without it, a plain put).
+        self.swap: ValueSwap | None = None
         self._data: LRUCache[DataKeyRef, AESGCM] = LRUCache(maxsize=KEY_CACHE)
         self._gone: LRUCache[DataKeyRef, bool] = LRUCache(maxsize=KEY_CACHE)
 
@@ -248,7 +272,12 @@ class KeyRing(AesGcmSealer):
             if not str(newest.value.get("wrapped", "")).startswith(f"aesgcm-{self._primary}:"):
                 # Wrapped by an older master key: re-wrapped with the current one, so the old
                 # one can be retired once every key in use has been re-wrapped.
-                await self._put_key(ref, material, float(newest.value.get("at", 0)))
+                at = float(newest.value.get("at", 0))
+                if self.swap is None:
+                    await self._put_key(ref, material, at)
+                else:
+                    row = self._wrapped_row(ref, material, at)
+                    await self.swap((KEYS_ROOT, label), ref.kid, newest.value, row)
             return ref
         ref = DataKeyRef(label, secrets.token_hex(8))
         material = AESGCM.generate_key(bit_length=256)
@@ -256,9 +285,12 @@ class KeyRing(AesGcmSealer):
         self._data[ref] = AESGCM(material)
         return ref
 
-    async def _put_key(self, ref: DataKeyRef, material: bytes, at: float) -> None:
+    def _wrapped_row(self, ref: DataKeyRef, material: bytes, at: float) -> dict[str, Any]:
         name, wrapped = self._master_encrypt(material, ref.aad)
-        row = {"wrapped": f"{name}:{base64.b64encode(wrapped).decode()}", "at": at}
+        return {"wrapped": f"{name}:{base64.b64encode(wrapped).decode()}", "at": at}
+
+    async def _put_key(self, ref: DataKeyRef, material: bytes, at: float) -> None:
+        row = self._wrapped_row(ref, material, at)
         await self._store().aput((KEYS_ROOT, ref.label), ref.kid, row, index=False)
 
     def _unwrap(self, ref: DataKeyRef, row: dict[str, Any]) -> bytes:
@@ -295,6 +327,92 @@ class KeyRing(AesGcmSealer):
             self._data.pop(ref, None)
             self._gone[ref] = True
         return len(found)
+
+    def is_current(self, ciphername: str) -> bool:
+        """Whether a ciphertext's name says it is sealed with a data key or the current master
+        key (so a master-key rotation has nothing to do for it)."""
+        return DataKeyRef.parse(ciphername) is not None or ciphername == f"aesgcm-{self._primary}"
+
+    def reseal(self, ciphername: str, ciphertext: bytes) -> tuple[str, bytes] | None:
+        """A master-sealed ciphertext sealed again with the current master key; None when it
+        is sealed with a data key or the current master key already. Raises ValueError when no
+        configured key opens it."""
+        if self.is_current(ciphername):
+            return None
+        try:
+            plaintext = self._master_decrypt(ciphername, ciphertext)
+        except InvalidTag:
+            raise ValueError(f"a value sealed with key {ciphername} does not open") from None
+        return self._master_encrypt(plaintext)
+
+    def reseal_value(self, value: dict[str, Any]) -> dict[str, Any] | None:
+        """A store value sealed with an older master key, sealed with the current one; None
+        for any other value (plain, sealed with a data key, or current already)."""
+        sealed = value.get(SEALED)
+        if not isinstance(sealed, str):
+            return None
+        name, _, data = sealed.partition(":")
+        resealed = self.reseal(name, base64.b64decode(data))
+        return None if resealed is None else _envelope(*resealed)
+
+    async def _key_rows(self, offset: int, limit: int) -> list[Any]:
+        return await self._store().asearch((KEYS_ROOT,), limit=limit, offset=offset)
+
+    def _check_row(self, label: str, kid: str, row: dict[str, Any], only_current: bool) -> None:
+        name = str(row.get("wrapped", "")).partition(":")[0]
+        key_id = name.removeprefix("aesgcm-")
+        if key_id not in self._keys or (only_current and key_id != self._primary):
+            raise ValueError(f"data key {kid} is wrapped with key {key_id}, not a configured one")
+        self._unwrap(DataKeyRef(label, kid), row)
+
+    async def check_wrapped(
+        self, sample: int = 100, *, everything: bool = False, only_current: bool = False
+    ) -> int:
+        """Unwrap the newest `sample` wrapped data keys, pages of `sample` at offsets doubling
+        from there (`sample`, 2 `sample`, 4 `sample`...), and the oldest `sample`, all of them
+        with `everything`: a master key that opens only some keys is found before anyone is
+        answered (keys are re-wrapped as they are used and by rotation, so those still under a
+        retired master key are the least recently written). About 2 log2(n / sample) reads.
+        `only_current`: every key checked must be wrapped with the current master key.
+        Returns how many were checked. Raises ValueError naming the first that does not open."""
+        checked, offset, seen, full_to = 0, 0, set(), 0
+        while True:
+            rows = await self._key_rows(offset, sample)
+            for item in rows:
+                self._check_row(item.namespace[-1], item.key, item.value, only_current)
+            checked += len(rows)
+            seen.add(offset)
+            if len(rows) < sample:
+                break
+            full_to = offset + sample  # rows exist up to here
+            offset = offset + sample if everything or offset == 0 else offset * 2
+        if everything:
+            return checked
+        total = offset + len(rows)
+        if not rows:  # past the end: it lies between the last full page and here
+            low, high = full_to, offset
+            while low < high:
+                middle = (low + high) // 2
+                if await self._key_rows(middle, 1):
+                    low = middle + 1
+                else:
+                    high = middle
+            total = low
+        oldest = max(0, total - sample)
+        if oldest not in seen:
+            for item in await self._key_rows(oldest, sample):
+                self._check_row(item.namespace[-1], item.key, item.value, only_current)
+                checked += 1
+        return checked
+
+    def rewrapped(self, label: str, kid: str, row: dict[str, Any]) -> dict[str, Any] | None:
+        """A stored wrapped-key row (under ("keys", label), key `kid`) wrapped again with the
+        current master key; None when it is already. The data key itself is unchanged. Raises
+        ValueError when no configured master key opens it."""
+        if str(row.get("wrapped", "")).startswith(f"aesgcm-{self._primary}:"):
+            return None
+        ref = DataKeyRef(label, kid)
+        return self._wrapped_row(ref, self._unwrap(ref, row), float(row.get("at", 0)))
 
     def seal_with(self, ref: DataKeyRef, value: dict[str, Any]) -> dict[str, Any]:
         """A store value sealed with the data key `ref` (from `data_key`)."""

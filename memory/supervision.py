@@ -20,6 +20,7 @@ from memory.learning import Learner
 from memory.people import People
 from memory.repository import MemoryRepository
 from memory.scheduler import ExtractionScheduler
+from memory.sealing import KeyGone
 from memory.stats import EngineStats
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class Supervisor:
         try:
             async for _ in self._checkpointer.alist(None, limit=1):
                 break
+        except KeyGone:
+            pass  # a conversation forgotten while it was being written: unreadable on purpose
         except Exception as exc:
             raise ConfigurationError(
                 "Stored conversations are encrypted and cannot be read with the current "

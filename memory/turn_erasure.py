@@ -11,6 +11,7 @@ from cachetools import LRUCache
 from memory.conversations import ConversationStates
 from memory.erasure import ErasureEvent
 from memory.graph import pending_key
+from memory.locks import LocalUserLocks, UserLocks
 from memory.messages import MAX_MESSAGE_CHARS, ChatMessage, MessageDeleted, MessageEdited
 from memory.people import People
 from memory.repository import MemoryRepository
@@ -24,7 +25,9 @@ NOTED_CACHE = 20_000
 class TurnErasure:
     """Keeps turns and platform changes consistent with the erasure log, in every process.
 
-    `compact` (optional) runs after a platform delete, as after every erasure.
+    `compact` (optional) runs after a platform delete, as after every erasure; `locks` are the
+    user locks learning holds (a delete waits for learning in flight, so what it writes about
+    the deleted message is there to be dropped).
     """
 
     def __init__(
@@ -33,8 +36,10 @@ class TurnErasure:
         conversations: ConversationStates,
         people: People,
         compact: Callable[[], Awaitable[None]] | None = None,
+        locks: UserLocks | None = None,
     ) -> None:
         self.repository = repository
+        self.locks: UserLocks = locks or LocalUserLocks()
         self.conversations = conversations
         self.people = people
         self._compact = compact
@@ -80,11 +85,15 @@ class TurnErasure:
 
     async def message_deleted(self, event: MessageDeleted) -> int:
         """A platform delete: the messages leave pending learning and the stored conversation
-        (with the replies to them). Returns how many of them the bot had stored."""
+        (with the replies to them), and memory history and Undo keep none of their words (what
+        was learned from them stays until it is forgotten). Returns how many of them the bot had
+        stored."""
         thread, ids = event.conversation.key, set(event.message_ids)
+        people: set[str] = set()
         if event.author is not None:
             # Recorded first: a turn answering it in another process sees this when it ends.
             person = await self.people.resolve(event.author)
+            people.add(person)
             refs = [SourceRef(conversation=thread, message_id=i) for i in sorted(ids)]
             await self.repository.record_erasure(person, ErasureEvent(sources=refs))
             await self.repository.delete_pending(person, [pending_key(thread, i) for i in ids])
@@ -93,6 +102,9 @@ class TurnErasure:
             authors = await self.conversations.authors_of(thread, ids)
         for user in authors:
             await self.repository.delete_pending(user, [pending_key(thread, i) for i in ids])
+        for user in sorted(people | set(authors)):
+            async with self.locks.hold(user):
+                await self.repository.forget_message_traces(user, thread, ids)
         if authors:
             await self.conversations.remove_turns(thread, message_ids=ids)
             log.info("removed deleted messages", extra={"conversation": thread})

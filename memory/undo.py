@@ -12,10 +12,11 @@ from typing import Any
 
 from memory.changesets import ChangeSet, ItemChange
 from memory.history import Change, HistoryEntry
+from memory.ids import field_name
 from memory.locks import UserLocks
 from memory.repository import MemoryRepository, UserMemory
 from memory.results import UndoResult
-from memory.schemas import StoredItem
+from memory.schemas import StoredItem, field_change_text, profile_text
 
 UNDO_CAUSE = "undo"
 
@@ -73,8 +74,10 @@ async def undo(
                     change=_reverse(change),
                     item_id=change.item_id,
                     kind=_item_kind(memory, change.place),
-                    text="(undone)" if change.before is None else f"{change.summary} (undone)",
+                    text=brought_back(change),
                     cause=UNDO_CAUSE,
+                    conversation=target.conversation,
+                    undoes=target.id,
                 )
             )
         await repository.drop_change_set(user_key, target.id)
@@ -105,6 +108,22 @@ async def _revert(
     await repository.put(
         user_key, change.place, change.item_id, StoredItem.model_validate(change.before)
     )
+
+
+def brought_back(change: ItemChange) -> str:
+    """What undoing `change` brought back, as history shows it: `restored: I keep bees` (a
+    removal put back), `I keep wasps -> I keep bees` or `location: Lisbon -> Porto` (a change
+    reverted), `(undone)` (an insert taken back: nothing came back)."""
+    before = change.before
+    if before is None:
+        return "(undone)"
+    if "data" not in before:  # a profile field: {"value": ...}
+        name = field_name(change.item_id)
+        if change.after is None:
+            return f"restored: {profile_text({name: before.get('value')})}"
+        return field_change_text(name, change.after.get("value"), before.get("value"))
+    restored = StoredItem.model_validate(before).text()
+    return f"restored: {restored}" if change.after is None else f"{change.summary} -> {restored}"
 
 
 def _item_kind(memory: UserMemory, place: str) -> str:

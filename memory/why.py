@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from memory.conversations import ConversationStates
 from memory.errors import CommandError
-from memory.history import HistoryEntry
+from memory.history import NOT_A_MESSAGE, HistoryEntry
 from memory.ids import field_name
 from memory.repository import MemoryRepository
 from memory.results import ItemView, WhyResult
 from memory.turn_ids import human_id
-
-# History causes that name no message.
-NOT_A_MESSAGE = frozenset({"correction", "consolidation", "undo", "message"})
 
 
 async def explain(
@@ -42,23 +39,42 @@ async def explain(
         )
     history = [e for e in (await repository.history(user_key)).values() if e.item_id == item_id]
     source = _source_entry(history)
+    message_id = source.cause if source else None
+    conversation = source.conversation if source else None
     if source is not None and source.permalink:
         permalink = source.permalink
+    said = item.provenance if item is not None else None
+    # A collection item knows the message its current state came from (an Undo puts the
+    # earlier state back with its own); history may no longer name it (deleted on the
+    # platform, or past the history cap).
+    if said and said.message_id not in (None, message_id, *NOT_A_MESSAGE):
+        message_id, conversation, permalink = said.message_id, said.conversation, said.permalink
     words = None
-    if source is not None and source.conversation:
-        words = await _words(conversations, source.conversation, source.cause, user_key)
+    if message_id and conversation:
+        words = await _words(conversations, conversation, message_id, user_key)
     return WhyResult(
         item=view,
         permalink=permalink,
-        message_id=source.cause if source else None,
+        message_id=message_id,
         words=words,
         history=history,
     )
 
 
 def _source_entry(history: list[HistoryEntry]) -> HistoryEntry | None:
-    """The latest change that came from a message (what the item says now came from it)."""
-    for entry in reversed(history):
+    """The change what the item says now came from: the latest one from a message that no
+    Undo took back (an undone patch leaves the item as the message before it made it)."""
+    in_effect: list[HistoryEntry] = []
+    for entry in history:
+        if entry.undoes:
+            in_effect = [e for e in in_effect if e.change_set != entry.undoes]
+        elif entry.cause == "undo":
+            # Written before undo entries named their change set: an Undo takes back the
+            # item's latest change (it refuses when anything newer touched the item).
+            in_effect = in_effect[:-1]
+        else:
+            in_effect.append(entry)
+    for entry in reversed(in_effect):
         if entry.cause not in NOT_A_MESSAGE and entry.change != "removed":
             return entry
     return None

@@ -3,9 +3,13 @@ the quiet period), and the exit line says what was saved."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.openai_server import FakeOpenAI
+from tests.processes import bot_env, start_bot
 from tests.test_console_e2e import responder, run_bot
 
 
@@ -29,3 +33,26 @@ async def test_the_exit_line_says_what_was_saved(tmp_path: Path) -> None:
         _, idle = await run_bot(fake, data, ["hello"], "--user", "al")
     assert "Saved 2 new memories." in told
     assert "Nothing new to remember." in idle
+
+
+@pytest.mark.parametrize("notices", ["message", "reaction"])
+async def test_show_still_learning_prints_what_changed_when_it_is_done(
+    tmp_path: Path, notices: str
+) -> None:
+    # The show does not wait at all, so it answers while learning runs, and says so.
+    lines = ["Remember that I keep bees.", "/memory show facts"]
+    async with FakeOpenAI(responder) as fake:
+        env = bot_env(
+            fake.base_url, tmp_path / "data", MEMORY_SHOW_WAIT_SECONDS="0", MEMORY_NOTICES=notices
+        )
+        process = await start_bot("chat", "--user", "al", env=env, cwd=tmp_path)
+        out, _ = await asyncio.wait_for(
+            process.communicate("\n".join(lines).encode() + b"\n"), timeout=60
+        )
+    output = out.decode()
+    assert process.returncode == 0, output
+    shown, after = output.split("Still learning from 1 recent message", 1)
+    assert "I keep bees" not in shown.split("bot> ", 1)[1]
+    undo = " — /memory undo" if notices == "message" else ""
+    assert f"(memory updated: I keep bees{undo})" in after
+    assert after.count("I keep bees") == 1  # one line, not a notice besides it

@@ -84,3 +84,14 @@ async def test_the_readme_transcript_is_what_the_console_prints(tmp_path: Path) 
     for line in expected:  # every line the README shows, in the order it shows them
         assert line in printed[at:], f"{line!r} not printed after {printed[at - 1 : at]}"
         at = printed.index(line, at) + 1
+
+
+async def test_undo_right_after_telling_takes_back_that_message(tmp_path: Path) -> None:
+    lines = ["Remember that I keep bees.", "Remember that I play chess.", "/memory undo"]
+    async with FakeOpenAI(responder) as fake:
+        code, output = await run_bot(fake, tmp_path / "data", lines, "--user", "al")
+        assert code == 0, output
+        # Both lines are learned (one round) before the undo: it takes back that round.
+        assert "Undone: I keep bees; I play chess." in output
+        _, shown = await run_bot(fake, tmp_path / "data", ["/memory show facts"], "--user", "al")
+    assert "I keep bees" not in shown and "I play chess" not in shown

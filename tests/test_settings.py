@@ -9,11 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine import build_sealer
 from bot.settings import Settings, comma_list, get_settings
 from memory.errors import ConfigurationError
+from memory.sealing import AesGcmSealer, KeyRing
 
 PROVIDER = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
-READ = ("MODEL", "DISCORD_SHARD_IDS", "MEMORY_ENCRYPTION_OLD_KEYS", "PORT")
+READ = (
+    "MODEL",
+    "DISCORD_SHARD_IDS",
+    "MEMORY_ENCRYPTION_KEY",
+    "MEMORY_ENCRYPTION_OLD_KEYS",
+    "PORT",
+)
 
 
 @pytest.fixture
@@ -84,3 +92,50 @@ def test_the_environment_wins_over_dotenv(clean: Path, monkeypatch: pytest.Monke
     (clean / ".env").write_text("MODEL=openai:from-dotenv\n")
     monkeypatch.setenv("MODEL", "openai:from-the-environment")
     assert get_settings().model == "openai:from-the-environment"
+
+
+def test_old_keys_as_a_json_list_hold_any_passphrase(
+    clean: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMORY_ENCRYPTION_OLD_KEYS", '["one, with a comma", " two\\n", ""]')
+    keys = get_settings().memory_encryption_old_keys
+    assert [k.get_secret_value() for k in keys] == ["one, with a comma", "two"]
+    # Not a JSON list of strings: read as a comma-separated list, as before.
+    monkeypatch.setenv("MEMORY_ENCRYPTION_OLD_KEYS", "[first, second")
+    keys = Settings().memory_encryption_old_keys
+    assert [k.get_secret_value() for k in keys] == ["[first", "second"]
+    # Written in .env, as .env.example shows it.
+    monkeypatch.delenv("MEMORY_ENCRYPTION_OLD_KEYS")
+    (clean / ".env").write_text('MEMORY_ENCRYPTION_OLD_KEYS=\'["a, b", "c"]\'\n')
+    keys = Settings().memory_encryption_old_keys
+    assert [k.get_secret_value() for k in keys] == ["a, b", "c"]
+
+
+def test_old_keys_without_a_current_key_are_refused(
+    clean: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMORY_ENCRYPTION_OLD_KEYS", "the key we had")
+    with pytest.raises(ConfigurationError) as refused:
+        build_sealer(Settings())
+    assert "MEMORY_ENCRYPTION_KEY" in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_surrounding_whitespace_is_not_part_of_any_key(
+    clean: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A secret file's trailing newline: the same key as without it, current or old.
+    monkeypatch.setenv("MEMORY_ENCRYPTION_KEY", "the key\n")
+    sealer = build_sealer(Settings())
+    assert sealer is not None
+    sealed = sealer.seal({"content": "I keep bees"})
+    assert KeyRing("the key").open(sealed) == {"content": "I keep bees"}
+    monkeypatch.setenv("MEMORY_ENCRYPTION_KEY", "a new key")
+    monkeypatch.setenv("MEMORY_ENCRYPTION_OLD_KEYS", " the key\n")
+    rotated = build_sealer(Settings())
+    assert rotated is not None and rotated.open(sealed) == {"content": "I keep bees"}
+    # What earlier versions sealed with the unstripped value still opens.
+    earlier = AesGcmSealer("the key\n").seal({"content": "I keep wasps"})
+    monkeypatch.setenv("MEMORY_ENCRYPTION_KEY", "the key\n")
+    monkeypatch.delenv("MEMORY_ENCRYPTION_OLD_KEYS")
+    again = build_sealer(Settings())
+    assert again is not None and again.open(earlier) == {"content": "I keep wasps"}

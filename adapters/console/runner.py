@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import shlex
 import signal
@@ -22,11 +23,15 @@ from adapters.console.normalize import (
     to_memory_command,
 )
 from memory.changesets import MemoryChanged
+from memory.commands import MemoryCommand
 from memory.engine import MemoryEngine
 from memory.errors import CommandError
+from memory.results import ShowResult
 from memory.saved import saved_line
 
 PROMPT = "you> "
+
+log = logging.getLogger(__name__)
 
 
 def notice_line(changed: MemoryChanged) -> str:
@@ -35,6 +40,21 @@ def notice_line(changed: MemoryChanged) -> str:
     if changed.undoable:
         return f"({changed.verb.lower()}: {changed.summary()} — /memory undo)"
     return f"({changed.summary()})"
+
+
+def updated_line(shown: ShowResult, fresh: ShowResult, undoable: bool) -> str:
+    """What changed between a list printed while learning was still running (`shown`) and the
+    same list once it finished (`fresh`): `(memory updated: I keep bees; removed I play chess —
+    /memory undo)`, at most three changes named; `(done learning: nothing changed)` when none.
+    `undoable`: the learning that finished can be undone."""
+    was = {view.id: view.text for view in shown.everything}
+    now = {view.id: view.text for view in fresh.everything}
+    parts = [text for key, text in now.items() if was.get(key) != text]
+    parts += [f"removed {text}" for key, text in was.items() if key not in now]
+    if not parts:
+        return "(done learning: nothing changed)"
+    named = "; ".join(parts[:3]) + (f" (+{len(parts) - 3} more)" if len(parts) > 3 else "")
+    return f"(memory updated: {named}{' — /memory undo' if undoable else ''})"
 
 
 def _read_lines(stdin: TextIO, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str | None]:
@@ -117,9 +137,38 @@ async def run_console(
         show(f"Memory: {storage}.")
     before = await engine.repository.load(user.key)
 
+    # Notices that arrive while /memory show runs are held, and printed before its list; when
+    # the list says it is still learning, they are held until that learning is done, and one
+    # line says what changed (a terminal cannot edit what it printed, as Slack and Discord do).
+    held: list[MemoryChanged] | None = None
+    refreshing: set[asyncio.Task[None]] = set()
+
     async def noticed(changed: MemoryChanged) -> None:
-        if changed.user_key == user.key:
+        if changed.user_key != user.key:
+            return
+        if held is not None:
+            held.append(changed)
+        else:
             show(notice_line(changed))
+
+    def release() -> None:
+        nonlocal held
+        waiting, held = held or [], None
+        for changed in waiting:
+            show(notice_line(changed))
+
+    async def refresh(command: MemoryCommand, shown: ShowResult) -> None:
+        nonlocal held
+        try:
+            await engine.learn_now(user.key)
+            fresh = await engine.run_command(user, command, conversation)
+        except Exception:
+            log.exception("refreshing a /memory show answer failed", extra={"user": user.key})
+            release()
+            return
+        waiting, held = held or [], None
+        if isinstance(fresh, ShowResult):
+            show(updated_line(shown, fresh, any(n.undoable for n in waiting)))
 
     if notices == "message":
         engine.on_changed(noticed)
@@ -148,10 +197,29 @@ async def run_console(
         number += 1
         if is_memory_command(line):
             try:
-                result = await engine.run_command(user, to_memory_command(line), conversation)
-                show(result.as_text())
+                command = to_memory_command(line)
             except CommandError as exc:
                 show(exc.message)
+                continue
+            # A show holds notices, unless one still waiting for learning holds them already.
+            holds = command.action == "show" and held is None
+            if holds:
+                held = []
+            try:
+                result = await engine.run_command(user, command, conversation)
+            except CommandError as exc:
+                if holds:
+                    release()
+                show(exc.message)
+                continue
+            later = isinstance(result, ShowResult) and result.still_learning > 0
+            if holds and not later:
+                release()
+            show(result.as_text())
+            if holds and later and isinstance(result, ShowResult):
+                task = loop.create_task(refresh(command, result))
+                refreshing.add(task)
+                task.add_done_callback(refreshing.discard)
             continue
         reply = await engine.reply(to_chat_message(line, user, conversation, number, run))
         show(f"bot> {reply.text}")
@@ -159,4 +227,6 @@ async def run_console(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signum)
     await engine.flush()
+    if refreshing:
+        await asyncio.gather(*refreshing)
     show(saved_line(before, await engine.repository.load(user.key)))

@@ -16,9 +16,10 @@ from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from adapters.slack.changes import CHANGE_SUBTYPES
-from adapters.slack.ids import is_dm_channel
+from adapters.slack.ids import is_dm_channel, slack_user
 from adapters.slack.normalize import is_human_message
 from memory.delivery import Delivery
+from memory.errors import IdentityError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,20 @@ def may_answer(event: Mapping[str, Any], bot_user_id: str | None) -> bool:
     return bool(thread_ts) and thread_ts != event.get("ts")
 
 
+def author_of(event: Mapping[str, Any], context: AsyncBoltContext) -> str | None:
+    """The account key of whoever wrote an event's text (the message's author for an edit or
+    a deletion), or None when the event names nobody usable."""
+    author: Any = event.get("user")
+    for inner in ("message", "previous_message"):
+        nested = event.get(inner)
+        if author is None and isinstance(nested, Mapping):
+            author = nested.get("user")
+    try:
+        return slack_user(author, context.team_id, context.enterprise_id).key
+    except (IdentityError, ValueError):
+        return None  # sealed with the master key instead
+
+
 def record_before_ack(delivery: Delivery) -> Middleware:
     """The middleware, bound to this process's delivery."""
 
@@ -67,7 +82,7 @@ def record_before_ack(delivery: Delivery) -> Middleware:
             await next()
             return None
         try:
-            state = await delivery.record(inbox_key(event_id), body)
+            state = await delivery.record(inbox_key(event_id), body, author_of(event, context))
         except Exception as exc:
             log.warning(
                 "could not record a Slack event (%s): asking Slack to send it again",

@@ -79,6 +79,7 @@ class ErasureMachine(RuleBasedStateMachine):
         self.room = channel(unique("room"))
         self.pending: dict[str, tuple[UserRef, ChatMessage]] = {}  # word -> who said it, where
         self.learned: dict[str, UserRef] = {}
+        self.said: dict[str, ChatMessage] = {}  # word -> the message that said it
         self.forgotten: set[str] = set()
         self.checked = True
 
@@ -95,6 +96,7 @@ class ErasureMachine(RuleBasedStateMachine):
         word, message = self._say(self.people[who], in_dm)
         self.world.run(self.world.engines[engine].reply(message))
         self.pending[word] = (self.people[who], message)
+        self.said[word] = message
 
     @rule(who=st.integers(0, 1), engine=st.integers(0, 1))
     def learn(self, who: int, engine: int) -> None:
@@ -115,6 +117,23 @@ class ErasureMachine(RuleBasedStateMachine):
         event = MessageDeleted(message.conversation, (message.message_id,))
         self.world.run(self.world.engines[0].message_deleted(event))
         self._forgot({word})
+
+    @precondition(lambda self: bool(self.learned))
+    @rule(data=st.data(), engine=st.integers(0, 1), known=st.booleans())
+    def platform_delete_learned(self, data: st.DataObject, engine: int, known: bool) -> None:
+        """A message already learned is deleted: what was learned stays, but no history entry
+        or undo state keeps the message's words."""
+        word = data.draw(st.sampled_from(sorted(self.learned)))
+        user, message = self.learned[word], self.said[word]
+        author = user if known else None
+        event = MessageDeleted(message.conversation, (message.message_id,), author=author)
+        self.world.run(self.world.engines[engine].message_deleted(event))
+        repository = self.world.engines[0].repository
+        history = self.world.run(repository.history(user.key))
+        assert word not in str(list(history.values())), f"{word} in history"
+        change_sets = self.world.run(repository.change_sets(user.key))
+        assert word not in str(change_sets), f"{word} in an undo state"
+        self.checked = False
 
     @precondition(lambda self: bool(self.learned))
     @rule(data=st.data(), engine=st.integers(0, 1))

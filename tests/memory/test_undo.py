@@ -3,7 +3,9 @@ newer touched the same items, and never brings back anything forgotten."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage
@@ -13,10 +15,12 @@ from memory.changesets import UNDO_WINDOW, MemoryChanged
 from memory.commands import MemoryCommand
 from memory.engine import EngineConfig, MemoryEngine
 from memory.identity import UserRef
+from memory.messages import MessageDeleted
 from memory.policy import MemoryPolicy
 from memory.results import ForgetResult, UndoResult, WhyResult
-from tests.conftest import engine_on, unique
+from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import dm, person, say
+from tests.memory.scan import places
 from tests.rules import existing_docs, memory_script
 from tests.scripted_model import ScriptedCall, ScriptedChatModel, call
 
@@ -281,3 +285,185 @@ async def test_forgetting_the_id_of_an_undone_insert_erases_its_history(
     assert "insulin" not in history.as_text()
     stored = str([s.model_dump() for s in await engine.repository.change_sets(ALICE.key)])
     assert "insulin" not in stored
+
+
+async def test_undo_typed_right_after_telling_undoes_the_newest_message(
+    engine: MemoryEngine,
+) -> None:
+    # "/memory undo" means what was just said: pending learning runs first, so the change set
+    # it takes back is that message's, not the one before it.
+    await tell(engine, "Remember that I keep bees.")
+    await engine.reply(say(ALICE, dm(ALICE), "Remember that I play chess."))
+    undone = await undo(engine)
+    assert undone.reason == "done" and undone.reverted == ["I play chess"]
+    assert await facts(engine) == ["I keep bees"]
+
+
+async def test_a_platform_delete_takes_the_message_out_of_history_and_undo(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    engine = engine_on(storage)
+    try:
+        await tell(engine, "Remember that I keep Wugs.")
+        patch = say(ALICE, dm(ALICE), "It is not Wugs but Snarkles.")
+        await engine.reply(patch)
+        # Learned (by the undo, which learns what is pending first), then taken back: the
+        # patch's words are in history only, which a platform delete of it must reach.
+        assert (await undo(engine)).reverted == ["I keep Snarkles"]
+        await tell(engine, "Remember that I ride Quibbits.")
+        told = (await engine.repository.change_sets(ALICE.key))[-1]
+
+        await engine.message_deleted(
+            MessageDeleted(patch.conversation, (patch.message_id,), author=ALICE)
+        )
+        assert places(storage, request, tmp_path, "Snarkles") == []
+        deleted = MessageDeleted(dm(ALICE), (told.message_id,), author=ALICE)
+        await engine.message_deleted(deleted)
+
+        # What was learned from it stays (README), but no record of the message's words does.
+        assert await facts(engine) == ["I keep Wugs", "I ride Quibbits"]
+        history = await engine.repository.history(ALICE.key)
+        assert [e.cause for e in history.values() if "Quibbits" in e.text] == []
+        assert "Quibbits" not in str(await engine.repository.change_sets(ALICE.key))
+        assert "Wugs" in str(history)  # the first message was not deleted: its history stays
+    finally:
+        await engine.scheduler.close()
+
+
+async def test_why_after_an_undo_names_the_message_now_in_effect(engine: MemoryEngine) -> None:
+    await tell(engine, "I live in Porto.")
+    await tell(engine, "I moved to Lisbon.")
+    assert (await undo(engine)).reason == "done"  # Lisbon
+    first = say(ALICE, dm(ALICE), "Remember that I keep bees.")
+    await engine.reply(first)
+    await engine.learn_now(ALICE.key)
+    await tell(engine, "It is not bees but wasps.")
+    assert (await undo(engine)).reason == "done"  # wasps
+    [fact_id] = (await engine.repository.load(ALICE.key)).facts
+
+    why = await engine.run_command(ALICE, MemoryCommand("why", item_id=fact_id))
+    assert isinstance(why, WhyResult)
+    assert why.message_id == first.message_id and why.words == "Remember that I keep bees."
+    where = await engine.run_command(ALICE, MemoryCommand("why", item_id="location"))
+    assert isinstance(where, WhyResult) and where.words == "I live in Porto."
+
+
+async def test_history_says_what_an_undo_brought_back(engine: MemoryEngine) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    await tell(engine, "I no longer keep bees.")
+    await undo(engine)
+    await tell(engine, "It is not bees but wasps.")
+    await undo(engine)
+    await tell(engine, "I live in Porto.")
+    await tell(engine, "I moved to Lisbon.")
+    await undo(engine)
+
+    history = await engine.run_command(ALICE, MemoryCommand("history"))
+    lines = history.as_text().splitlines()
+    assert any("added [" in line and "restored: I keep bees (undo)" in line for line in lines)
+    assert any("I keep wasps -> I keep bees (undo)" in line for line in lines)
+    assert any("location: Lisbon -> Porto (undo)" in line for line in lines)
+
+
+@pytest.mark.parametrize("how", ["chat", "correct"])
+async def test_asking_to_forget_what_the_model_already_removed_erases_its_words(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path, how: str
+) -> None:
+    engine = engine_on(storage)
+    notices: list[MemoryChanged] = []
+
+    async def seen(changed: MemoryChanged) -> None:
+        notices.append(changed)
+
+    try:
+        await tell(engine, "Remember that I keep Zorblats.")
+        await tell(engine, "Remember that I play chess.")
+        await tell(engine, "I no longer keep Zorblats.")  # the model's own removal: undoable
+        engine.on_changed(seen)
+        asking = "Please forget that I keep Zorblats."
+        if how == "chat":
+            await tell(engine, asking)
+            assert [n.summary() for n in notices] == ["forgot 1 thing"]
+        else:
+            corrected = await engine.run_command(ALICE, MemoryCommand("correct", text=asking))
+            assert "removed 1 item" in corrected.as_text()
+
+        # Nothing learned still holds it; its history, its Undo state and the messages go.
+        assert places(storage, request, tmp_path, "Zorblats") == []
+        assert await facts(engine) == ["I play chess"]
+        history = await engine.run_command(ALICE, MemoryCommand("history"))
+        assert "I play chess" in history.as_text() and "(forgotten)" in history.as_text()
+        assert (await undo(engine)).reverted == ["I play chess"]  # its Undo is untouched
+    finally:
+        await engine.scheduler.close()
+
+
+async def test_forgetting_an_edited_item_erases_every_version_of_it(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    engine = engine_on(storage)
+    try:
+        await tell(engine, "Remember that I work at Acmeqq.")
+        await tell(engine, "hello")  # the reply repeats what is remembered then
+        # A correction says the old value was wrong: the item keeps no earlier value of it.
+        await engine.run_command(
+            ALICE, MemoryCommand("correct", text="It is not Acmeqq but Globexqq.")
+        )
+        await tell(engine, "I live in Portoqq.")
+        await tell(engine, "hi")
+        await engine.run_command(ALICE, MemoryCommand("correct", text="I live in Lisbonqq."))
+        [fact_id] = (await engine.repository.load(ALICE.key)).facts
+
+        await engine.run_command(ALICE, MemoryCommand("forget", item_id=fact_id))
+        await engine.run_command(ALICE, MemoryCommand("forget", item_id="location"))
+
+        for word in ("Acmeqq", "Globexqq", "Portoqq", "Lisbonqq"):
+            assert places(storage, request, tmp_path, word) == [], word
+    finally:
+        await engine.scheduler.close()
+
+
+async def test_asking_to_forget_one_dropped_thing_leaves_the_others_history(
+    engine: MemoryEngine,
+) -> None:
+    for text in ("Remember that I keep bees.", "Remember that I play chess."):
+        await tell(engine, text)
+    for text in ("I no longer keep bees.", "I no longer play chess."):
+        await tell(engine, text)
+    await tell(engine, "Please forget that I play chess.")
+
+    history = (await engine.run_command(ALICE, MemoryCommand("history"))).as_text()
+    assert "chess" not in history and "I keep bees" in history
+
+
+async def test_why_names_the_message_an_item_now_says_even_once_it_is_deleted(
+    engine: MemoryEngine,
+) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    patch = say(ALICE, dm(ALICE), "It is not bees but wasps.")
+    await engine.reply(patch)
+    await engine.learn_now(ALICE.key)
+    await engine.message_deleted(
+        MessageDeleted(patch.conversation, (patch.message_id,), author=ALICE)
+    )
+    [fact_id] = (await engine.repository.load(ALICE.key)).facts
+
+    why = await engine.run_command(ALICE, MemoryCommand("why", item_id=fact_id))
+    # "I keep wasps" came from the deleted message: named, and its words are gone with it.
+    assert isinstance(why, WhyResult) and why.item.text == "I keep wasps"
+    assert why.message_id == patch.message_id and why.words is None
+
+
+async def test_undo_while_learning_outlasts_the_wait_undoes_nothing(storage: Storage) -> None:
+    engine = engine_on(storage, config=replace(MANUAL, show_wait_seconds=0))
+    try:
+        await tell(engine, "Remember that I keep bees.")
+        await engine.reply(say(ALICE, dm(ALICE), "Remember that I play chess."))
+        # "The latest" is not known yet: the bees are not taken back in its place.
+        waiting = await undo(engine)
+        assert waiting.reason == "learning" and "still learning" in waiting.as_text()
+        await engine.learn_now(ALICE.key)
+        assert await facts(engine) == ["I keep bees", "I play chess"]
+        assert (await undo(engine)).reverted == ["I play chess"]
+    finally:
+        await engine.scheduler.close()

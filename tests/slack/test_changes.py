@@ -10,8 +10,10 @@ import pytest
 
 from adapters.slack.intake import inbox_key
 from bot.storage import Storage
+from memory.commands import MemoryCommand
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
+from memory.results import UndoResult
 from tests.fakes.slack import event_envelope
 from tests.memory.scan import places, until_gone
 from tests.slack.conftest import ALICE, Bot, memory_of, next_ts
@@ -134,3 +136,27 @@ async def test_a_deletion_whose_process_died_after_the_ack_is_applied_by_recover
 
     assert await until_gone(storage, request, tmp_path, "Kestrel") == []
     assert [call for call in bot.slack.calls if call.method == "chat.postMessage"][1:] == []
+
+
+async def test_deleting_a_learned_message_takes_its_words_out_of_history_and_undo(
+    bot: Bot,
+    engine: MemoryEngine,
+    storage: Storage,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    await bot.dm("Remember that I keep Wugs.")
+    await _answered(bot, 1)
+    await engine.learn_now(ALICE.key)
+    patch = "It is not Wugs but Snarkles."
+    ts = await bot.dm(patch)
+    await _answered(bot, 2)
+    await engine.learn_now(ALICE.key)
+    undone = await engine.run_command(ALICE, MemoryCommand("undo"))
+    assert isinstance(undone, UndoResult) and undone.reverted == ["I keep Snarkles"]
+
+    await bot.event({**_deletion(ts), "previous_message": {"user": "U1", "text": patch, "ts": ts}})
+
+    # Learned, undone, deleted: no history line or undo state keeps the message's words.
+    assert await until_gone(storage, request, tmp_path, "Snarkles") == []
+    assert [f.text for f in (await memory_of(engine)).facts] == ["I keep Wugs"]

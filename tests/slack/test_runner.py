@@ -122,10 +122,12 @@ class FlakyInbox(MemoryInbox):
 
     down = True
 
-    async def record(self, key: str, payload: dict[str, Any]) -> InboxState:
+    async def record(
+        self, key: str, payload: dict[str, Any], author: str | None = None
+    ) -> InboxState:
         if self.down:
             raise ConnectionError("database unavailable")
-        return await super().record(key, payload)
+        return await super().record(key, payload, author)
 
 
 async def test_socket_mode_does_not_ack_an_event_it_could_not_record(

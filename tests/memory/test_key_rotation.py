@@ -1,0 +1,410 @@
+"""Rotating the master key (`bot memory rotate-key`), and the start-up check that refuses a
+key which does not open everything stored, over real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
+from langgraph.store.memory import InMemoryStore
+
+from bot.rotation import store_swap
+from bot.storage import Storage, open_storage
+from memory.commands import parse_command
+from memory.engine import MemoryEngine
+from memory.errors import ConfigurationError
+from memory.repository import READABLE_SAMPLE, MemoryRepository
+from memory.results import ForgetAllReceipt, ShowResult
+from memory.rotation import rotate_store
+from memory.sealing import (
+    AesGcmSealer,
+    DataKeyRef,
+    KeyGone,
+    KeyRing,
+    Sealer,
+    derive_key,
+    legacy_key,
+    owner_label,
+    person_owner,
+)
+from tests.conftest import MANUAL, engine_on, unique
+from tests.memory.helpers import channel, dm, person, say
+from tests.memory.scan import places_holding
+from tests.processes import bot_env, start_bot
+from tests.rules import memory_script
+from tests.scripted_model import ScriptedChatModel
+
+OLD = "the passphrase we had"
+NEW = "the passphrase we have now"
+
+
+@dataclass
+class Place:
+    """Where a test's storage lives: a PostgreSQL database of its own, or a SQLite folder."""
+
+    url: str
+    data: Path
+
+
+@pytest.fixture
+def place(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Place]:
+    admin = request.getfixturevalue("postgres_url") if backend == "postgres" else ""
+    if not admin:
+        yield Place("", tmp_path / "data")
+        return
+    # A database of its own, so scans for a key's id see only this test's rows.
+    name = f"rotation_{unique('db')}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield Place(admin.rsplit("/", 1)[0] + f"/{name}", tmp_path / "data")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def opened(
+    place: Place, sealer: Sealer | None, *, legacy: bool = False
+) -> AsyncIterator[tuple[Storage, MemoryEngine]]:
+    """Storage and an engine over `place`. `legacy`: as versions before data keys wrote,
+    everything sealed with the master key (`sealer` an AesGcmSealer)."""
+    serde = EncryptedSerializer(sealer) if legacy and sealer is not None else None
+    async with open_storage(place.url, place.data, serde=serde, sealer=sealer) as storage:
+        model = ScriptedChatModel(script=memory_script)
+        engine = engine_on(storage, model, config=MANUAL, sealer=sealer)
+        try:
+            yield storage, engine
+        finally:
+            await engine.scheduler.close()
+
+
+def key_ids(secret: str) -> list[str]:
+    """The ids a passphrase's master keys are named by in ciphertexts (scrypt and legacy)."""
+    return [
+        "aesgcm-" + hashlib.sha256(b"key-id" + key).hexdigest()[:8]
+        for key in (derive_key(secret), legacy_key(secret))
+    ]
+
+
+async def rotate_key(place: Place, tmp_path: Path, **keys: str) -> tuple[int, str]:
+    env = bot_env("http://127.0.0.1:9/v1", place.data, DATABASE_URL=place.url, **keys)
+    process = await start_bot("memory", "rotate-key", env=env, cwd=tmp_path)
+    out, _ = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode or 0, out.decode()
+
+
+async def test_after_rotation_only_the_new_key_is_needed_and_old_wrapped_keys_are_useless(
+    place: Place, tmp_path: Path
+) -> None:
+    carol, alice, bob = person(unique("carol")), person(unique("alice")), person(unique("bob"))
+    room = channel(unique("room"))
+    # Written by a version before data keys: memory, conversation and inbox under OLD itself.
+    async with opened(place, AesGcmSealer(OLD), legacy=True) as (storage, engine):
+        await engine.reply(say(carol, dm(carol), "Remember that my locker word is zebracorn"))
+        await engine.learn_now(carol.key)
+        await storage.inbox.record("test:waiting", {"text": "an unanswered quokkaberry"})
+    # Then data keys, wrapped by OLD.
+    async with opened(place, KeyRing(OLD)) as (storage, engine):
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+        await engine.reply(say(bob, room, "Remember that I like plain toast"))
+        await engine.learn_now(alice.key)
+        await engine.learn_now(bob.key)
+        before = {
+            (item.namespace, item.key): item.value
+            for item in await storage.store.asearch(("keys",), limit=100)
+        }
+        forgotten = await engine.run_command(alice, parse_command("forget all confirm"))
+        assert isinstance(forgotten, ForgetAllReceipt)
+        remaining = {(i.namespace, i.key) for i in await storage.store.asearch(("keys",))}
+    destroyed = {where: row for where, row in before.items() if where not in remaining}
+    assert len(destroyed) >= 2  # alice's own key and her DM's
+
+    code, output = await rotate_key(
+        place, tmp_path, MEMORY_ENCRYPTION_KEY=NEW, MEMORY_ENCRYPTION_OLD_KEYS=OLD
+    )
+    assert code == 0, output
+    assert "Remove MEMORY_ENCRYPTION_OLD_KEYS" in output
+
+    # Nothing stored names the old key any more: discarding it loses nothing...
+    async with opened(place, KeyRing(NEW)) as (storage, engine):
+        for old_id in key_ids(OLD):
+            assert places_holding(storage, old_id, url=place.url, data_dir=place.data) == []
+        await engine.start()  # the start-up check passes with the new key alone
+        shown = await engine.run_command(carol, parse_command("show"))
+        assert isinstance(shown, ShowResult) and any("zebracorn" in f.text for f in shown.facts)
+        shown = await engine.run_command(bob, parse_command("show"))
+        assert isinstance(shown, ShowResult) and any("toast" in f.text for f in shown.facts)
+        for where in (dm(carol), room):
+            state = await engine.graph.aget_state({"configurable": {"thread_id": where.key}})
+            assert state.values["messages"], where
+        [entry] = await storage.inbox.unfinished("test:", older_than=2e9, limit=10)
+        assert entry.payload == {"text": "an unanswered quokkaberry"}
+        erased = await engine.repository.erasure_log(alice.key)  # sealed with the master key
+        assert erased.events
+        # ...and the copies of alice's wrapped keys from before her forget all (as a WAL
+        # segment or a backup would hold them) do not open with it.
+        for (namespace, kid), row in destroyed.items():
+            assert not await unwraps(NEW, namespace, kid, row)
+            assert await unwraps(OLD, namespace, kid, row)  # only the discarded key would
+        await engine.aclose()
+
+    # Run again: nothing left to do, still fine.
+    code, output = await rotate_key(
+        place, tmp_path, MEMORY_ENCRYPTION_KEY=NEW, MEMORY_ENCRYPTION_OLD_KEYS=OLD
+    )
+    assert code == 0 and "0 data key(s), 0 stored value(s)" in output, output
+
+
+async def unwraps(secret: str, namespace: tuple[str, ...], kid: str, row: dict[str, Any]) -> bool:
+    """Whether a copy of a wrapped data key opens with the master key of `secret`."""
+    store = InMemoryStore()
+    await store.aput(namespace, kid, row)
+    try:
+        await KeyRing(secret, store=store).load([DataKeyRef(namespace[-1], kid)])
+    except ValueError:
+        return False
+    return True
+
+
+async def test_rotate_key_without_a_key_or_with_a_wrong_old_key_says_so_in_one_line(
+    place: Place, tmp_path: Path
+) -> None:
+    async with opened(place, KeyRing(OLD)) as (_, engine):
+        alice = person(unique("alice"))
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+    for keys in ({}, {"MEMORY_ENCRYPTION_KEY": NEW, "MEMORY_ENCRYPTION_OLD_KEYS": "not it"}):
+        code, output = await rotate_key(place, tmp_path, **keys)
+        [line] = output.strip().splitlines()
+        assert code == 2 and line.startswith("bot: ") and "MEMORY_ENCRYPTION" in line, output
+    # Nothing was changed: the old key still opens everything.
+    async with opened(place, KeyRing(OLD)) as (_, engine):
+        await engine.start()
+        await engine.aclose()
+
+
+async def test_a_conversation_left_under_a_retired_key_is_caught_at_start(place: Place) -> None:
+    alice, bob = person(unique("alice")), person(unique("bob"))
+    room = channel(unique("room"))
+    async with opened(place, KeyRing(OLD)) as (_, engine):
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+        await engine.learn_now(alice.key)
+    # Rotated without the command: keys are re-wrapped only as they are used, so alice's own
+    # key and the room's are under NEW, her DM conversation's is still under OLD.
+    async with opened(place, KeyRing(NEW, (OLD,))) as (_, engine):
+        await engine.reply(say(alice, room, "Remember that I like plain toast"))
+        await engine.reply(say(bob, room, "Remember that I like jam"))
+        await engine.learn_now(alice.key)
+
+    # The old key dropped too early: refused at start, in one line.
+    async with opened(place, KeyRing(NEW)) as (_, engine):
+        with pytest.raises(ConfigurationError) as refused:
+            await engine.start()
+        assert "MEMORY_ENCRYPTION_KEY" in str(refused.value)
+        assert "\n" not in str(refused.value)
+    # As the bot starts: one line, exit 2, no traceback.
+    env = bot_env(
+        "http://127.0.0.1:9/v1",
+        place.data,
+        DATABASE_URL=place.url,
+        MEMORY_ENCRYPTION_KEY=NEW,
+        CHECK_MODEL_AT_START="false",
+    )
+    process = await start_bot("chat", "--user", "alice", env=env, cwd=place.data.parent)
+    out, _ = await asyncio.wait_for(process.communicate(b"hello\n"), 90)
+    [line] = out.decode().strip().splitlines()
+    assert process.returncode == 2 and line.startswith("bot: Stored memory is encrypted"), line
+
+    # With the old key among the old keys, the old conversation reads and continues.
+    async with opened(place, KeyRing(NEW, (OLD,))) as (_, engine):
+        await engine.start()
+        reply = await engine.reply(say(alice, dm(alice), "What pie do I like?"))
+        assert "quokkaberry" in reply.text
+        state = await engine.graph.aget_state({"configurable": {"thread_id": dm(alice).key}})
+        assert len(state.values["messages"]) >= 4
+        await engine.aclose()
+
+
+@pytest.mark.parametrize("writer", ["legacy", "data keys"])
+async def test_a_wrong_key_is_refused_when_the_newest_rows_need_no_key(
+    place: Place, writer: str
+) -> None:
+    alice = person(unique("alice"))
+    legacy = writer == "legacy"
+    sealer: Sealer = AesGcmSealer(OLD) if legacy else KeyRing(OLD)
+    async with opened(place, sealer, legacy=legacy) as (storage, engine):
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+        await engine.learn_now(alice.key)
+        # Her conversation gone, only her memory needs the key.
+        await storage.checkpointer.adelete_thread(dm(alice).key)
+        # Written a day before what follows (SQLite's timestamps have whole seconds).
+        await _written_a_day_earlier(place, f"users.{alice.key}.%")
+        # Later writes that hold nothing sealed: each a revision mark, plain by design.
+        repository = MemoryRepository(storage.store)
+        for n in range(READABLE_SAMPLE + 5):
+            await repository.changed(f"test:someone{n}")
+
+    for wrong in (KeyRing("not the key"), None):
+        async with opened(place, wrong) as (_, engine):
+            with pytest.raises(ConfigurationError, match="MEMORY_ENCRYPTION_KEY"):
+                await engine.start()
+
+
+async def test_old_keys_without_a_current_key_stop_the_bot_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = bot_env(
+        "http://127.0.0.1:9/v1",
+        data,
+        MEMORY_ENCRYPTION_OLD_KEYS=OLD,
+        CHECK_MODEL_AT_START="false",
+    )
+    env.pop("MEMORY_ENCRYPTION_KEY", None)
+    process = await start_bot("chat", "--user", "alice", env=env, cwd=tmp_path)
+    out, _ = await asyncio.wait_for(process.communicate(b"Remember that I keep bees\n"), 90)
+    output = out.decode()
+    [line] = output.strip().splitlines()
+    assert process.returncode == 2 and line.startswith("bot: MEMORY_ENCRYPTION_OLD_KEYS"), output
+    assert not data.exists()  # nothing was written, plain or not
+
+
+async def test_forget_all_shreds_what_the_person_left_waiting_in_the_inbox(place: Place) -> None:
+    alice, bob = person(unique("alice")), person(unique("bob"))
+    async with opened(place, KeyRing(OLD)) as (storage, engine):
+        await storage.inbox.record("test:a", {"text": "my zebracorn word"}, author=alice.key)
+        await storage.inbox.record("test:b", {"text": "plain toast"}, author=bob.key)
+        # The rows as they lie in the database, as a WAL segment or a backup would keep them.
+        stored = await _inbox_payloads(storage)
+        assert len(stored) == 2 and all("zebracorn" not in text for text in stored.values())
+        assert all(json.loads(text)["sealed"].startswith("dk1-") for text in stored.values())
+        forgotten = await engine.run_command(alice, parse_command("forget all confirm"))
+        assert isinstance(forgotten, ForgetAllReceipt)
+
+        fresh = KeyRing(OLD, store=storage.store)  # another process, with the master key
+        for key, text in stored.items():
+            value = json.loads(text)
+            await fresh.ready([value])
+            if key == "test:a":
+                with pytest.raises(KeyGone):
+                    fresh.open(value)
+            else:
+                assert fresh.open(value) == {"text": "plain toast"}
+        # Hers is finished unanswered; his still waits.
+        waiting = await storage.inbox.unfinished("test:", older_than=2e9, limit=10)
+        assert [e.key for e in waiting] == ["test:b"]
+        assert "test:a" not in await _inbox_payloads(storage)
+
+
+async def _inbox_payloads(storage: Storage) -> dict[str, str]:
+    """Each inbox row's stored payload text, by key (rows whose payload was dropped left out)."""
+    sql = "SELECT event_key, payload FROM bot_inbox WHERE payload IS NOT NULL"
+    if storage.pool is not None:
+        async with storage.pool.connection() as conn:
+            rows = await (await conn.execute(sql)).fetchall()
+            return {row["event_key"]: row["payload"] for row in rows}
+    inbox_conn = storage.sqlite_connections[2]
+    cursor = await inbox_conn.execute(sql)
+    return {str(key): str(payload) for key, payload in await cursor.fetchall()}
+
+
+async def test_a_rotation_never_brings_back_a_key_forgotten_while_it_runs(place: Place) -> None:
+    alice, bob = person(unique("alice")), person(unique("bob"))
+    async with opened(place, KeyRing(OLD)) as (_, engine):
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+        await engine.reply(say(bob, dm(bob), "Remember that I like plain toast"))
+    ring = KeyRing(NEW, (OLD,))
+    theirs = owner_label(person_owner(alice.key))
+    async with opened(place, ring) as (storage, engine):
+        swap = store_swap(storage)
+        raced: list[str] = []
+
+        async def forget_all_meanwhile(
+            namespace: tuple[str, ...], key: str, old: dict[str, Any], new: dict[str, Any]
+        ) -> bool:
+            # She forgets everything between the rotation's read of her key and its write.
+            if namespace == ("keys", theirs) and not raced:
+                raced.append(key)
+                await engine.run_command(alice, parse_command("forget all confirm"))
+            return await swap(namespace, key, old, new)
+
+        done = await rotate_store(storage.store, ring, forget_all_meanwhile)
+        assert raced and done.left == 0
+        assert await storage.store.asearch(("keys", theirs)) == []  # still destroyed
+        his = owner_label(person_owner(bob.key))
+        bobs = await storage.store.asearch(("keys", his))
+        assert bobs and all(ring.rewrapped(his, k.key, k.value) is None for k in bobs)
+
+
+async def test_a_key_rewrapped_as_it_is_used_is_not_brought_back_after_forget_all(
+    place: Place,
+) -> None:
+    alice = person(unique("alice"))
+    async with opened(place, KeyRing(OLD)) as (_, engine):
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+    ring = KeyRing(NEW, (OLD,))
+    label = owner_label(person_owner(alice.key))
+    async with opened(place, ring) as (storage, engine):
+        swap = ring.swap
+        assert swap is not None
+        raced: list[str] = []
+
+        async def forget_all_meanwhile(
+            namespace: tuple[str, ...], key: str, old: dict[str, Any], new: dict[str, Any]
+        ) -> bool:
+            # Another process forgets her between this one's read of her key and its re-wrap.
+            if namespace == ("keys", label) and not raced:
+                raced.append(key)
+                await engine.run_command(alice, parse_command("forget all confirm"))
+            return await swap(namespace, key, old, new)
+
+        ring.swap = forget_all_meanwhile
+        await ring.data_key(person_owner(alice.key))
+        assert raced
+        assert await storage.store.asearch(("keys", label)) == []
+
+
+@pytest.mark.parametrize(("keys", "checked"), [(350, 400), (700, 500)])
+async def test_the_key_check_reaches_the_oldest_wrapped_keys(
+    place: Place, keys: int, checked: int
+) -> None:
+    async with opened(place, KeyRing(OLD)) as (storage, _):
+        first = await KeyRing(OLD, store=storage.store).data_key("test:the first owner")
+        newer = KeyRing(NEW, store=storage.store)
+        for n in range(keys - 1):
+            await newer.data_key(f"test:owner {n}")
+        # Written a day earlier (SQLite's timestamps have whole seconds: keys made in the same
+        # second as this one would come in any order).
+        await _written_a_day_earlier(place, f"keys.{first.label}")
+        with pytest.raises(ValueError, match="not a configured one"):
+            await KeyRing(NEW, store=storage.store).check_wrapped()
+        both = KeyRing(NEW, (OLD,), store=storage.store)
+        # The newest 100, pages at offsets 100, 200, 400..., and the oldest 100 (which may
+        # overlap a page read already).
+        assert await both.check_wrapped() == checked
+        assert await both.check_wrapped(everything=True) == keys
+        with pytest.raises(ValueError):
+            await both.check_wrapped(everything=True, only_current=True)
+
+
+async def _written_a_day_earlier(place: Place, prefix: str) -> None:
+    if place.url:
+        with psycopg.connect(place.url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE store SET updated_at = updated_at - interval '1 day' WHERE prefix LIKE %s",
+                (prefix,),
+            )
+        return
+    with sqlite3.connect(place.data / "memory.sqlite") as conn:
+        conn.execute(
+            "UPDATE store SET updated_at = datetime(updated_at, '-1 day') WHERE prefix LIKE ?",
+            (prefix,),
+        )
