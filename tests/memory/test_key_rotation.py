@@ -635,3 +635,23 @@ async def test_rotate_key_seals_plain_and_master_sealed_memory_under_each_owners
             with pytest.raises(KeyGone):
                 fresh.open(item.value)
         await engine.aclose()
+
+
+@pytest.mark.parametrize("old_keys", ["legacy\n", '["legacy\\n"]'])
+async def test_rotate_key_away_from_a_key_that_had_a_trailing_newline(
+    place: Place, tmp_path: Path, old_keys: str
+) -> None:
+    carol = person(unique("carol"))
+    # An earlier version, its key read from a secret file, newline and all.
+    async with opened(place, AesGcmSealer("legacy\n"), legacy=True) as (_, engine):
+        await engine.reply(say(carol, dm(carol), "Remember that my locker word is zebracorn"))
+        await engine.learn_now(carol.key)
+    code, output = await rotate_key(
+        place, tmp_path, MEMORY_ENCRYPTION_KEY=NEW, MEMORY_ENCRYPTION_OLD_KEYS=old_keys
+    )
+    assert code == 0, output
+    async with opened(place, KeyRing(NEW)) as (_, engine):
+        await engine.start()
+        shown = await engine.run_command(carol, parse_command("show"))
+        assert isinstance(shown, ShowResult) and any("zebracorn" in f.text for f in shown.facts)
+        await engine.aclose()
