@@ -134,6 +134,8 @@ class MemoryOperations:
             policy = self.learner.policy
             return await undo(self.repository, self.locks, key, command.item_id, policy.max_history)
         if command.action == "why" and command.item_id:
+            # What was just said is learned first, so the answer names the message in effect.
+            await self._catch_up(key, command)
             return await explain(self.repository, self.conversations, key, command.item_id)
         if command.action in ("pause", "resume"):
             return await self._set_learning(key, paused=command.action == "pause")

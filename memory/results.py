@@ -298,9 +298,15 @@ class WhyResult:
     message_id: str | None
     words: str | None
     history: list[HistoryEntry]
+    # When what it says now came from `/memory correct` (UTC), not from a message.
+    corrected: datetime | None = None
 
     def as_text(self) -> str:
         lines = [f"[{self.item.id}] {self.item.text}", f"  {self.item.source()}"]
+        if self.corrected is not None:
+            lines.append(
+                f"  set by your correction (/memory correct), {self.corrected:%Y-%m-%d %H:%M} UTC"
+            )
         if self.permalink:
             lines.append(f"  message: {self.permalink}")
         elif self.message_id:

@@ -11,6 +11,9 @@ from memory.repository import MemoryRepository
 from memory.results import ItemView, WhyResult
 from memory.turn_ids import human_id
 
+# The history cause and provenance message id of `/memory correct` (memory.operations).
+CORRECTION = "correction"
+
 
 async def explain(
     repository: MemoryRepository,
@@ -39,16 +42,24 @@ async def explain(
         )
     history = [e for e in (await repository.history(user_key)).values() if e.item_id == item_id]
     source = _source_entry(history)
-    message_id = source.cause if source else None
-    conversation = source.conversation if source else None
+    corrected = source.at if source is not None and source.cause == CORRECTION else None
+    message_id = source.cause if source and corrected is None else None
+    conversation = source.conversation if source and corrected is None else None
     if source is not None and source.permalink:
         permalink = source.permalink
     said = item.provenance if item is not None else None
     # A collection item knows the message its current state came from (an Undo puts the
     # earlier state back with its own); history may no longer name it (deleted on the
     # platform, or past the history cap).
-    if said and said.message_id not in (None, message_id, *NOT_A_MESSAGE):
+    if said and said.message_id == CORRECTION:
+        corrected = corrected or said.learned_at
+        message_id, conversation, permalink = None, None, None
+    elif said and said.message_id not in (None, message_id, *NOT_A_MESSAGE):
         message_id, conversation, permalink = said.message_id, said.conversation, said.permalink
+        corrected = None
+    if corrected is not None:
+        # A correction is not a message: no link and no words of an older one.
+        permalink = None
     words = None
     if message_id and conversation:
         words = await _words(conversations, conversation, message_id, user_key)
@@ -58,12 +69,14 @@ async def explain(
         message_id=message_id,
         words=words,
         history=history,
+        corrected=corrected,
     )
 
 
 def _source_entry(history: list[HistoryEntry]) -> HistoryEntry | None:
-    """The change what the item says now came from: the latest one from a message that no
-    Undo took back (an undone patch leaves the item as the message before it made it)."""
+    """The change what the item says now came from: the latest one from a message or a
+    correction that no Undo took back (an undone patch leaves the item as the message before
+    it made it). Consolidation only tidies, so it names no source."""
     in_effect: list[HistoryEntry] = []
     for entry in history:
         if entry.undoes:
@@ -75,7 +88,9 @@ def _source_entry(history: list[HistoryEntry]) -> HistoryEntry | None:
         else:
             in_effect.append(entry)
     for entry in reversed(in_effect):
-        if entry.cause not in NOT_A_MESSAGE and entry.change != "removed":
+        if entry.change == "removed":
+            continue
+        if entry.cause == CORRECTION or entry.cause not in NOT_A_MESSAGE:
             return entry
     return None
 
