@@ -265,7 +265,7 @@ class HistoryResult:
 class UndoResult:
     """What `/memory undo` (or an Undo button) did: `reason` is done, gone (no such change
     to undo, or past the undo window), changed (something newer touched these
-    items) or learning (messages are still being learned from, so "the latest" is not known)."""
+    items), forgotten (the newest change was a forget, which is final) or learning (messages are still being learned from, so "the latest" is not known)."""
 
     reverted: list[str]
     reason: str
@@ -284,6 +284,11 @@ class UndoResult:
             return (
                 "I'm still learning from your latest messages; "
                 "try `/memory undo` again in a moment."
+            )
+        if self.reason == "forgotten":
+            return (
+                "The last change to your memory was forgetting something, and that is final: "
+                "there is nothing to undo. `/memory history` lists changes."
             )
         return "There is nothing I learned recently to undo. `/memory history` lists changes."
 

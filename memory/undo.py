@@ -51,7 +51,7 @@ async def undo(
     """Undo the change set `change_id` (or the latest one) of `user_key`.
 
     Returns an UndoResult saying what was reverted, or why nothing was (no such change set,
-    it expired, or something newer touched the same items). Never touches another user.
+    it expired, something newer touched the same items, or the newest change was a forget). Never touches another user.
     """
     async with locks.hold(user_key):
         sets = await repository.change_sets(user_key)
@@ -59,6 +59,9 @@ async def undo(
             target = sets[-1] if sets else None
         else:
             target = next((s for s in sets if s.id == change_id), None)
+        if target is not None and target.final and change_id is None:
+            # The newest change was a forget: final, and nothing older is "the latest".
+            return UndoResult(reverted=[], reason="forgotten")
         if target is None or not target.changes:
             return UndoResult(reverted=[], reason="gone")
         newer = sets[sets.index(target) + 1 :]
