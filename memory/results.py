@@ -265,7 +265,8 @@ class HistoryResult:
 class UndoResult:
     """What `/memory undo` (or an Undo button) did: `reason` is done, gone (no such change
     to undo, or past the undo window), changed (something newer touched these
-    items), forgotten (the newest change was a forget, which is final) or learning (messages are still being learned from, so "the latest" is not known)."""
+    items), forgotten (the newest change was a forget, which is final) or learning (messages
+    are still being learned from, so "the latest" is not known)."""
 
     reverted: list[str]
     reason: str

@@ -51,7 +51,8 @@ async def undo(
     """Undo the change set `change_id` (or the latest one) of `user_key`.
 
     Returns an UndoResult saying what was reverted, or why nothing was (no such change set,
-    it expired, something newer touched the same items, or the newest change was a forget). Never touches another user.
+    it expired, something newer touched the same items, or the newest change was a forget).
+    Never touches another user.
     """
     async with locks.hold(user_key):
         sets = await repository.change_sets(user_key)
