@@ -306,6 +306,8 @@ class WhyResult:
     history: list[HistoryEntry]
     # When what it says now came from `/memory correct` (UTC), not from a message.
     corrected: datetime | None = None
+    # The message was edited after it was learned from: its words now are not the item's source.
+    edited: bool = False
 
     def as_text(self) -> str:
         lines = [f"[{self.item.id}] {self.item.text}", f"  {self.item.source()}"]
@@ -319,6 +321,8 @@ class WhyResult:
             lines.append(f"  message: {self.message_id}")
         if self.words:
             lines.append(f"  you said: “{self.words}”")
+        elif self.edited:
+            lines.append("  (you edited that message after I learned from it)")
         if self.history:
             lines.append("  history:")
             lines.extend("    " + entry.as_text() for entry in self.history)

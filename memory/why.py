@@ -3,7 +3,9 @@ from (link, and its words while the conversation still holds them) and its chang
 
 from __future__ import annotations
 
-from memory.conversations import ConversationStates
+from datetime import datetime
+
+from memory.conversations import EDITED_AT, ConversationStates
 from memory.errors import CommandError
 from memory.history import NOT_A_MESSAGE, HistoryEntry
 from memory.ids import field_name
@@ -60,9 +62,15 @@ async def explain(
     if corrected is not None:
         # A correction is not a message: no link and no words of an older one.
         permalink = None
-    words = None
+    words, edited = None, False
     if message_id and conversation:
-        words = await _words(conversations, conversation, message_id, user_key)
+        learned = source.at if source is not None and source.cause == message_id else None
+        if learned is None and said is not None and said.message_id == message_id:
+            learned = said.learned_at
+        in_channel = (await repository.conversations(user_key)).get(conversation) == "channel"
+        words, edited = await _words(
+            conversations, conversation, message_id, user_key, learned, speaker=in_channel
+        )
     return WhyResult(
         item=view,
         permalink=permalink,
@@ -70,6 +78,7 @@ async def explain(
         words=words,
         history=history,
         corrected=corrected,
+        edited=edited,
     )
 
 
@@ -96,12 +105,29 @@ def _source_entry(history: list[HistoryEntry]) -> HistoryEntry | None:
 
 
 async def _words(
-    conversations: ConversationStates, thread: str, message_id: str, user_key: str
-) -> str | None:
-    """The person's message as the conversation still stores it (None once it is gone)."""
+    conversations: ConversationStates,
+    thread: str,
+    message_id: str,
+    user_key: str,
+    learned: datetime | None,
+    *,
+    speaker: bool,
+) -> tuple[str | None, bool]:
+    """The person's message as the conversation still stores it (None once it is gone), and
+    whether it was edited after `learned` (then its words are not what the item was learned
+    from, and None is returned for them). `speaker`: a channel turn, stored as "Name: text",
+    whose name is left out."""
     state = await conversations.graph.aget_state({"configurable": {"thread_id": thread}})
     wanted = human_id(message_id, user_key)
     for message in state.values.get("messages", []):
-        if message.id == wanted:
-            return str(message.text)
-    return None
+        if message.id != wanted:
+            continue
+        edited_at = message.additional_kwargs.get(EDITED_AT)
+        if edited_at and (learned is None or datetime.fromisoformat(edited_at) > learned):
+            return None, True
+        text = str(message.text)
+        if speaker:
+            _, sep, said = text.partition(": ")
+            text = said if sep else text
+        return text, False
+    return None, False

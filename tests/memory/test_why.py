@@ -10,7 +10,7 @@ from memory.engine import MemoryEngine
 from memory.identity import UserRef
 from memory.results import CorrectResult, UndoResult, WhyResult
 from tests.conftest import unique
-from tests.memory.helpers import dm, person, say
+from tests.memory.helpers import channel, dm, person, say
 
 ALICE = person("alice")
 
@@ -79,3 +79,15 @@ async def test_why_for_a_fact_changed_by_a_message_then_corrected_names_the_corr
     assert answer.item.text == "I keep ants"
     assert answer.words is None and answer.message_id is None
     assert answer.corrected is not None and "/memory correct" in answer.as_text()
+
+
+async def test_why_quotes_a_channel_message_without_the_speaker_name(
+    engine: MemoryEngine,
+) -> None:
+    message = say(ALICE, channel(), "Remember that I keep bees.")
+    await engine.reply(message)
+    await engine.learn_now(ALICE.key)
+    (fact_id,) = (await engine.repository.load(ALICE.key)).facts
+    answer = await why(engine, fact_id)
+    assert answer.message_id == message.message_id
+    assert answer.words == "Remember that I keep bees."
