@@ -271,10 +271,13 @@ class UndoResult:
     reverted: list[str]
     reason: str
     blocked: list[str] = field(default_factory=list)
+    # What was done to each reverted item, in the same order: `forgot I keep bees`,
+    # `restored I keep bees`, `changed back location: Lisbon -> Porto` (memory.undo).
+    done: list[str] = field(default_factory=list)
 
     def as_text(self) -> str:
         if self.reason == "done":
-            return "Undone: " + "; ".join(self.reverted) + "."
+            return "Undone: " + "; ".join(self.done or self.reverted) + "."
         if self.reason == "changed":
             return (
                 "I didn't undo that: something newer changed the same memory ("

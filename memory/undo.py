@@ -86,7 +86,11 @@ async def undo(
             )
         await repository.drop_change_set(user_key, target.id)
         await repository.add_history(user_key, history, max_history)
-        return UndoResult(reverted=[c.summary for c in target.changes], reason="done")
+        return UndoResult(
+            reverted=[c.summary for c in target.changes],
+            reason="done",
+            done=[undone_text(c) for c in target.changes],
+        )
 
 
 async def _revert(
@@ -112,6 +116,17 @@ async def _revert(
     await repository.put(
         user_key, change.place, change.item_id, StoredItem.model_validate(change.before)
     )
+
+
+def undone_text(change: ItemChange) -> str:
+    """What undoing `change` did, as the Undo answer says it: `forgot I keep bees` (an insert
+    taken back), `restored I keep bees` (a removal put back), `changed back I keep wasps ->
+    I keep bees` or `changed back location: Lisbon -> Porto` (a change reverted)."""
+    if change.before is None:
+        return f"forgot {change.summary}"
+    if change.after is None:
+        return f"restored {change.summary}"
+    return f"changed back {brought_back(change)}"
 
 
 def brought_back(change: ItemChange) -> str:

@@ -498,3 +498,22 @@ async def test_undo_after_a_forget_takes_back_nothing_older(engine: MemoryEngine
     await tell(engine, "Remember that I keep bees.")
     assert (await undo(engine)).reason == "done"
     assert await facts(engine) == ["I play chess"]
+
+
+async def test_each_undo_says_what_it_did(engine: MemoryEngine) -> None:
+    await tell(engine, "Remember that I play chess.")
+    await tell(engine, "I no longer play chess.")  # the model's own removal
+    restored = await undo(engine)
+    assert restored.as_text() == "Undone: restored I play chess."
+    forgot = await undo(engine)
+    assert forgot.as_text() == "Undone: forgot I play chess."
+    assert await facts(engine) == []
+
+    await tell(engine, "Btw i live in Porto.")
+    await tell(engine, "Btw i moved to Lisbon.")
+    await tell(engine, "Remember that I keep bees.")
+    await tell(engine, "It is not bees but wasps.")
+    patched = await undo(engine)
+    assert patched.as_text() == "Undone: changed back I keep wasps -> I keep bees."
+    assert (await undo(engine)).as_text() == "Undone: forgot I keep bees."
+    assert (await undo(engine)).as_text() == "Undone: changed back location: Lisbon -> Porto."
