@@ -13,6 +13,7 @@ import shlex
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from typing import TextIO
 
 from adapters.console.normalize import (
@@ -136,6 +137,7 @@ async def run_console(
     if storage:
         show(f"Memory: {storage}.")
     before = await engine.repository.load(user.key)
+    started = datetime.now(UTC)
 
     # Notices that arrive while /memory show runs are held, and printed before its list; when
     # the list says it is still learning, they are held until that learning is done, and one
@@ -229,4 +231,7 @@ async def run_console(
     await engine.flush()
     if refreshing:
         await asyncio.gather(*refreshing)
-    show(saved_line(before, await engine.repository.load(user.key)))
+    after = await engine.repository.load(user.key)
+    # The entries written during this session: they tell corrections from learning.
+    written = [e for e in (await engine.repository.history(user.key)).values() if e.at >= started]
+    show(saved_line(before, after, written))
