@@ -370,11 +370,13 @@ class Learner:
                     after=data,
                 )
             )
+            # `old -> new`, as a profile field's change reads.
+            was, becomes = current.text(), updated.text()
             note(
                 "changed",
                 key,
                 current.kind,
-                updated.text(),
+                f"{was} -> {becomes}" if was != becomes else becomes,
                 came=same_text(current.kind, data, self.kinds),
             )
         for key in changes.deletes:

@@ -91,3 +91,14 @@ async def test_why_quotes_a_channel_message_without_the_speaker_name(
     answer = await why(engine, fact_id)
     assert answer.message_id == message.message_id
     assert answer.words == "Remember that I keep bees."
+
+
+async def test_history_shows_old_and_new_for_a_fact_a_message_changed(
+    engine: MemoryEngine,
+) -> None:
+    await said(engine, "Remember that I keep bees.")
+    await engine.learn_now(ALICE.key)
+    await said(engine, "It is not bees but wasps.")
+    await engine.learn_now(ALICE.key)
+    history = await engine.run_command(ALICE, MemoryCommand("history"))
+    assert "I keep bees -> I keep wasps" in history.as_text()
