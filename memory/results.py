@@ -29,6 +29,8 @@ class ItemView:
     learned_at: datetime
     permalink: str | None = None
     state: str = ""
+    # The channel's name, when the platform gave it.
+    conversation_name: str | None = None
 
     @classmethod
     def of(cls, key: str, item: StoredItem, state: str = "") -> ItemView:
@@ -50,6 +52,7 @@ class ItemView:
             conversation=where.conversation,
             learned_at=where.learned_at,
             permalink=where.permalink,
+            conversation_name=where.conversation_name,
         )
 
     @classmethod
@@ -65,10 +68,15 @@ class ItemView:
             conversation=where.conversation,
             learned_at=where.learned_at,
             permalink=where.permalink,
+            conversation_name=where.conversation_name,
         )
 
     def source(self) -> str:
+        """`learned in #general on discord, 2026-03-02 10:00 UTC` (`a channel` when its name
+        is not known, `a DM` for a DM)."""
         where = "a DM" if self.audience == "dm" else "a channel"
+        if self.audience != "dm" and self.conversation_name:
+            where = f"#{self.conversation_name}"
         return f"learned in {where} on {self.platform}, {self.learned_at:%Y-%m-%d %H:%M} UTC"
 
 
