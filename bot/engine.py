@@ -75,6 +75,11 @@ def build_semantic(settings: Settings) -> SemanticIndex | None:
 
 @asynccontextmanager
 async def open_engine(settings: Settings) -> AsyncIterator[tuple[MemoryEngine, Storage]]:
+    """The engine on the storage the settings name, started, for the body; on the way out,
+    pending learning is finished (for at most SHUTDOWN_DRAIN_SECONDS) and storage is closed.
+    Yields (engine, storage). Raises ConfigurationError for MODEL, MEMORY_KINDS, the database or
+    an encryption key that cannot be used, before anything is answered; with
+    CHECK_MODEL_AT_START, also when the model does not answer."""
     settings.check_model()
     # A bad MEMORY_KINDS stops the start before anything is opened or asked.
     policy = build_policy(settings)

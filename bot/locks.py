@@ -26,6 +26,10 @@ class PostgresUserLocks:
 
     @asynccontextmanager
     async def hold(self, user_key: str) -> AsyncIterator[None]:
+        """Hold `user_key`'s lock for the body, across every process on the database: a session
+        advisory lock on a connection of the lock pool (one of `slots` at most in this process),
+        taken after this process's own lock for the user, so its tasks queue locally instead of
+        holding connections."""
         async with self._local.hold(user_key), self._slots, self._pool.connection() as conn:
             await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 7419))", (user_key,))
             try:

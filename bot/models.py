@@ -33,6 +33,9 @@ def load_model(spec: str, *, timeout: float = 60.0, max_retries: int = 2) -> Bas
 
 
 def load_embeddings(spec: str) -> Embeddings:
+    """The embeddings model of an EMBEDDINGS spec (`provider:model`, LangChain's
+    init_embeddings). Raises ConfigurationError when the provider's package is missing or the
+    spec cannot be read."""
     try:
         return init_embeddings(spec)
     except (ImportError, ValueError) as exc:

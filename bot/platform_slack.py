@@ -24,9 +24,12 @@ class SlackPlatform:
     setting_hint = "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)"
 
     def enabled(self, settings: Settings) -> bool:
+        """True when SLACK_BOT_TOKEN, or SLACK_CLIENT_ID or SLACK_CLIENT_SECRET (installs), is
+        set."""
         return settings.slack_enabled
 
     def secrets(self, settings: Settings) -> Sequence[SecretStr | None]:
+        """The bot token, the app token, the signing secret and the OAuth client secret."""
         return (
             settings.slack_bot_token,
             settings.slack_app_token,
@@ -35,9 +38,14 @@ class SlackPlatform:
         )
 
     def check(self, settings: Settings) -> None:
+        """Raises ConfigurationError for Slack settings that make no working setup (see
+        Settings.check_slack)."""
         settings.check_slack()
 
     def open(self, engine: MemoryEngine, settings: Settings, delivery: Delivery) -> SlackAdapter:
+        """The Slack adapter over Socket Mode or HTTP Events, for one workspace (SLACK_BOT_TOKEN)
+        or installs (OAuth). Raises ConfigurationError for a combination of settings Slack cannot
+        run with."""
         from adapters.slack.runner import SlackAdapter
 
         return SlackAdapter(

@@ -5,6 +5,16 @@ in `PLATFORMS`, the one list `bot` reads: the CLI's secret list, the "no platfor
 `/healthz` and shutdown all come from it. What a platform opens is an `Adapter`: the HTTP
 routes it needs (mounted on bot's one web app beside /healthz and /metrics), the connection it
 runs, and a drained signal (every reply it was given is posted).
+
+The terminal chat (`bot chat`, adapters/console) is not registered here, on purpose: a
+registered platform is a server that settings switch on (a token), that runs beside the
+others under `bot run` on one web app bound to PORT, takes messages through the delivery
+inbox and stops on SIGTERM. The console is none of these: it is a foreground session for one
+person, chosen by command (or by `bot` when no platform is switched on, see bot.cli), opened
+with arguments that are not settings (`--user`, `--resume`, checked before it starts), with no
+web app (two terminals can chat at once on one machine) and no inbox (a line is answered
+while its writer waits, so there is nothing to redeliver). Registering it would make the
+settings pick it and `bot run` start it; neither is wanted.
 """
 
 from __future__ import annotations

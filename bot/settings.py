@@ -101,6 +101,10 @@ class _DotEnvToEnviron(PydanticBaseSettingsSource):
 
 
 class Settings(BaseSettings):
+    """Every setting the bot reads, from the environment and then `.env` (names are
+    case-insensitive; see README "Configuration"). Validation errors are turned into one
+    ConfigurationError line by get_settings."""
+
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
@@ -208,6 +212,9 @@ class Settings(BaseSettings):
         return value
 
     def delivery_config(self) -> DeliveryConfig:
+        """The delivery inbox's timings (seconds) and reply concurrency from INBOX_*,
+        ANSWER_LATE_WITHIN_SECONDS, SHUTDOWN_DRAIN_SECONDS, REPLY_CONCURRENCY and
+        BUSY_NOTICE_SECONDS."""
         return DeliveryConfig(
             lease=self.inbox_lease_seconds,
             recover_every=self.inbox_recover_every_seconds,
@@ -219,17 +226,23 @@ class Settings(BaseSettings):
 
     @property
     def slack_oauth_enabled(self) -> bool:
+        """True when Slack runs as an installable app (SLACK_CLIENT_ID or SLACK_CLIENT_SECRET is
+        set)."""
         return self.slack_client_id is not None or self.slack_client_secret is not None
 
     @property
     def slack_enabled(self) -> bool:
+        """True when Slack is switched on (a bot token, or OAuth installs)."""
         return self.slack_bot_token is not None or self.slack_oauth_enabled
 
     @property
     def discord_enabled(self) -> bool:
+        """True when DISCORD_TOKEN is set."""
         return self.discord_token is not None
 
     def check_model(self) -> None:
+        """Raises ConfigurationError when MODEL is unset, names no provider, or its provider's
+        API key variable (PROVIDER_KEYS, e.g. OPENAI_API_KEY) is not in the environment."""
         if not self.model:
             raise ConfigurationError(
                 "MODEL is not set. Set MODEL to a LangChain model string, "
@@ -254,6 +267,9 @@ class Settings(BaseSettings):
         return _attempt_infer_model_provider(self.model) or ""
 
     def check_slack(self) -> None:
+        """Raises ConfigurationError for Slack settings that make no working setup: OAuth without
+        both client id and secret, a SLACK_BOT_TOKEN that is not a bot token (`xoxb-`), or a bot
+        token with neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP Events)."""
         if self.slack_oauth_enabled:
             if not (self.slack_client_id and self.slack_client_secret):
                 raise ConfigurationError("Set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET.")

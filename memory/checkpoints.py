@@ -50,6 +50,9 @@ class ThreadSealing(BaseCheckpointSaver[Any]):
         return await read()
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The latest (or the configured) checkpoint of a thread, its data keys loaded first; None
+        when there is none or its conversation's key was destroyed (the thread then starts afresh).
+        Raises KeyNotLoaded past MAX_KEY_LOADS key loads."""
         read = super().aget_tuple
         try:
             return await self._loading(lambda: read(config))
@@ -64,6 +67,9 @@ class ThreadSealing(BaseCheckpointSaver[Any]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
+        """The saver's checkpoints matching `config`, `filter` and `before` (at most `limit`), with
+        every data key they name loaded before the first is yielded (the listing is collected whole,
+        so a retry after a key load starts it again)."""
         listing = super().alist
 
         async def collect() -> list[CheckpointTuple]:
@@ -81,6 +87,9 @@ class ThreadSealing(BaseCheckpointSaver[Any]):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
+        """Store a checkpoint sealed with its conversation's own data key (made and kept in the
+        store on the thread's first write, see memory.sealing.KeyRing.data_key); returns the
+        saver's config for it."""
         ref = await self.keyring.data_key(thread_owner(_thread(config)))
         with sealing_with(ref):
             return await super().aput(config, checkpoint, metadata, new_versions)
@@ -92,11 +101,14 @@ class ThreadSealing(BaseCheckpointSaver[Any]):
         task_id: str,
         task_path: str = "",
     ) -> None:
+        """Store a task's pending writes, sealed with the data key of the thread's checkpoints."""
         ref = await self.keyring.data_key(thread_owner(_thread(config)))
         with sealing_with(ref):
             await super().aput_writes(config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
+        """Delete the thread's checkpoints, then destroy the conversation's data keys, so copies
+        of them kept anywhere else (backups, a write-ahead log) can no longer be opened."""
         await super().adelete_thread(thread_id)
         await self.keyring.shred(thread_owner(thread_id))
 

@@ -188,6 +188,12 @@ def memory_id(typed: str) -> str:
 
 @dataclass(frozen=True)
 class MemoryCommand:
+    """One parsed /memory command, whatever platform it came from. `action` is the verb; `scope`
+    what `show` lists (a kind's name, item name or alias, or "all"); `item_id` the id `forget`,
+    `why` and `undo` act on; `text` what `correct` says; `confirmed` whether `forget all` was
+    confirmed. Built by memory.commands.parse_command (text) or by an adapter from a platform's own
+    command options."""
+
     action: Action
     scope: ShowScope = "all"
     item_id: str | None = None

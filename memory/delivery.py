@@ -52,6 +52,12 @@ class DeliveryConfig:
 
 
 class Delivery:
+    """Answers each platform event once, across restarts and processes: an adapter `record`s the
+    event in the inbox before it acknowledges it, then `handle`s it (claim with a lease, a fair
+    reply slot, the answer, finish). Unfinished events nobody owns (their process died, or gave
+    them back at shutdown) are handed to the `Redeliver` function an adapter `watch`es their key
+    prefix with. Timings are in DeliveryConfig (seconds); without an inbox, one in memory."""
+
     def __init__(self, inbox: Inbox | None = None, config: DeliveryConfig | None = None) -> None:
         self.inbox: Inbox = inbox or MemoryInbox()
         self.config = config or DeliveryConfig()

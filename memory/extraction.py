@@ -68,6 +68,9 @@ class ExistingMemory:
     items: dict[str, tuple[Kind, dict[str, Any]]] = field(default_factory=dict)
 
     def as_trustcall(self, kinds: KindRegistry = BUILTIN) -> list[tuple[str, str, dict[str, Any]]]:
+        """The documents in the shape trustcall's `existing` input takes: (document id, tool name,
+        data) for each profile and item whose kind `kinds` declares (others are left out, so the
+        model never sees a tool it was not given)."""
         existing = []
         for name, document in self.profiles.items():
             kind = kinds.get(name)
@@ -92,6 +95,7 @@ class MemoryChanges:
 
     @property
     def empty(self) -> bool:
+        """Whether the extraction decided nothing at all."""
         return not (self.profiles or self.inserts or self.updates or self.deletes)
 
 
@@ -161,6 +165,11 @@ class MemoryExtractor:
     async def learn(
         self, name: str, existing: ExistingMemory, messages: list[PendingMessage]
     ) -> MemoryChanges:
+        """What to remember from `messages` (pending, oldest first) said by `name`, given the memory
+        the model may patch. The model may call no tool when nothing is worth keeping (unless the
+        extractor forces a choice). Raises ExtractionFailed when an update never validated and
+        ModelUnavailable when the model kept failing; other errors of the model's client pass
+        through."""
         prompt = f"Conversation:\n{transcript(messages)}"
         # "Now" is when the last message was said: the same thing live, and the right thing
         # when learning later (after a restart, or from a replayed history).
@@ -168,11 +177,16 @@ class MemoryExtractor:
         return await self._run(name, existing, prompt, self._learning, now)
 
     async def correct(self, name: str, existing: ExistingMemory, text: str) -> MemoryChanges:
+        """What to change for a person's own correction `text` (/memory correct); the model must
+        call a tool. Raises as `learn` does."""
         return await self._run(name, existing, CORRECTION.format(name=name, text=text))
 
     async def consolidate(
         self, name: str, existing: ExistingMemory, what: str, cap: int
     ) -> MemoryChanges:
+        """Ask the model to bring `existing` items of the collection `what` (its name) down to
+        `cap`: merge near-duplicates and remove what is outdated. Inserts it proposes are the
+        caller's to drop. Raises as `learn` does."""
         prompt = CONSOLIDATE.format(name=name, count=len(existing.items), what=what, cap=cap)
         return await self._run(name, existing, prompt)
 

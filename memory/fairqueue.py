@@ -70,6 +70,7 @@ class FairQueue:
 
     @property
     def waiting(self) -> int:
+        """Jobs waiting for a slot, over all people (the bot_reply_queue_length gauge)."""
         return sum(len(jobs) for jobs in self._waiting.values())
 
     @asynccontextmanager

@@ -9,7 +9,8 @@ rendering) iterates it. The built-in kinds are declared with these same helpers 
 memory.builtin_kinds; a deployer names their own with MEMORY_KINDS.
 
 Public helpers: `profile(...)`, `collection(...)`, `Lifecycle`, `KindRegistry`.
-Errors: `KindError` (a ConfigurationError) for a kind or a set of kinds the bot cannot use.
+Errors: `KindError` (a ConfigurationError) for a kind or a set of kinds the bot cannot use;
+the checks that raise it are in memory.kind_checks.
 """
 
 from __future__ import annotations
@@ -21,29 +22,24 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel
 
-from memory.errors import ConfigurationError
-from memory.namespaces import INTERNAL
+from memory.kind_checks import KindError, check_kinds
 
 Shape = Literal["profile", "collection"]
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 LineFn = Callable[[dict[str, Any]], str]
 
-NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-# A profile field is an item whose id a person types: `preferred_name` is `preferred-name`.
-FIELD_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{1,39}$")
-# OpenAI's function name rule, which the other providers' tool names also satisfy.
-TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-# Store sections that hold no memory kind (memory.namespaces), and the show scope "all".
-RESERVED_NAMES = frozenset({"all", *INTERNAL})
-# trustcall's own tools, which sit beside ours in every extraction request.
-RESERVED_TOOLS = frozenset({"PatchDoc", "RemoveDoc", "PatchFunctionErrors", "PatchFunctionName"})
-
-
-class KindError(ConfigurationError):
-    """A memory kind, or a set of them, that the bot cannot use (the message says why)."""
+__all__ = [
+    "KindError",
+    "KindRegistry",
+    "Lifecycle",
+    "MemoryKind",
+    "collection",
+    "fields_text",
+    "known",
+    "profile",
+]
 
 
 @dataclass(frozen=True)
@@ -92,10 +88,12 @@ class MemoryKind:
 
     @property
     def is_profile(self) -> bool:
+        """Whether the kind is one document per person (a profile), not a collection of items."""
         return self.shape == "profile"
 
     @property
     def fields(self) -> tuple[str, ...]:
+        """The schema's field names, in declaration order."""
         return tuple(self.schema.model_fields)
 
     def line(self, data: dict[str, Any]) -> str:
@@ -286,22 +284,12 @@ def known(item: str) -> MemoryKind | None:
 class KindRegistry:
     """The memory kinds one bot runs with, in order (profiles first in recall and show).
 
-    Raises KindError for a kind the bot cannot use: a bad or reserved name, two kinds with one
-    name, item name or tool name, a schema that cannot be a tool, a profile field without a
-    default, two profiles with one field, a field named in the kind that the schema lacks.
+    Raises KindError for a kind the bot cannot use (see memory.kind_checks.check_kinds).
     """
 
     def __init__(self, kinds: Iterable[MemoryKind]) -> None:
         self.kinds: tuple[MemoryKind, ...] = tuple(kinds)
-        if not self.kinds:
-            raise KindError("no memory kinds: give at least one")
-        for kind in self.kinds:
-            _check(kind)
-        _unique([k.name for k in self.kinds], "kinds named")
-        _unique([k.item for k in self.kinds], "kinds whose items are called")
-        _unique([k.tool for k in self.kinds], "kinds with the schema")
-        _unique([a for k in self.kinds for a in (k.name, *k.aliases)], "kinds answering to")
-        _unique([f for k in self.profiles for f in k.fields], "profiles with the field")
+        check_kinds(self.kinds)
         self._by_name = {k.name: k for k in self.kinds}
         self._by_item = {k.item: k for k in self.kinds}
         self._by_tool = {k.tool: k for k in self.kinds}
@@ -317,27 +305,34 @@ class KindRegistry:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Every kind's name (its store section and `/memory show` scope), in order."""
         return tuple(k.name for k in self.kinds)
 
     @property
     def profiles(self) -> tuple[MemoryKind, ...]:
+        """The profile kinds, in order."""
         return tuple(k for k in self.kinds if k.is_profile)
 
     @property
     def collections(self) -> tuple[MemoryKind, ...]:
+        """The collection kinds, in order."""
         return tuple(k for k in self.kinds if not k.is_profile)
 
     @property
     def schemas(self) -> list[type[BaseModel]]:
+        """Every kind's pydantic schema, in order: the tools trustcall offers the model."""
         return [k.schema for k in self.kinds]
 
     def get(self, name: str) -> MemoryKind | None:
+        """The kind named `name` (a store section), or None."""
         return self._by_name.get(name)
 
     def by_item(self, item: str) -> MemoryKind | None:
+        """The kind whose items are called `item` (as stored in each item's `kind`), or None."""
         return self._by_item.get(item)
 
     def by_tool(self, tool: str) -> MemoryKind | None:
+        """The kind whose schema is the tool named `tool` (the model's tool call), or None."""
         return self._by_tool.get(tool)
 
     def scope(self, word: str) -> str | None:
@@ -347,74 +342,3 @@ class KindRegistry:
     def profile_of(self, field_name: str) -> MemoryKind | None:
         """The profile kind that has this field."""
         return next((k for k in self.profiles if field_name in k.fields), None)
-
-
-def _unique(values: list[str], what: str) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise KindError(f"two {what} `{value}`: each must be unique")
-        seen.add(value)
-
-
-def _check(kind: MemoryKind) -> None:
-    if not (isinstance(kind.schema, type) and issubclass(kind.schema, BaseModel)):
-        raise KindError(f"kind `{kind.name}`: the schema must be a pydantic BaseModel class")
-    for label, value in (("name", kind.name), ("item name", kind.item)):
-        if not NAME.match(value) or value in RESERVED_NAMES:
-            raise KindError(
-                f"kind `{kind.name}`: {label} `{value}` must be lowercase letters, digits and _, "
-                f"at most 40 characters, and not one of {', '.join(sorted(RESERVED_NAMES))}"
-            )
-    if not TOOL_NAME.match(kind.tool) or kind.tool in RESERVED_TOOLS:
-        raise KindError(f"kind `{kind.name}`: the model cannot call a tool named `{kind.tool}`")
-    try:
-        convert_to_openai_tool(kind.schema)
-    except Exception as exc:
-        raise KindError(
-            f"kind `{kind.name}`: schema {kind.tool} cannot be offered to the model as a tool "
-            f"({type(exc).__name__}: {exc})"
-        ) from None
-    fields = kind.schema.model_fields
-    for alias in kind.aliases:
-        if not NAME.match(alias):
-            raise KindError(
-                f"kind `{kind.name}`: alias `{alias}` must be lowercase letters, digits and _ "
-                "(it is typed after `/memory show`)"
-            )
-    if kind.is_profile:
-        # Each field is an item with an id a person types (`/memory forget preferred-name`).
-        bad = [n for n in fields if not FIELD_NAME.match(n)]
-        if bad:
-            raise KindError(
-                f"kind `{kind.name}`: profile field `{bad[0]}` cannot be typed as an id: use "
-                "2 to 40 lowercase letters, digits and _"
-            )
-        required = [n for n, f in fields.items() if f.is_required()]
-        if required:
-            raise KindError(
-                f"kind `{kind.name}`: a profile starts empty, so every field needs a default; "
-                f"{', '.join(required)} has none"
-            )
-    named = [kind.text_field, kind.subject_field, kind.when_field, *(kind.forgettable or ())]
-    if kind.lifecycle is not None:
-        named.append(kind.lifecycle.field)
-    missing = [n for n in named if n is not None and n not in fields]
-    if missing:
-        raise KindError(f"kind `{kind.name}`: schema {kind.tool} has no field {missing[0]}")
-    if not kind.is_profile and kind.text_field is None and kind.line_fn is None:
-        raise KindError(f"kind `{kind.name}`: give text_field= (the field that holds its words)")
-    if kind.version < 1 or any(not 1 <= v < kind.version for v in kind.migrations):
-        raise KindError(
-            f"kind `{kind.name}`: version must be 1 or more, and migrations keyed by the "
-            "versions before it"
-        )
-    for number, limit in (
-        ("cap", kind.cap),
-        ("retention_days", kind.retention_days),
-        ("recall_limit", kind.recall_limit),
-    ):
-        if limit is not None and limit < 0:
-            raise KindError(f"kind `{kind.name}`: {number} cannot be negative")
-    if kind.cap == 0:
-        raise KindError(f"kind `{kind.name}`: a cap of 0 would keep nothing; leave it unset")

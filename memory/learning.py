@@ -1,8 +1,8 @@
 """Turning a user's pending messages (or a correction) into stored memory, one user at a time.
 
 Writes go through the user lock, keep provenance, refuse facts about other people, never
-duplicate an item that is already stored, keep each collection under its cap, and leave a
-history entry for every change.
+duplicate an item that is already stored, keep each collection under its cap (through
+memory.housekeeping), and leave a history entry for every change.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from memory.attribution import source_of, sources_of
 from memory.changesets import (
@@ -23,9 +22,9 @@ from memory.changesets import (
 )
 from memory.erasure import ErasureEvent
 from memory.errors import ExtractionFailed
-from memory.extraction import ExistingMemory, MemoryChanges, MemoryExtractor, transcript
+from memory.extraction import MemoryChanges, MemoryExtractor, transcript
 from memory.history import Change, HistoryEntry
-from memory.identity import Audience
+from memory.housekeeping import Housekeeping
 from memory.ids import field_id, new_item_id
 from memory.learning_rules import about_someone_else, asks_to_forget, existing_for, same_text
 from memory.locks import UserLocks
@@ -46,7 +45,6 @@ from memory.traces import named_by, no_longer_remembered, traces_of
 from memory.writes import (
     CONSOLIDATION,
     WriteReport,
-    consolidation,
     last_source,
     provenance,
     source_ref,
@@ -70,6 +68,11 @@ LearnedListener = Callable[[Learned], Awaitable[None]]
 
 
 class Learner:
+    """Turns a person's pending messages, or their correction, into stored memory, under their user
+    lock. `listeners` hear of each message something was learned from (adapters react to it);
+    `change_listeners` of each round that changed memory (the notices with Undo). Caps and retention
+    are its `housekeeping`; erasing forgotten text from conversations is its `redactor`."""
+
     def __init__(
         self,
         repository: MemoryRepository,
@@ -88,6 +91,8 @@ class Learner:
         self.change_listeners: list[ChangeListener] = []
         # Takes forgotten memory out of the stored conversations (wired by the engine).
         self.redactor = Redactor(repository)
+        # Caps and retention: its consolidation writes go through this learner's `_write`.
+        self.housekeeping = Housekeeping(repository, extractor, locks, self.kinds, self._write)
 
     async def learn_pending(self, user_key: str) -> int:
         """Learn from everything pending for the user; returns how many messages were used."""
@@ -155,7 +160,7 @@ class Learner:
                 if report.changed:
                     learned.extend(messages)
                     memory = await self.repository.load(user_key)
-                    housekept = await self._keep_under_caps(
+                    housekept = await self.housekeeping.keep_under_caps(
                         user_key, messages[-1].author, memory, audience, round_id
                     )
                     memory = await self.repository.load(user_key)
@@ -211,9 +216,11 @@ class Learner:
     async def correct(
         self, user_key: str, name: str, text: str, where: Provenance
     ) -> tuple[MemoryChanges, int]:
-        """Apply `/memory correct <text>`: what the model changed, and how many things were
-        forgotten (a correction's removals are erasures, and so is what it asks to forget that
-        only history and Undo still held)."""
+        """Apply `/memory correct <text>` under the user lock (`name`: how the model calls the
+        person; `where`: the provenance the changes keep): what the model changed, and how many
+        things were forgotten (a correction's removals are erasures, and so is what it asks to
+        forget that only history and Undo still held). Raises ExtractionFailed or
+        ModelUnavailable as the extractor does, with nothing written."""
         async with self.locks.hold(user_key):
             memory = await self.repository.load(user_key)
             changes = await self.extractor.correct(name, existing_for(memory, "dm", text), text)
@@ -434,53 +441,6 @@ class Learner:
     async def _embed(self, item: StoredItem) -> None:
         if self.semantic is not None:
             item.embedding = (await self.semantic.embed([item.text()]))[0]
-
-    async def _keep_under_caps(
-        self, user_key: str, name: str, memory: UserMemory, audience: Audience, change_set: str
-    ) -> list[ItemChange]:
-        """Merge or drop items of a collection over its cap; returns what changed (for Undo)."""
-        made: list[ItemChange] = []
-        for kind in self.kinds.collections:
-            items, cap = memory.of(kind.name), kind.cap
-            if cap is None or len(items) <= cap:
-                continue
-            existing = ExistingMemory(items={k: (v.kind, v.data) for k, v in items.items()})
-            try:
-                changes = await self.extractor.consolidate(name, existing, kind.name, cap)
-                changes.inserts = []
-            except ExtractionFailed:
-                changes = MemoryChanges()
-            where = consolidation(audience)
-            made += (
-                await self._write(user_key, memory, changes, where, change_set=change_set)
-            ).changes
-            left = {k: v for k, v in items.items() if k not in changes.deletes}
-            if len(left) > cap:
-                # The model did not get under the cap: the oldest items make room.
-                oldest = sorted(left, key=lambda k: left[k].updated_at)[: len(left) - cap]
-                evicted = MemoryChanges(deletes=set(oldest))
-                made += (
-                    await self._write(user_key, memory, evicted, where, change_set=change_set)
-                ).changes
-        return made
-
-    async def sweep(self, user_key: str, now: datetime | None = None) -> int:
-        """Delete items past their kind's retention; returns how many went."""
-        now = now or datetime.now(UTC)
-        removed = 0
-        async with self.locks.hold(user_key):
-            memory = await self.repository.load(user_key)
-            for kind in self.kinds.collections:
-                gone = {
-                    k
-                    for k, v in memory.of(kind.name).items()
-                    if kind.is_gone(v.data, v.updated_at, now)
-                }
-                for key in gone:
-                    await self.repository.delete(user_key, kind.name, key)
-                    await self.repository.forget_history_of(user_key, key)
-                removed += len(gone)
-        return removed
 
     async def _announce(self, user_key: str, learned: list[PendingMessage]) -> None:
         for message in learned:

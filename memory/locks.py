@@ -25,6 +25,8 @@ class LocalUserLocks:
 
     @asynccontextmanager
     async def hold(self, user_key: str) -> AsyncIterator[None]:
+        """Hold `user_key`'s lock for the body (waiting while another task holds it); the lock is
+        dropped once nobody holds or waits on it."""
         lock = self._locks.setdefault(user_key, asyncio.Lock())
         self._waiters[user_key] = self._waiters.get(user_key, 0) + 1
         try:

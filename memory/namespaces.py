@@ -23,6 +23,8 @@ ROOT = "users"
 
 
 def user_namespace(user_key: str, section: Section) -> tuple[str, ...]:
+    """The store namespace ("users", user_key, section) of one section of a person's rows. Raises
+    ValueError for an empty key or section (a row that belongs to nobody)."""
     if not user_key:
         raise ValueError("a namespace needs a user key")
     if not section:
@@ -31,6 +33,8 @@ def user_namespace(user_key: str, section: Section) -> tuple[str, ...]:
 
 
 def user_prefix(user_key: str) -> tuple[str, ...]:
+    """The namespace prefix ("users", user_key) above all of a person's sections. Raises ValueError
+    for an empty key."""
     if not user_key:
         raise ValueError("a namespace needs a user key")
     return (ROOT, user_key)

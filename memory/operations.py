@@ -64,6 +64,11 @@ def _field_views(memory: UserMemory, kind: MemoryKind) -> list[ItemView]:
 
 
 class MemoryOperations:
+    """The /memory verbs on one person's memory (show, forget, forget all, correct, export, history,
+    undo, why, pause and resume; link and unlink are memory.linking's). `show_wait_seconds`: how
+    long show and export wait for pending learning first. Every result is a memory.results value for
+    an adapter to render."""
+
     def __init__(
         self,
         repository: MemoryRepository,
@@ -148,6 +153,7 @@ class MemoryOperations:
 
     @property
     def kinds(self) -> KindRegistry:
+        """The kinds this bot runs with (the learner's)."""
         return self.learner.kinds
 
     def _show(self, memory: UserMemory, scope: str) -> ShowResult:

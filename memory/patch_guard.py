@@ -71,6 +71,9 @@ class WholeRemoveAsDelete(BaseChatModel):
     def bind_tools(
         self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
     ) -> Runnable[Any, AIMessage]:
+        """Bind `tools` (and `tool_choice`) to this wrapper, not to `inner`: they are passed to
+        `inner` per call, after the wrapper has seen them, so it can rewrite the calls that come
+        back."""
         return self.bind(tools=list(tools), tool_choice=tool_choice, **kwargs)
 
     def _bound(self, kwargs: dict[str, Any]) -> Runnable[Any, BaseMessage]:

@@ -13,6 +13,11 @@ MAX_REPLY_CHARS = 600
 
 
 class PendingMessage(BaseModel):
+    """A message the bot answered and has not learned from yet, as stored per person until learning
+    consumes it: the text, the start of the reply (at most MAX_REPLY_CHARS characters), who said it
+    and where, when it was said, and the erasure token at the start of its turn (a forget all after
+    that voids it)."""
+
     text: str
     reply: str = ""
     author: str
@@ -31,6 +36,8 @@ class PendingMessage(BaseModel):
     def from_message(
         cls, message: ChatMessage, reply: str, erasure_token: str | None = None
     ) -> PendingMessage:
+        """The pending record of `message`, answered with `reply` (cut to MAX_REPLY_CHARS
+        characters)."""
         return cls(
             erasure_token=erasure_token,
             text=message.text,

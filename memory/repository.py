@@ -103,6 +103,7 @@ class UserMemory:
         return merged
 
     def item(self, key: str) -> StoredItem | None:
+        """The collection item stored under `key` (an item id), of whatever kind, or None."""
         for kind in self.kinds.collections:
             if key in self.of(kind.name):
                 return self.of(kind.name)[key]
@@ -264,6 +265,9 @@ class MemoryRepository:
         await self._changed(user_key)
 
     async def put(self, user_key: str, section: Section, key: str, item: StoredItem) -> None:
+        """Store `item` under `key` in `section` (a kind's name), stamped with the time and, when it
+        fits its kind, the kind's schema version; every process reloads the person's memory after.
+        """
         item.updated_at = datetime.now(UTC)
         kind = self.kinds.get(section)
         if kind is not None and item.fit != "invalid":
@@ -272,6 +276,7 @@ class MemoryRepository:
         await self._changed(user_key)
 
     async def delete(self, user_key: str, section: Section, key: str) -> None:
+        """Delete the row `key` of `section`; every process reloads the person's memory after."""
         await self.store.adelete(user_namespace(user_key, section), key)
         await self._changed(user_key)
 
@@ -322,6 +327,7 @@ class MemoryRepository:
             raise _unreadable(exc) from None
 
     async def is_paused(self, user_key: str) -> bool:
+        """Whether the person paused learning (/memory pause)."""
         found = await self.store.aget(user_namespace(user_key, "settings"), LEARNING_KEY)
         await self._ready(found)
         return self._paused(found)
@@ -331,6 +337,7 @@ class MemoryRepository:
         return bool(opened and opened[0][1].get("paused"))
 
     async def set_paused(self, user_key: str, paused: bool) -> None:
+        """Pause or resume learning for the person (kept in their settings section)."""
         if paused:
             await self._put(user_key, "settings", LEARNING_KEY, {"paused": True})
         else:
@@ -338,14 +345,17 @@ class MemoryRepository:
         await self._changed(user_key)
 
     async def add_pending(self, user_key: str, key: str, pending: PendingMessage) -> None:
+        """Keep `pending` under `key` until learning consumes it (sealed like any other row)."""
         await self._put(user_key, "pending", key, pending.model_dump(mode="json"))
 
     async def list_pending(self, user_key: str) -> dict[str, PendingMessage]:
+        """The person's pending messages by key, oldest first (by when they were said)."""
         found = await self._search(user_key, "pending")
         pending = {item.key: PendingMessage.model_validate(value) for item, value in found}
         return dict(sorted(pending.items(), key=lambda kv: kv[1].sent_at))
 
     async def delete_pending(self, user_key: str, keys: list[str]) -> None:
+        """Delete these pending messages, in one round trip."""
         namespace = user_namespace(user_key, "pending")
         if keys:  # one round trip; a PutOp without a value deletes
             await self.store.abatch([PutOp(namespace, key, None) for key in keys])
@@ -372,6 +382,7 @@ class MemoryRepository:
             await self.add_pending(user_key, key, message.model_copy(update={"reply": ""}))
 
     async def users_with_pending(self) -> list[str]:
+        """Every person (user key) with pending messages, across all processes, sorted."""
         return await self._users_with("pending")
 
     async def users_with_any(self, sections: set[str]) -> list[str]:
@@ -393,6 +404,7 @@ class MemoryRepository:
         return found
 
     async def users_with_changes(self) -> list[str]:
+        """Every person (user key) with undoable change sets kept, sorted."""
         return await self._users_with("changes")
 
     async def _users_with(self, section: Section) -> list[str]:
@@ -400,13 +412,18 @@ class MemoryRepository:
         return sorted({ns[1] for ns in namespaces if len(ns) == 3 and ns[2] == section})
 
     async def note_conversation(self, user_key: str, conversation: str, audience: str) -> None:
+        """Remember that the person spoke in `conversation` (its key) with this `audience` ("dm" or
+        "channel"), so forgetting can reach every conversation they were in."""
         await self._put(user_key, "conversations", conversation, {"audience": audience})
 
     async def conversations(self, user_key: str) -> dict[str, str]:
+        """The conversations the person spoke in: conversation key -> "dm" or "channel"."""
         found = await self._search(user_key, "conversations")
         return {item.key: str(value.get("audience", "channel")) for item, value in found}
 
     async def add_history(self, user_key: str, entries: list[HistoryEntry], cap: int) -> None:
+        """Append `entries` to the person's history, then drop the oldest so at most `cap` entries
+        stay."""
         for entry in entries:
             await self._put(
                 user_key, "history", history_key(entry.at), entry.model_dump(mode="json")
@@ -499,6 +516,7 @@ class MemoryRepository:
         return sorted((s for s in sets if not s.expired()), key=lambda s: s.at)
 
     async def drop_change_set(self, user_key: str, change_id: str) -> None:
+        """Delete one change set (its before-states with it), by id."""
         await self.store.adelete(user_namespace(user_key, "changes"), change_id)
 
     async def delete_everything(self, user_key: str) -> dict[str, int]:

@@ -72,8 +72,9 @@ class ItemView:
         )
 
     def source(self) -> str:
-        """`learned in #general on discord, 2026-03-02 10:00 UTC` (`a channel` when its name
-        is not known, `a DM` for a DM)."""
+        """Where and when it was learned, for a person:
+        `learned in a DM on slack, 2026-01-31 14:05 UTC`, `learned in #general on discord, …`
+        (`a channel` when its name is not known)."""
         where = "a DM" if self.audience == "dm" else "a channel"
         if self.audience != "dm" and self.conversation_name:
             where = f"#{self.conversation_name}"
@@ -99,6 +100,10 @@ class ShowSection:
 
 @dataclass(frozen=True)
 class ShowResult:
+    """`/memory show`: the person's items by kind (`sections`, in the registry's order, profiles
+    first), for `scope` ("all" or one kind's name), with whether learning is paused, their linked
+    accounts (when more than one) and how many recent messages were still being learned from."""
+
     scope: str
     sections: tuple[ShowSection, ...] = ()
     paused: bool = False
@@ -118,10 +123,12 @@ class ShowResult:
 
     @property
     def facts(self) -> list[ItemView]:
+        """The built-in facts shown (a shortcut for `of("facts")`)."""
         return self.of("facts")
 
     @property
     def todos(self) -> list[ItemView]:
+        """The built-in to-dos shown (a shortcut for `of("todos")`)."""
         return self.of("todos")
 
     @property
@@ -136,6 +143,7 @@ class ShowResult:
 
     @property
     def empty(self) -> bool:
+        """Whether nothing at all is shown."""
         return not self.everything
 
     def linked_text(self) -> str:
@@ -143,6 +151,8 @@ class ShowResult:
         return "Linked accounts: " + ", ".join(self.linked) if len(self.linked) > 1 else ""
 
     def as_text(self) -> str:
+        """The list as plain text: a title per kind, each item as `[id] text [state] (source)`, then
+        a paused line, a still-learning line and the linked accounts when they apply."""
         linked = f"\n{self.linked_text()}" if self.linked_text() else ""
         if self.empty:
             empty = "I don't remember anything about you yet." + (
@@ -163,14 +173,18 @@ class ShowResult:
         return "\n".join([*lines, *self.learning_lines()]) + linked
 
     def learning_lines(self) -> list[str]:
+        """The still-learning line while recent messages are being learned from; else none."""
         return [still_learning_line(self.still_learning)] if self.still_learning else []
 
 
 @dataclass(frozen=True)
 class ForgetResult:
+    """`/memory forget <id>`: the item that was forgotten (as it was shown)."""
+
     item: ItemView
 
     def as_text(self) -> str:
+        """One line: `Forgotten: <the item's text>`."""
         return f"Forgotten: {self.item.text}"
 
 
@@ -185,6 +199,7 @@ class ConfirmForgetAll:
         return forget_all_question(sum(self.counts.values()))
 
     def as_text(self) -> str:
+        """The question, with how to confirm it by text (for a platform without buttons)."""
         return self.question() + " Send `/memory forget all confirm` to go ahead."
 
 
@@ -201,6 +216,8 @@ class ForgetAllReceipt:
     voided_in_flight: int = 0
 
     def as_text(self) -> str:
+        """One sentence listing what was deleted (rows by section, DM conversations, channel
+        threads, replies voided in flight), and that learning stays paused if it was."""
         parts = [f"{n} {section}" for section, n in sorted(self.deleted.items()) if n]
         parts.append(f"{self.conversations} DM conversation(s)")
         if self.channel_threads:
@@ -215,12 +232,16 @@ class ForgetAllReceipt:
 
 @dataclass(frozen=True)
 class CorrectResult:
+    """`/memory correct`: the items the correction added and changed (as now shown), how many it
+    removed, and whether a profile changed."""
+
     added: list[ItemView]
     changed: list[ItemView]
     removed: int
     profile_changed: bool
 
     def as_text(self) -> str:
+        """`Corrected.` and a line per change, or that nothing was found to change."""
         if not (self.added or self.changed or self.removed or self.profile_changed):
             return "I found nothing to change. `/memory show` lists what I remember."
         lines = ["Corrected."]
@@ -235,20 +256,29 @@ class CorrectResult:
 
 @dataclass(frozen=True)
 class ExportResult:
+    """`/memory export`: the person's whole memory as a JSON-ready `document` (every kind under
+    its name, kinds no longer declared, the history), the same as indented JSON text, a file
+    name for it (`memory-<user key>.json`, colons as dashes) and how many recent messages were
+    still being learned from."""
+
     document: dict[str, Any]
     json_text: str
     filename: str
     still_learning: int = 0
 
     def as_text(self) -> str:
+        """The JSON text itself."""
         return self.json_text
 
 
 @dataclass(frozen=True)
 class LearningResult:
+    """`/memory pause` or `/memory resume`: whether learning is paused now."""
+
     paused: bool
 
     def as_text(self) -> str:
+        """What pausing or resuming means, in one or two sentences."""
         if self.paused:
             return (
                 "Learning paused: I won't learn from your messages (I still use what I know). "
@@ -259,9 +289,12 @@ class LearningResult:
 
 @dataclass(frozen=True)
 class HistoryResult:
+    """`/memory history`: the recorded changes to the person's memory, oldest first."""
+
     entries: list[HistoryEntry]
 
     def as_text(self) -> str:
+        """The changes, newest first, one line each, or that none are recorded."""
         if not self.entries:
             return "No changes to your memory are recorded."
         return "Changes to your memory, newest first:\n" + "\n".join(
@@ -284,6 +317,8 @@ class UndoResult:
     done: list[str] = field(default_factory=list)
 
     def as_text(self) -> str:
+        """What was undone, why nothing was (something newer changed the same items), or that there
+        is nothing to undo."""
         if self.reason == "done":
             return "Undone: " + "; ".join(self.done or self.reverted) + "."
         if self.reason == "changed":
@@ -321,6 +356,8 @@ class WhyResult:
     edited: bool = False
 
     def as_text(self) -> str:
+        """The item, where it was learned, the message (link or id), the person's words while they
+        are still stored, and its history."""
         lines = [f"[{self.item.id}] {self.item.text}", f"  {self.item.source()}"]
         if self.corrected is not None:
             lines.append(
@@ -342,7 +379,10 @@ class WhyResult:
 
 @dataclass(frozen=True)
 class HelpResult:
+    """`/memory help`, or a verb the platform passed without what it needs: the usage."""
+
     def as_text(self) -> str:
+        """`Usage:` and one line per verb (memory.commands.USAGE)."""
         return "Usage:\n" + USAGE
 
 

@@ -18,6 +18,11 @@ Run = Callable[[str], Awaitable[int]]
 
 
 class ExtractionScheduler:
+    """Decides when to learn for each person: after `quiet_seconds` without a new message or at
+    every `every_messages`-th, one extraction at a time per person (a request during a run runs once
+    more after it), retried `max_retries` times after `retry_seconds` x the attempt number.
+    `run(user_key)` does the learning and returns how many messages it used."""
+
     def __init__(
         self,
         run: Run,
@@ -67,9 +72,12 @@ class ExtractionScheduler:
 
     @property
     def backlog(self) -> int:
+        """People with learning scheduled or running (the bot_extraction_backlog gauge)."""
         return len(self._timers) + len(self._running)
 
     async def run_now(self, user_key: str) -> None:
+        """Start the person's learning now (or once more after the run in progress) and wait until
+        none is running for them. A failure is logged and retried as usual, not raised."""
         self._start(user_key)
         while user_key in self._running:
             await asyncio.shield(self._running[user_key])
@@ -82,6 +90,7 @@ class ExtractionScheduler:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
 
     async def close(self) -> None:
+        """Stop scheduling: no new runs and no timers; wait for the runs in progress to end."""
         self._closed = True
         for timer in self._timers.values():
             timer.cancel()

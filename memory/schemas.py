@@ -40,6 +40,7 @@ class Provenance(BaseModel):
 
     @property
     def said(self) -> datetime:
+        """When the person said it: the message's own time, else when it was learned."""
         return self.said_at or self.learned_at
 
 
@@ -97,6 +98,7 @@ class StoredItem(BaseModel):
 
     @property
     def audience(self) -> str:
+        """ "dm" or "channel": where it was learned, which decides where it may be recalled."""
         return self.provenance.audience
 
     def described(self) -> MemoryKind | None:

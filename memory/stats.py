@@ -7,20 +7,27 @@ in one process (the tests, the benchmarks) count separately; the bot's web serve
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
 
 from cachetools import LRUCache
 from langgraph.store.base import (
+    NOT_PROVIDED,
     BaseStore,
     GetOp,
     Item,
     ListNamespacesOp,
+    NamespacePath,
+    NotProvided,
     Op,
     PutOp,
     Result,
+    SearchItem,
     SearchOp,
 )
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -75,12 +82,14 @@ class MemorySizes(Collector):
         self._sizes.pop(user_key, None)
 
     def describe(self) -> Iterable[Metric]:
+        """The two histogram families, without samples (so registering does not compute them)."""
         return [
             HistogramMetricFamily("bot_memory_items", "Remembered items per person."),
             HistogramMetricFamily("bot_memory_bytes", "Stored bytes of memory per person."),
         ]
 
     def collect(self) -> Iterable[Metric]:
+        """Both histograms as of now, computed from the recorded sizes at each scrape."""
         sizes = list(self._sizes.values())
         yield _snapshot(
             "bot_memory_items", "Remembered items per person.", ITEM_BUCKETS, [n for n, _ in sizes]
@@ -112,7 +121,7 @@ class EngineStats:
     Exposed names (Prometheus text): bot_messages_total{platform}, bot_errors_total{kind},
     bot_reply_seconds (histogram, seconds), bot_extraction_backlog (gauge, people),
     bot_extractions_total, bot_extraction_failures_total, bot_store_seconds{operation}
-    (histogram, seconds per store round trip), bot_memory_items and bot_memory_bytes
+    (histogram, seconds per store call), bot_memory_items and bot_memory_bytes
     (histograms across people, see MemorySizes), bot_memory_invalid_items_total{kind}.
     """
 
@@ -146,8 +155,9 @@ class EngineStats:
         )
         self.store_seconds = Histogram(
             "bot_store_seconds",
-            "Time of one store round trip, by operation (get, search, put, delete, list, "
-            "or batch for a round trip that mixes them).",
+            "Time of one store call (queued with those made at the same moment, then one "
+            "round trip), by operation: get, search, put, delete, list, or batch for one "
+            "that mixes them.",
             ["operation"],
             buckets=STORE_BUCKETS,
             registry=self.registry,
@@ -162,6 +172,7 @@ class InvalidItems(Collector):
     schema (counted process-wide by memory.evolution, which keeps them as they were)."""
 
     def collect(self) -> Iterable[Metric]:
+        """The counter as of now, one sample per kind."""
         family = CounterMetricFamily(
             "bot_memory_invalid_items",
             "Stored memory items read that do not fit their kind's schema, by kind.",
@@ -185,13 +196,23 @@ def _operation(op: Op) -> str:
 
 
 class TimedStore(BaseStore):
-    """A LangGraph store that times every round trip to `inner` into `seconds` (a histogram
-    labelled by operation) and otherwise passes everything through unchanged.
+    """A LangGraph store that times every call to `inner` into `seconds` (a histogram labelled
+    by operation) and otherwise passes everything through unchanged.
 
-    BaseStore's `aget`, `asearch`, `aput`, `adelete` and `alist_namespaces` all call `abatch`
-    (langgraph.store.base), so timing the two batch methods times every call. A batch of
-    one kind of operation is labelled with it; a mixed batch (the repository reads a person's
-    whole memory in one) is labelled "batch".
+    `aget`, `asearch`, `aput`, `adelete` and `alist_namespaces` go to the inner store's own
+    methods, so its batching stays as it is: the SQLite and PostgreSQL stores queue what is
+    asked at the same moment and send it as one round trip from a task of their own
+    (langgraph.store.base.batch.AsyncBatchedBaseStore), and a call's time is that wait and that
+    trip. `abatch` (the repository reads a person's whole memory in one) is labelled with its one
+    kind of operation, or "batch" when it mixes them.
+
+    A store call whose caller is cancelled (a shutdown stopping the sweeper, a timeout) is not
+    timed, and never stops a round trip half-way: the batched methods' trips run in the store's
+    own task, and `abatch` runs its trip in a task of its own that the caller only waits on.
+    SQLite's store opens a transaction with BEGIN before its statements and commits after them;
+    a task cancelled while awaiting BEGIN leaves that transaction open on the shared connection,
+    and every later call fails with "cannot start a transaction within a transaction"
+    (langgraph.store.sqlite.aio.AsyncSqliteStore._cursor).
     """
 
     def __init__(self, inner: BaseStore, seconds: Histogram) -> None:
@@ -200,26 +221,103 @@ class TimedStore(BaseStore):
         self.supports_ttl = inner.supports_ttl
         self.ttl_config = inner.ttl_config
 
-    def _label(self, ops: list[Op]) -> str:
-        kinds = {_operation(op) for op in ops}
-        return kinds.pop() if len(kinds) == 1 else "batch"
+    @contextmanager
+    def _timing(self, operation: str) -> Iterator[None]:
+        started = time.perf_counter()
+        stopped = False
+        try:
+            yield
+        except asyncio.CancelledError:
+            stopped = True  # the caller stopped waiting: the call's own time is not known
+            raise
+        finally:
+            if not stopped:
+                self._seconds.labels(operation=operation).observe(time.perf_counter() - started)
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run `ops` on the inner store (from a thread; see BaseStore.batch), timed."""
         listed = list(ops)
-        started = time.perf_counter()
-        try:
+        with self._timing(_label(listed)):
             return self.inner.batch(listed)
-        finally:
-            self._seconds.labels(operation=self._label(listed)).observe(
-                time.perf_counter() - started
-            )
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run `ops` on the inner store in one round trip and return its results, in order.
+        Raises what the inner store raises; cancelling the caller does not cancel the trip."""
         listed = list(ops)
-        started = time.perf_counter()
-        try:
-            return await self.inner.abatch(listed)
-        finally:
-            self._seconds.labels(operation=self._label(listed)).observe(
-                time.perf_counter() - started
+        with self._timing(_label(listed)):
+            trip = asyncio.ensure_future(self.inner.abatch(listed))
+            # A trip whose caller was cancelled may still fail: its error is nobody's then.
+            trip.add_done_callback(_retrieve)
+            return await asyncio.shield(trip)
+
+    async def aget(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        """The inner store's `aget`, timed as "get"."""
+        with self._timing("get"):
+            return await self.inner.aget(namespace, key, refresh_ttl=refresh_ttl)
+
+    async def asearch(
+        self,
+        namespace_prefix: tuple[str, ...],
+        /,
+        *,
+        query: str | None = None,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        refresh_ttl: bool | None = None,
+    ) -> list[SearchItem]:
+        """The inner store's `asearch`, timed as "search"."""
+        with self._timing("search"):
+            return await self.inner.asearch(
+                namespace_prefix,
+                query=query,
+                filter=filter,
+                limit=limit,
+                offset=offset,
+                refresh_ttl=refresh_ttl,
             )
+
+    async def aput(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: Mapping[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        *,
+        ttl: float | NotProvided | None = NOT_PROVIDED,
+    ) -> None:
+        """The inner store's `aput`, timed as "put"."""
+        with self._timing("put"):
+            await self.inner.aput(namespace, key, value, index, ttl=ttl)
+
+    async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
+        """The inner store's `adelete`, timed as "delete"."""
+        with self._timing("delete"):
+            await self.inner.adelete(namespace, key)
+
+    async def alist_namespaces(
+        self,
+        *,
+        prefix: NamespacePath | None = None,
+        suffix: NamespacePath | None = None,
+        max_depth: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[tuple[str, ...]]:
+        """The inner store's `alist_namespaces`, timed as "list"."""
+        with self._timing("list"):
+            return await self.inner.alist_namespaces(
+                prefix=prefix, suffix=suffix, max_depth=max_depth, limit=limit, offset=offset
+            )
+
+
+def _label(ops: list[Op]) -> str:
+    kinds = {_operation(op) for op in ops}
+    return kinds.pop() if len(kinds) == 1 else "batch"
+
+
+def _retrieve(trip: asyncio.Future[list[Result]]) -> None:
+    if not trip.cancelled():
+        trip.exception()

@@ -29,6 +29,10 @@ CONSOLIDATION = "consolidation"
 
 @dataclass
 class WriteReport:
+    """What one write of an extraction's changes did: the history entries it recorded, the changes
+    Undo can take back (with before-states), and how many items were erased because the person
+    asked."""
+
     history: list[HistoryEntry] = field(default_factory=list)
     # What an Undo can take back, with before-states; removals the person asked for are not here
     # (they are erased, and counted in `forgotten`).
@@ -37,6 +41,7 @@ class WriteReport:
 
     @property
     def changed(self) -> bool:
+        """Whether anything at all was written (any history entry)."""
         return bool(self.history)
 
 

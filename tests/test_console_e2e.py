@@ -92,6 +92,8 @@ async def test_a_session_can_be_resumed_and_a_bad_id_is_refused(tmp_path: Path) 
 
         code, refused = await run_bot(fake, data, ["x"], "--user", "al", "--resume", "bad id!")
     assert code == 2 and "invalid conversation id" in refused
+    # One line, and the shutdown after it (stopping the sweeper mid-query) broke nothing.
+    assert refused.strip().count("\n") == 0 and "Traceback" not in refused, refused
 
 
 async def test_encrypted_memory_without_its_key_is_a_start_up_error(tmp_path: Path) -> None:

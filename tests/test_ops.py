@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp import web
+from langgraph.store.base import GetOp
+from langgraph.store.sqlite.aio import AsyncSqliteStore
 
 from bot.storage import Storage
 from bot.web import add_ops_routes
@@ -15,7 +18,7 @@ from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from tests.conftest import unique
 from tests.memory.helpers import dm, person, say
-from tests.scrape import parse, value
+from tests.scrape import Samples, parse, value
 
 
 @pytest.fixture
@@ -125,10 +128,61 @@ async def test_metrics_show_memory_sizes_and_store_latency(
     assert alice.key not in text and bob.key not in text
 
     assert types["bot_store_seconds"] == "histogram"
+    # Every round trip is counted under its operation alone: no person's id is a label.
+    assert {"get", "search", "put", "batch"} <= _store_operations(samples)
+    assert all(
+        {label for label, _ in labels} <= {"operation", "le"}
+        for name, labels in samples
+        if name.startswith("bot_store_seconds")
+    )
 
     await engine.run_command(alice, parse_command("forget all confirm"))
     _, after = parse(await _scrape(engine, storage))
     assert value(after, "bot_memory_items_count") == 1  # forgotten people leave it
+    assert "delete" in _store_operations(after)
+
+
+def _store_operations(samples: Samples) -> set[str]:
+    """The operations /metrics has timed at least one store round trip of."""
+    return {
+        dict(labels)["operation"]
+        for (name, labels), count in samples.items()
+        if name == "bot_store_seconds_count" and count >= 1
+    }
+
+
+async def test_a_store_call_stopped_half_way_leaves_the_store_usable(
+    engine: MemoryEngine, storage: Storage
+) -> None:
+    """A caller cancelled while the store is in a round trip (a shutdown stopping the
+    sweeper) stops waiting; the trip still ends, so the next call works. SQLite's store takes
+    its lock, then awaits BEGIN: a cancel there used to leave that transaction open, and every
+    later call failed with "cannot start a transaction within a transaction"."""
+    sqlite = storage.store
+    assert isinstance(sqlite, AsyncSqliteStore)
+    # A long query ahead of it on the same connection, so the call waits on its BEGIN.
+    busy = asyncio.create_task(sqlite.conn.execute(LONG_QUERY))
+    namespace = ("users", unique("alice"), "facts")
+    stopped = asyncio.create_task(engine.store.abatch([GetOp(namespace, "a")]))
+    for _ in range(1000):  # until the call holds the store's lock: its next step is BEGIN
+        if sqlite.lock.locked():
+            break
+        await asyncio.sleep(0)
+    assert sqlite.lock.locked() and not busy.done()
+    stopped.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopped
+    await busy
+    await engine.store.aput(namespace, "a", {"content": "still works"})
+    found = await engine.store.aget(namespace, "a")
+    assert found is not None and found.value == {"content": "still works"}
+
+
+# Counts to three million inside SQLite: busy for a while, whatever the machine.
+LONG_QUERY = (
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000) "
+    "SELECT count(*) FROM n"
+)
 
 
 async def test_health_reports_an_unreachable_database(

@@ -26,11 +26,11 @@ from adapters.discord.normalize import (
 )
 from adapters.discord.notices import UndoButton, post_notice
 from adapters.discord.views import BUTTONS
-from adapters.inflight import InFlight
 from memory.changesets import MemoryChanged
 from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
 from memory.engine import MemoryEngine
 from memory.inbox import InboxEntry
+from memory.inflight import InFlight
 from memory.learning import Learned
 from memory.messages import MessageDeleted, MessageEdited, change_from_payload, change_payload
 
@@ -68,6 +68,12 @@ def invite_url(application_id: int) -> str:
 
 @dataclass(frozen=True)
 class DiscordOptions:
+    """How the Discord client runs: `guild_id` syncs /memory to that one server only (for
+    development), the shards (`shard_count`, `shard_ids`), whether learned messages get the 🧠
+    reaction, how memory changes are announced (`notices`), how long (seconds) to wait for the
+    servers at start (`guild_ready_timeout`) and how far back (seconds) to answer what was sent
+    while away (`catch_up_seconds`; 0: nothing missed is answered)."""
+
     guild_id: int | None = None  # sync /memory to this server only (instant, for development)
     # None: one plain connection. N > 0: an AutoShardedClient running N shards in this
     # process. 0: an AutoShardedClient that asks Discord how many shards it needs.
@@ -84,12 +90,21 @@ class DiscordOptions:
 
 
 def bot_intents() -> discord.Intents:
+    """The gateway intents the bot needs: the defaults plus Message Content, which is privileged
+    (switched on under Bot > Privileged Gateway Intents in the developer portal; without it Discord
+    closes the connection with 4014,
+    https://discord.com/developers/docs/events/gateway#privileged-intents)."""
     intents = discord.Intents.default()
     intents.message_content = True  # privileged: switch it on in the developer portal
     return intents
 
 
 class MemoryBot(discord.Client):
+    """The Discord client of the memory bot: answers DMs, mentions and replies to it through the
+    delivery inbox (once across processes), applies message deletes and edits to memory, serves the
+    /memory commands and their buttons, reacts to and announces what it learned. `in_flight` counts
+    what it is still answering or posting (shutdown waits on it)."""
+
     def __init__(
         self,
         engine: MemoryEngine,
@@ -124,6 +139,9 @@ class MemoryBot(discord.Client):
         return {"shard_ids": list(ids)} if ids else {}
 
     async def setup_hook(self) -> None:
+        """Before the gateway connects (discord.py calls it once after login): register the buttons
+        that must work on messages sent by earlier processes, and sync /memory globally or to
+        `guild_id`. A failed sync is logged and the bot runs without slash commands."""
         # Buttons on messages sent before this process started work too (Undo included).
         self.add_dynamic_items(*BUTTONS, UndoButton)
         guild_id = self.options.guild_id
@@ -142,6 +160,8 @@ class MemoryBot(discord.Client):
         log.info("synced %d application command(s) %s", len(synced), scope)
 
     async def on_ready(self) -> None:
+        """After a new gateway session (not a resumed one): log who the bot is and its invite link,
+        and start answering what was sent while it was away (within `catch_up_seconds`)."""
         assert self.user is not None
         log.info(
             "connected to Discord as %s (%s) in %d server(s)",
@@ -164,6 +184,7 @@ class MemoryBot(discord.Client):
             )
 
     async def on_message(self, message: discord.Message) -> None:
+        """Every message the gateway sends: answered when it is addressed to the bot."""
         await self.answer(message, late=None)
 
     async def answer(self, message: discord.Message, late: float | None) -> bool:
@@ -202,18 +223,25 @@ class MemoryBot(discord.Client):
         return await self.delivery.handle(key, chat.user.key, answer, busy)
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """A deleted message, cached or not: what the bot learned from it and its turn in the
+        conversation are erased (recorded first, so a failure is retried)."""
         cached = payload.cached_message
         author = cached.author.id if cached is not None and not cached.author.bot else None
         deleted = to_deleted(payload.guild_id, payload.channel_id, [payload.message_id], author)
         await self._apply(deleted, f"delete:{payload.channel_id}:{payload.message_id}")
 
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        """Messages deleted in bulk (a moderator's purge): each is erased as a single delete is;
+        recorded once under a digest of the ids."""
         ids = ",".join(str(i) for i in sorted(payload.message_ids))
         digest = hashlib.sha256(ids.encode()).hexdigest()[:16]
         deleted = to_deleted(payload.guild_id, payload.channel_id, payload.message_ids)
         await self._apply(deleted, f"bulk:{payload.channel_id}:{digest}")
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """An edited message: its stored turn and what was learned from it follow the new text
+        (Discord sends other updates, such as embeds appearing, without an `edited_timestamp`; those
+        change nothing)."""
         if self.user is None:
             return
         stamp = payload.data.get("edited_timestamp")
@@ -274,6 +302,7 @@ class MemoryBot(discord.Client):
         await self.answer(message, late=entry.age())
 
     async def close(self) -> None:
+        """Stop catching up, then close the connection (discord.py's close)."""
         if self._catching_up is not None:
             self._catching_up.cancel()
         await super().close()
@@ -314,6 +343,8 @@ class MemoryBot(discord.Client):
     async def on_tree_error(
         self, interaction: Interaction, error: app_commands.AppCommandError
     ) -> None:
+        """A slash command that raised: the person is told privately (a CommandError's own text,
+        else an apology, logged)."""
         await answer_error(interaction, error)
 
 

@@ -100,6 +100,8 @@ def message_key(channel_id: int, message_id: int) -> str:
 
 
 def parse_message_key(key: str) -> tuple[int, int] | None:
+    """The (channel id, message id) of a message key made by `message_key`, or None when the key is
+    not one (another platform's, or malformed)."""
     channel, sep, message = key.partition("/")
     if not sep or not channel.isdigit() or not message.isdigit():
         return None

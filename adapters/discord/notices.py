@@ -50,18 +50,24 @@ class UndoButton(OwnedButton, template=UNDO_TEMPLATE):
     async def from_custom_id(  # type: ignore[override]
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> Self:
+        """The button again from its custom id (discord.py calls this on a press, anywhere)."""
         return cls(int(match["owner"]), match["change"])
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        """Undo the change set for its owner; answer privately with what was undone, or why not."""
         result = await engine.run_command(self.owner, MemoryCommand("undo", item_id=self.change_id))
         await answer_privately(interaction, embed=render_result(result))
 
 
 def notice_text(changed: MemoryChanged) -> str:
+    """The notice, "🧠 <verb>: <summary>", cut to NOTICE_CHARS characters (a message's content is at
+    most 2,000; https://discord.com/developers/docs/resources/message#create-message)."""
     return clip(f"🧠 {changed.verb}: {changed.summary()}", NOTICE_CHARS)
 
 
 def notice_view(changed: MemoryChanged, owner_id: int) -> discord.ui.View | None:
+    """An Undo button for the notice's owner (a Discord user id), or None when the change cannot be
+    undone (the person asked to forget it)."""
     if not changed.undoable or changed.change_set is None:
         return None
     view = discord.ui.View(timeout=None)

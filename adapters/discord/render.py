@@ -39,6 +39,8 @@ HELP = (
 
 
 def clip(text: str, limit: int = ITEM_CHARS) -> str:
+    """`text` on one line (runs of white space folded) and at most `limit` characters, ending in "…"
+    when cut."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
@@ -49,15 +51,22 @@ def forgettable(result: ShowResult) -> list[ItemView]:
 
 
 def page_count(result: ShowResult) -> int:
+    """How many pages of PAGE_SIZE items the list takes (at least 1, for an empty list)."""
     return max(1, math.ceil(len(forgettable(result)) / PAGE_SIZE))
 
 
 def page_items(result: ShowResult, page: int) -> list[ItemView]:
+    """The items on `page` (0-based): at most PAGE_SIZE, one row of buttons' worth (an action row
+    holds 5 buttons; https://discord.com/developers/docs/components/reference#action-row)."""
     start = page * PAGE_SIZE
     return forgettable(result)[start : start + PAGE_SIZE]
 
 
 def render_show(result: ShowResult, page: int = 0) -> discord.Embed:
+    """One page (0-based) of the list as an embed: a field per item (at most ITEM_CHARS characters
+    of text; an embed field's value is at most 1,024) with its source and how to ask why, and a
+    footer with the page, linked accounts, learning still running, a pause and that only the person
+    sees it."""
     embed = discord.Embed(title="What I remember about you", colour=MEMORY_COLOUR)
     if result.empty:
         embed.description = "I don't remember anything about you yet."
@@ -119,16 +128,19 @@ def render_result(result: CommandResult) -> discord.Embed:
 
 
 def render_help() -> discord.Embed:
+    """The usage of every verb as an embed."""
     return discord.Embed(title="/memory", description=HELP, colour=MEMORY_COLOUR)
 
 
 def render_confirm_forget_all(result: ConfirmForgetAll) -> discord.Embed:
+    """The forget-all question as an embed (its buttons come from views.confirm_view)."""
     return discord.Embed(
         title="Forget everything?", description=result.question(), colour=DANGER_COLOUR
     )
 
 
 def render_cancelled() -> discord.Embed:
+    """What a cancelled forget-all says: nothing was deleted."""
     return discord.Embed(
         title="Cancelled", description="Nothing was deleted.", colour=MEMORY_COLOUR
     )

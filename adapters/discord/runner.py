@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Literal
 
 import discord
 import discord.gateway
@@ -60,7 +59,9 @@ def point_at(api_url: str) -> Callable[[], None]:
 class DiscordAdapter:
     """Discord on one engine: no HTTP routes (the gateway is a websocket it opens), `run()`
     until cancelled, `drained()` once every message and command it took is answered and
-    posted. `catch_up_seconds`: after a new session, answer what was sent this far back.
+    posted. `token` is the bot token; `api_url` a Discord-compatible server (DISCORD_API_URL,
+    see `endpoints`), None for Discord itself; `options` the client's (server, shards,
+    reactions, notices, catch-up; see adapters.discord.client.DiscordOptions).
     Raises ConfigurationError for an empty token or shard ids without a shard count."""
 
     routes: tuple[()] = ()
@@ -71,65 +72,26 @@ class DiscordAdapter:
         *,
         token: str,
         api_url: str | None = None,
-        guild_id: int | None = None,
-        shard_count: int | None = None,
-        shard_ids: tuple[int, ...] | None = None,
-        react_when_learned: bool = True,
+        options: DiscordOptions | None = None,
         delivery: Delivery | None = None,
-        catch_up_seconds: float = 900.0,
-        notices: Literal["off", "reaction", "message"] = "message",
     ) -> None:
+        options = options or DiscordOptions()
         if not token:
             raise ConfigurationError("DISCORD_TOKEN is empty: set it to the bot token.")
-        if shard_ids and not shard_count:
+        if options.shard_ids and not options.shard_count:
             raise ConfigurationError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total) too.")
-        options = DiscordOptions(
-            guild_id=guild_id,
-            shard_count=shard_count,
-            shard_ids=shard_ids,
-            react_when_learned=react_when_learned,
-            catch_up_seconds=catch_up_seconds,
-            notices=notices,
-        )
         self._token, self._api_url = token, api_url
         self.client: MemoryBot = build_client(engine, options, delivery)
 
     async def run(self) -> None:
-        """Connect and serve until cancelled; the client is closed cleanly on the way out."""
+        """Connect and serve until cancelled; the client is closed cleanly on the way out.
+        Raises ConfigurationError when Discord rejects the token or the Message Content
+        intent."""
         await _serve(self.client, self._token, self._api_url)
 
     async def drained(self) -> None:
         """Return once the answers, notices and /memory replies it started are posted."""
         await self.client.in_flight.drained()
-
-
-async def run_discord(
-    engine: MemoryEngine,
-    *,
-    token: str,
-    api_url: str | None = None,
-    guild_id: int | None = None,
-    shard_count: int | None = None,
-    shard_ids: tuple[int, ...] | None = None,
-    react_when_learned: bool = True,
-    delivery: Delivery | None = None,
-    catch_up_seconds: float = 900.0,
-    notices: Literal["off", "reaction", "message"] = "message",
-) -> None:
-    """A DiscordAdapter (see there) run until cancelled."""
-    adapter = DiscordAdapter(
-        engine,
-        token=token,
-        api_url=api_url,
-        guild_id=guild_id,
-        shard_count=shard_count,
-        shard_ids=shard_ids,
-        react_when_learned=react_when_learned,
-        delivery=delivery,
-        catch_up_seconds=catch_up_seconds,
-        notices=notices,
-    )
-    await adapter.run()
 
 
 async def _serve(client: MemoryBot, token: str, api_url: str | None) -> None:

@@ -34,6 +34,8 @@ NOT_YOURS = "These buttons belong to the person who ran the command; use `/memor
 
 
 class HasEngine(Protocol):
+    """A client that carries the engine (MemoryBot), as buttons find it from an interaction."""
+
     engine: MemoryEngine
 
 
@@ -69,6 +71,7 @@ def confirm_view(owner_id: int) -> discord.ui.View:
 
 
 async def shown(engine: MemoryEngine, user: UserRef, scope: ShowScope) -> ShowResult:
+    """The owner's memory list for `scope` as it is now (after learning what is pending)."""
     result = await engine.run_command(user, MemoryCommand("show", scope=scope))
     assert isinstance(result, ShowResult)
     return result
@@ -89,6 +92,8 @@ class OwnedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"mem
     owner_id: int
 
     async def interaction_check(self, interaction: Interaction) -> bool:
+        """Refuse (privately) a press by anyone but the owner; defer the owner's at once, before any
+        lock or model is waited on. True when `act` may run."""
         if interaction.user.id != self.owner_id:
             await interaction.response.send_message(NOT_YOURS, ephemeral=True)
             return False
@@ -98,15 +103,18 @@ class OwnedButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"mem
 
     @property
     def owner(self) -> UserRef:
+        """The owner as a core UserRef (the Discord user id from the custom id)."""
         return user_ref(self.owner_id)
 
     async def callback(self, interaction: Interaction) -> None:
+        """Run `act` for the owner; an error is answered privately instead of being only logged."""
         try:
             await self.act(interaction, engine_of(interaction))
         except Exception as exc:  # discord.py would only log it: tell the person too
             await answer_error(interaction, exc)
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        """What a press does, once the owner is checked and the press deferred (subclasses)."""
         raise NotImplementedError
 
 
@@ -114,6 +122,9 @@ class ForgetButton(
     OwnedButton,
     template=r"memory:forget:(?P<owner>\d+):(?P<item>[a-z0-9_-]+)(?::(?P<scope>[a-z0-9_]+):(?P<page>\d+))?",
 ):
+    """Forget one listed item; the list is shown again on the same page (or the last one left), with
+    what was forgotten above it."""
+
     def __init__(
         self, owner_id: int, item_id: str, scope: ShowScope = "all", page: int = 0
     ) -> None:
@@ -131,10 +142,13 @@ class ForgetButton(
     async def from_custom_id(  # type: ignore[override]
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> Self:
+        """The button again from its custom id (an id without scope and page, from an older version,
+        lists all from the first page)."""
         scope = match["scope"] if match["scope"] else "all"
         return cls(int(match["owner"]), match["item"], scope, int(match["page"] or 0))
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        """Forget the item and edit the message: the result, then the list as it is now."""
         result = await engine.run_command(self.owner, MemoryCommand("forget", item_id=self.item_id))
         fresh = await shown(engine, self.owner, self.scope)
         await interaction.edit_original_response(
@@ -165,9 +179,11 @@ class WhyButton(OwnedButton, template=r"memory:why:(?P<owner>\d+):(?P<item>[a-z0
     async def from_custom_id(  # type: ignore[override]
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> Self:
+        """The button again from its custom id."""
         return cls(int(match["owner"]), match["item"])
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        """Answer privately with why the item is remembered."""
         result = await engine.run_command(self.owner, MemoryCommand("why", item_id=self.item_id))
         await answer_privately(interaction, embed=render_result(result))
 
@@ -175,6 +191,8 @@ class WhyButton(OwnedButton, template=r"memory:why:(?P<owner>\d+):(?P<item>[a-z0
 class PageButton(
     OwnedButton, template=r"memory:page:(?P<owner>\d+):(?P<scope>[a-z0-9_]+):(?P<page>-?\d+)"
 ):
+    """Previous or Next on a memory list: shows that page of the list as it is now."""
+
     def __init__(
         self,
         owner_id: int,
@@ -199,10 +217,12 @@ class PageButton(
     async def from_custom_id(  # type: ignore[override]
         cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> Self:
+        """The button again from its custom id."""
         scope = match["scope"] if match["scope"] else "all"
         return cls(int(match["owner"]), scope, int(match["page"]))
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        """Edit the message to the page asked for, kept within the pages the list has now."""
         fresh = await shown(engine, self.owner, self.scope)
         page = min(max(self.page, 0), page_count(fresh) - 1)
         await interaction.edit_original_response(
@@ -238,15 +258,19 @@ class ForgetAllButton(_OwnerButton, template=FORGET_ALL):
     PREFIX, LABEL, STYLE = "memory:forget-all", "Forget everything", discord.ButtonStyle.danger
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        """Forget everything about the owner and replace the question with the receipt."""
         command = MemoryCommand("forget_all", confirmed=True)
         receipt = await engine.run_command(self.owner, command)
         await interaction.edit_original_response(embed=render_result(receipt), view=None)
 
 
 class CancelButton(_OwnerButton, template=CANCEL):
+    """Cancel a forget-all question; nothing is deleted."""
+
     PREFIX, LABEL = "memory:forget-all-cancel", "Cancel"
 
     async def act(self, interaction: Interaction, engine: MemoryEngine) -> None:
+        """Replace the question with "Cancelled: nothing was deleted"."""
         await interaction.edit_original_response(embed=render_cancelled(), view=None)
 
 

@@ -15,7 +15,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.inflight import InFlight
 from adapters.slack import controls
 from adapters.slack.bolt_logs import bolt_base_logger
 from adapters.slack.chat import LATE_SECONDS, SlackChat
@@ -29,6 +28,7 @@ from memory.changesets import MemoryChanged
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.inbox import InboxEntry
+from memory.inflight import InFlight
 from memory.learning import Learned
 
 log = logging.getLogger(__name__)

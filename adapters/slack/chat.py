@@ -43,6 +43,11 @@ CHANGES_LANE = "slack:changes"
 
 
 class SlackChat:
+    """Conversations on Slack: answers mentions, DMs and follow-ups in threads it answered in
+    (through the delivery inbox, once across processes), and applies message edits and deletes
+    to memory. `directory` names users for the model; `history_limit` is how many earlier
+    messages of a thread it reads for context when it is first mentioned in it."""
+
     def __init__(
         self,
         engine: MemoryEngine,

@@ -42,6 +42,8 @@ class UserDirectory:
         return found
 
     async def name(self, client: AsyncWebClient, user_id: str) -> str | None:
+        """The user's display name from users.info, cached (a failed lookup is cached too, as None,
+        and logged with Slack's error code)."""
         if user_id in self._names:  # unexpired (a cached miss is None)
             return self._names[user_id]
         name: str | None = None

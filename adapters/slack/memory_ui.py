@@ -33,6 +33,10 @@ EXPORT_TITLE = "Your memory export"
 
 
 class MemoryUI:
+    """/memory on Slack: the slash command, its buttons (in messages and on the App Home tab) and
+    the Home tab itself. Every answer is ephemeral, and a button acts only for the person it was
+    shown to."""
+
     def __init__(self, engine: MemoryEngine, directory: UserDirectory) -> None:
         self.engine = engine
         self.directory = directory
@@ -43,6 +47,10 @@ class MemoryUI:
     async def on_command(
         self, ack: Any, command: dict[str, Any], respond: Respond, client: AsyncWebClient
     ) -> None:
+        """The /memory slash command: acknowledged at once (Slack wants the ack within 3 seconds,
+        https://docs.slack.dev/interactivity/implementing-slash-commands), then answered privately
+        on the response_url; a list read while learning was running is replaced once it has
+        finished. Bad input is answered with what was wrong."""
         await ack()  # within Slack's 3 seconds; the answer follows on the response_url
         refresh = None
         try:
@@ -77,6 +85,10 @@ class MemoryUI:
         respond: Respond,
         client: AsyncWebClient,
     ) -> None:
+        """A button on a /memory answer or the Home tab (forget, why, forget all and its
+        confirmation, pause, resume, undo, export, cancel): acknowledged at once; a press by anyone
+        but the owner is refused. The answer replaces the message, or the Home tab is published
+        again."""
         await ack()
         in_home = (body.get("container") or {}).get("type") == "view"
         try:
@@ -166,6 +178,8 @@ class MemoryUI:
     async def on_home_opened(
         self, event: dict[str, Any], body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
+        """The person opened the bot's Home tab: publish their memory there (refreshed once learning
+        that was running has finished)."""
         if event.get("tab", "home") != "home":
             return
         try:
@@ -187,6 +201,8 @@ class MemoryUI:
         note: str | None = None,
         top: list[dict[str, Any]] | None = None,
     ) -> None:
+        """Publish `show` on the user's Home tab (views.publish), with `note` and `top` blocks above
+        the list; a failure is logged with Slack's error code, not raised."""
         view = render_home(show, user, note=note, top=top)
         try:
             await client.views_publish(user_id=_slack_id(user), view=view)

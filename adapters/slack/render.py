@@ -73,6 +73,9 @@ def render_home(
 
 
 def show_blocks(result: ShowResult, owner: UserRef, limit: int) -> list[Block]:
+    """The memory list as Block Kit blocks: a header, the items (at most `limit`, two blocks each:
+    text, then Why and Forget buttons), a line for the rest, and the controls. Callers choose
+    `limit` to stay within Slack's 50 blocks a message or 100 a Home view."""
     blocks: list[Block] = [_header("What I remember about you")]
     if result.paused:
         blocks.append(_context(":double_vertical_bar: Learning is paused."))
@@ -99,6 +102,8 @@ def show_blocks(result: ShowResult, owner: UserRef, limit: int) -> list[Block]:
 
 
 def confirm_blocks(result: ConfirmForgetAll, owner: UserRef) -> list[Block]:
+    """The forget-all question with Forget everything (confirmed again in a dialog) and Cancel
+    buttons, for `owner` only."""
     value = ButtonValue(owner.key).encode()
     return [
         _section(escape(result.question())),

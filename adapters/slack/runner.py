@@ -10,7 +10,6 @@ from aiohttp import web
 from slack_bolt.app.async_server import AsyncSlackAppServer
 from slack_bolt.async_app import AsyncApp
 
-from adapters.inflight import InFlight
 from adapters.slack.app import build_slack_app
 from adapters.slack.edge import SlackEdge, ValidatingSocketModeHandler
 from adapters.slack.notices import Notices
@@ -18,6 +17,7 @@ from adapters.slack.oauth import INSTALL_PATH, OAuthConfig
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
+from memory.inflight import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -84,28 +84,6 @@ class SlackAdapter:
     async def drained(self) -> None:
         """Return once every event, command and button it took is answered and posted."""
         await self.in_flight.drained()
-
-
-async def run_slack(
-    engine: MemoryEngine,
-    *,
-    bot_token: str | None = None,
-    app_token: str | None = None,
-    signing_secret: str | None = None,
-    api_url: str | None = None,
-    delivery: Delivery | None = None,
-) -> None:
-    """A SlackAdapter (see there) run until cancelled. Its routes are not served here (bot
-    serves them on its web app), so this is Socket Mode on its own, or checking options."""
-    adapter = SlackAdapter(
-        engine,
-        bot_token=bot_token,
-        app_token=app_token,
-        signing_secret=signing_secret,
-        api_url=api_url,
-        delivery=delivery,
-    )
-    await adapter.run()
 
 
 def check_slack_options(

@@ -1,4 +1,4 @@
-"""Starting and stopping as `bot` does: run_discord, DISCORD_API_URL, shards, resume, logs."""
+"""Starting and stopping as `bot` does: DiscordAdapter, DISCORD_API_URL, shards, resume, logs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import discord.gateway
 import discord.http
@@ -14,8 +15,9 @@ import pytest
 import yarl
 from aiohttp import web
 
+from adapters.discord.client import DiscordOptions
 from adapters.discord.render import HELP
-from adapters.discord.runner import endpoints, run_discord
+from adapters.discord.runner import DiscordAdapter, endpoints
 from memory.commands import USAGE, VERBS
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
@@ -28,7 +30,7 @@ SECRET_TEXT = "Remember that my locker code is 4711."
 
 @pytest.fixture
 async def bare_fake() -> AsyncIterator[FakeDiscord]:
-    """A fake that discord.py is NOT pointed at: run_discord must do it from api_url."""
+    """A fake that discord.py is NOT pointed at: the adapter must do it from api_url."""
     async with ShardedFake() as server:
         yield server
 
@@ -49,10 +51,14 @@ class ShardedFake(FakeDiscord):
         return {**ready, "shard": self.shard} if self.shard else ready
 
 
-async def start(engine: MemoryEngine, fake: FakeDiscord, **kwargs: object) -> asyncio.Task[None]:
-    task = asyncio.create_task(
-        run_discord(engine, token=TOKEN, api_url=f"http://127.0.0.1:{fake.port}", **kwargs)  # type: ignore[arg-type]
+async def start(engine: MemoryEngine, fake: FakeDiscord, **options: Any) -> asyncio.Task[None]:
+    adapter = DiscordAdapter(
+        engine,
+        token=TOKEN,
+        api_url=f"http://127.0.0.1:{fake.port}",
+        options=DiscordOptions(**options),
     )
+    task = asyncio.create_task(adapter.run())
     await fake.wait_for_gateway(2)  # IDENTIFY
     return task
 
@@ -76,7 +82,7 @@ def test_endpoints_for_a_discord_api_url() -> None:
         endpoints("127.0.0.1:8080")
 
 
-async def test_run_discord_answers_and_stops_cleanly(
+async def test_the_adapter_answers_and_stops_cleanly(
     engine: MemoryEngine, bare_fake: FakeDiscord
 ) -> None:
     before = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
@@ -188,7 +194,9 @@ class RejectingFake(FakeDiscord):
 async def test_a_rejected_token_is_a_configuration_error(engine: MemoryEngine) -> None:
     async with RejectingFake() as fake:
         with pytest.raises(ConfigurationError, match="rejected DISCORD_TOKEN"):
-            await run_discord(engine, token="wrong", api_url=f"http://127.0.0.1:{fake.port}")
+            await DiscordAdapter(
+                engine, token="wrong", api_url=f"http://127.0.0.1:{fake.port}"
+            ).run()
     assert not fake.gateway_frames
 
 

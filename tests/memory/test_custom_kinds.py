@@ -152,8 +152,9 @@ async def test_a_collection_is_capped_swept_and_erased_by_forget_all(
     assert isinstance(confirm, ConfirmForgetAll) and confirm.counts == {"account": 0, "tickets": 2}
 
     # Retention: 7 days after their last change they are swept.
-    assert await engine.learner.sweep(alice.key, now=datetime.now(UTC) + timedelta(days=6)) == 0
-    assert await engine.learner.sweep(alice.key, now=datetime.now(UTC) + timedelta(days=8)) == 2
+    sweep = engine.learner.housekeeping.sweep
+    assert await sweep(alice.key, now=datetime.now(UTC) + timedelta(days=6)) == 0
+    assert await sweep(alice.key, now=datetime.now(UTC) + timedelta(days=8)) == 2
     assert (await _run(engine, alice, "show")).empty
 
     await engine.reply(say(alice, dm(alice), "report: again"))

@@ -106,7 +106,9 @@ async def test_todos_open_done_and_expired(storage: Storage) -> None:
     reply = await engine.reply(say(alice, dm(alice), "What should I do?"))
     assert "buy wax" not in reply.text and "call Jo" not in reply.text
 
-    swept = await engine.learner.sweep(alice.key, now=datetime.now(UTC) + timedelta(days=2))
+    swept = await engine.learner.housekeeping.sweep(
+        alice.key, now=datetime.now(UTC) + timedelta(days=2)
+    )
     assert swept == 2
     assert (await _show(engine, alice, "show todos")).todos == []
 

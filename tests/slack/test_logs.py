@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from adapters.slack.app import build_slack_app
-from adapters.slack.runner import run_slack
+from adapters.slack.runner import SlackAdapter
 from bot.logs import configure_logging
 from memory.engine import MemoryEngine
 from tests.fakes.slack import (
@@ -59,7 +59,7 @@ async def test_no_secret_in_debug_logs_over_socket_mode(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     task = asyncio.create_task(
-        run_slack(engine, bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url)
+        SlackAdapter(engine, bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url).run()
     )
     try:
         ts = next_ts()

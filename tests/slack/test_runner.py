@@ -1,4 +1,4 @@
-"""run_slack as the bot starts it: Socket Mode against the fake's websocket, and HTTP Events."""
+"""The Slack adapter as the bot starts it: Socket Mode against the fake, and HTTP Events."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.slack.runner import run_slack
+from adapters.slack.runner import SlackAdapter
 from bot.platforms import enabled_platforms
 from bot.serve import serve
 from bot.settings import Settings
@@ -28,7 +28,7 @@ async def test_socket_mode_answers_a_mention_and_a_slash_command(
 ) -> None:
     skipped = wait_for_log("skipped a redelivered event")
     task = asyncio.create_task(
-        run_slack(engine, bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url)
+        SlackAdapter(engine, bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url).run()
     )
     try:
         opened = await slack.wait_for_call("apps.connections.open")
@@ -93,11 +93,11 @@ async def test_http_events_are_served_on_bots_web_app_beside_healthz(
         writer.close()
 
 
-async def test_run_slack_refuses_to_start_without_a_mode(engine: MemoryEngine) -> None:
+async def test_the_adapter_refuses_to_start_without_a_mode(engine: MemoryEngine) -> None:
     with pytest.raises(ConfigurationError, match="SLACK_APP_TOKEN"):
-        await run_slack(engine, bot_token=BOT_TOKEN)
+        await SlackAdapter(engine, bot_token=BOT_TOKEN).run()
     with pytest.raises(ConfigurationError, match="xoxb-"):
-        await run_slack(engine, bot_token="xoxp-user-token", signing_secret=SECRET)
+        await SlackAdapter(engine, bot_token="xoxp-user-token", signing_secret=SECRET).run()
 
 
 def _free_port() -> int:
@@ -135,13 +135,13 @@ async def test_socket_mode_does_not_ack_an_event_it_could_not_record(
 ) -> None:
     inbox = FlakyInbox()
     task = asyncio.create_task(
-        run_slack(
+        SlackAdapter(
             engine,
             bot_token=BOT_TOKEN,
             app_token=APP_TOKEN,
             api_url=slack.api_url,
             delivery=Delivery(inbox),
-        )
+        ).run()
     )
     try:
         envelope = event_envelope(app_mention_event("<@UBOT> hello", ts=next_ts()))
@@ -162,7 +162,7 @@ async def test_socket_mode_acks_and_drops_a_malformed_event(
     engine: MemoryEngine, slack: SlackServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     task = asyncio.create_task(
-        run_slack(engine, bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url)
+        SlackAdapter(engine, bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url).run()
     )
     try:
         event = app_mention_event("<@UBOT> hello", ts=next_ts())

@@ -1,6 +1,7 @@
-"""Work an adapter has started for people (answering, posting) and not yet finished.
+"""Work started for people (a reply being made, an answer being posted) and not yet finished.
 
-Shutdown waits on `drained()` instead of guessing how long the last posts take."""
+The engine counts the replies it is making with it, and each adapter what it is answering and
+posting; shutdown waits on `drained()` instead of guessing how long the last of it takes."""
 
 from __future__ import annotations
 
