@@ -80,6 +80,7 @@ class ChangeSet(BaseModel):
         return not self.changes
 
     def expired(self, now: datetime | None = None) -> bool:
+        """True once the set is older than UNDO_WINDOW (at `now`, UTC; the clock by default)."""
         return (now or datetime.now(UTC)) - self.at > UNDO_WINDOW
 
     def without(self, item_id: str) -> ChangeSet:
@@ -139,6 +140,7 @@ class MemoryChanged:
 
     @property
     def undoable(self) -> bool:
+        """True when the notice offers Undo: the round made a change that can be taken back."""
         return self.change_set is not None and bool(self.change_set.changes)
 
 
