@@ -3,7 +3,9 @@
 Only changes the model made on its own are kept (inserts, patches, profile values it set,
 removals it made: an outdated fact replaced, duplicates merged, the oldest items dropped to stay
 under a cap); a removal the person asked for is an erasure and final, so it has no before-state
-here (memory.learning_rules.asks_to_forget tells the two apart).
+here (memory.learning_rules.asks_to_forget tells the two apart). A forget leaves a change set
+with no changes (ChangeSet.forgetting): a marker holding no words, so a bare Undo knows the newest
+change was final and takes back nothing learned before it.
 Before-states hold remembered words, so they are bounded: kept for UNDO_WINDOW at most, at most
 MAX_CHANGE_SETS per person, dropped with the item when it is forgotten, and by forget all.
 """
@@ -67,7 +69,18 @@ class ChangeSet(BaseModel):
         shown = "; ".join(lines[:limit])
         return shown + (f" (+{len(lines) - limit} more)" if len(lines) > limit else "")
 
+    @classmethod
+    def forgetting(cls) -> ChangeSet:
+        """The marker a forget leaves: when it happened, no changes and no words."""
+        return cls(platform="", conversation="", message_id="")
+
+    @property
+    def final(self) -> bool:
+        """A forget's marker (or a set a forget emptied): nothing in it can be undone."""
+        return not self.changes
+
     def expired(self, now: datetime | None = None) -> bool:
+        """True once the set is older than UNDO_WINDOW (at `now`, UTC; the clock by default)."""
         return (now or datetime.now(UTC)) - self.at > UNDO_WINDOW
 
     def without(self, item_id: str) -> ChangeSet:
@@ -127,6 +140,7 @@ class MemoryChanged:
 
     @property
     def undoable(self) -> bool:
+        """True when the notice offers Undo: the round made a change that can be taken back."""
         return self.change_set is not None and bool(self.change_set.changes)
 
 

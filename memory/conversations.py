@@ -27,6 +27,9 @@ from memory.locks import LocalUserLocks
 from memory.repeats import repeats_of
 from memory.turn_ids import parse_turn_id
 
+# The key an edited message's stored copy carries its edit time under (additional_kwargs).
+EDITED_AT = "edited_at"
+
 log = logging.getLogger(__name__)
 
 
@@ -158,7 +161,12 @@ class ConversationStates:
                     if speaker:
                         head, sep, _ = message.text.partition(": ")
                         prefix = head + sep if sep else ""
-                    edited = HumanMessage(content=prefix + text, id=message.id)
+                    # When it was edited (UTC, ISO 8601): what was learned from it before
+                    # came from other words (memory.why does not quote these for it).
+                    marked = {**message.additional_kwargs, EDITED_AT: datetime.now(UTC).isoformat()}
+                    edited = HumanMessage(
+                        content=prefix + text, id=message.id, additional_kwargs=marked
+                    )
                     await self.graph.aupdate_state(
                         config, {"messages": [edited]}, as_node="remember"
                     )

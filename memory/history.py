@@ -15,6 +15,11 @@ NOT_A_MESSAGE = frozenset({"correction", "consolidation", "undo", "message"})
 
 
 class HistoryEntry(BaseModel):
+    """One change to one item, as `/memory history` lists it and export includes it: `change`
+    (added, changed, removed), the item's id and kind, `text` (what it said after the change,
+    or "(forgotten)" once erased), `cause` (a message id, or one of NOT_A_MESSAGE) and `at`
+    (UTC)."""
+
     change: Change
     item_id: str
     kind: str
@@ -31,6 +36,7 @@ class HistoryEntry(BaseModel):
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     def as_text(self) -> str:
+        """`2026-11-30 05:43 added [k3x9p] I keep bees (D1/1700000000.000001)`: one line, UTC."""
         return f"{self.at:%Y-%m-%d %H:%M} {self.change} [{self.item_id}] {self.text} ({self.cause})"
 
 

@@ -65,6 +65,9 @@ class ConversationRef:
     key: str
     audience: Audience
     platform: str
+    # The channel's name as people see it (Discord's `general`), when the adapter knows it;
+    # not part of which conversation this is.
+    name: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.key or len(self.key) > 300 or any(c.isspace() for c in self.key):

@@ -194,6 +194,8 @@ class Learner:
                 changes=changes,
             )
             await self.repository.add_change_set(user_key, change_set)
+        if forgotten and not changes:
+            await self.repository.mark_forgotten(user_key)  # final: nothing older to undo
         return MemoryChanged(
             user_key=user_key,
             platform=last.platform,
@@ -224,6 +226,8 @@ class Learner:
             changes = await self.extractor.correct(name, existing_for(memory, "dm", text), text)
             asking = [text] if asks_to_forget([text]) else []
             report = await self._write(user_key, memory, changes, where, asking=asking)
+            if report.forgotten:
+                await self.repository.mark_forgotten(user_key)  # final: nothing older to undo
             return changes, report.forgotten
 
     async def _write(
@@ -373,11 +377,13 @@ class Learner:
                     after=data,
                 )
             )
+            # `old -> new`, as a profile field's change reads.
+            was, becomes = current.text(), updated.text()
             note(
                 "changed",
                 key,
                 current.kind,
-                updated.text(),
+                f"{was} -> {becomes}" if was != becomes else becomes,
                 came=same_text(current.kind, data, self.kinds),
             )
         for key in changes.deletes:

@@ -86,6 +86,8 @@ def change_payload(change: MessageDeleted | MessageEdited) -> dict[str, Any]:
     {"kind": "deleted", "conversation": {...}, "message_ids": [...], "author": {...} | None}
     or {"kind": "edited", "conversation": {...}, "message_id": str, "text": str}."""
     where = asdict(change.conversation)
+    if where.get("name") is None:
+        where.pop("name", None)  # as versions before conversation names wrote it
     if isinstance(change, MessageDeleted):
         author = asdict(change.author) if change.author is not None else None
         ids = list(change.message_ids)

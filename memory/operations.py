@@ -139,6 +139,8 @@ class MemoryOperations:
             policy = self.learner.policy
             return await undo(self.repository, self.locks, key, command.item_id, policy.max_history)
         if command.action == "why" and command.item_id:
+            # What was just said is learned first, so the answer names the message in effect.
+            await self._catch_up(key, command)
             return await explain(self.repository, self.conversations, key, command.item_id)
         if command.action in ("pause", "resume"):
             return await self._set_learning(key, paused=command.action == "pause")
@@ -181,91 +183,98 @@ class MemoryOperations:
 
     async def _forget(self, user_key: str, item_id: str) -> ForgetResult:
         async with self.locks.hold(user_key):
-            memory = await self.repository.load(user_key)
-            owner = memory.kind_of(item_id)
-            # Every version it had is forgotten with it: history and Undo keep the older ones.
-            traces = await traces_of(self.repository, user_key, {item_id})
-            if owner is not None:
-                item = memory.of(owner.name)[item_id]
+            forgotten = await self._erase_item(user_key, item_id)
+            # Forgetting is final and the newest change: a bare Undo now takes back nothing
+            # learned before it.
+            await self.repository.mark_forgotten(user_key)
+            return forgotten
+
+    async def _erase_item(self, user_key: str, item_id: str) -> ForgetResult:
+        """Forget one item of `user_key` (call under the user lock). Raises CommandError when
+        they have no such item."""
+        memory = await self.repository.load(user_key)
+        owner = memory.kind_of(item_id)
+        # Every version it had is forgotten with it: history and Undo keep the older ones.
+        traces = await traces_of(self.repository, user_key, {item_id})
+        if owner is not None:
+            item = memory.of(owner.name)[item_id]
+            sources = merge_sources(_sources_of(item), traces.sources)
+            texts = (*item.remembered_texts(), *traces.texts)
+            await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
+            await self.repository.delete(user_key, owner.name, item_id)
+            await self.repository.forget_history_of(user_key, item_id)
+            await self.learner.redactor.redact(user_key, sources, texts)
+            return ForgetResult(ItemView.of(item_id, item))
+        field = field_name(item_id)
+        # A field the schema no longer declares is still shown while stored: find it there.
+        kind = self.kinds.profile_of(field) or next(
+            (
+                k
+                for k in self.kinds.profiles
+                if any(p.data.get(field) for p in memory.of(k.name).values())
+            ),
+            None,
+        )
+        profiles = memory.of(kind.name) if kind is not None else {}
+        owners = {a: p for a, p in profiles.items() if p.data.get(field)}
+        if kind is not None and owners:
+            if field in kind.fields and not kind.may_forget(field):
+                raise CommandError(
+                    f"`{item_id}` can't be forgotten on its own; `/memory correct` changes "
+                    "it, and `/memory forget all` forgets everything."
+                )
+            shown = ItemView.of_field(field, next(iter(owners.values())))
+            sources = merge_sources(
+                *(p.field_sources.get(field, []) for p in owners.values()), traces.sources
+            )
+            texts = (
+                *(t for p in owners.values() for t in p.remembered_texts(field)),
+                *traces.texts,
+            )
+            await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
+            for audience, profile in owners.items():
+                data = {**profile.data, field: _empty(profile.data[field])}
+                kept = {k: v for k, v in profile.field_sources.items() if k != field}
+                updated = profile.model_copy(update={"data": data, "field_sources": kept})
+                await self.repository.put(user_key, kind.name, audience, updated)
+            await self.repository.forget_history_of(user_key, item_id)
+            # Entries written before fields had ids hold the whole profile as text.
+            await self.repository.forget_history_of(user_key, kind.name)
+            await self.learner.redactor.redact(user_key, sources, texts)
+            return ForgetResult(shown)
+        # An item of a kind this configuration no longer declares is still theirs to forget.
+        for section, items in (await self.repository.undeclared(user_key)).items():
+            if item_id in items:
+                item = items[item_id]
                 sources = merge_sources(_sources_of(item), traces.sources)
                 texts = (*item.remembered_texts(), *traces.texts)
                 await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
-                await self.repository.delete(user_key, owner.name, item_id)
+                await self.repository.delete(user_key, section, item_id)
                 await self.repository.forget_history_of(user_key, item_id)
                 await self.learner.redactor.redact(user_key, sources, texts)
                 return ForgetResult(ItemView.of(item_id, item))
-            field = field_name(item_id)
-            # A field the schema no longer declares is still shown while stored: find it there.
-            kind = self.kinds.profile_of(field) or next(
-                (
-                    k
-                    for k in self.kinds.profiles
-                    if any(p.data.get(field) for p in memory.of(k.name).values())
-                ),
-                None,
+        # No longer remembered (the model removed it, or an Undo did) but its words are still
+        # in its history or an undo state: forgetting its id erases those too.
+        entries = [
+            e for e in (await self.repository.history(user_key)).values() if e.item_id == item_id
+        ]
+        if entries or traces.texts:
+            sources = traces.sources
+            await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
+            await self.repository.forget_history_of(user_key, item_id)
+            await self.learner.redactor.redact(user_key, sources, traces.texts)
+            last = entries[-1] if entries else None
+            return ForgetResult(
+                ItemView(
+                    id=item_id,
+                    kind=traces.kind or (last.kind if last else ""),
+                    text=traces.texts[-1] if traces.texts else "(its history)",
+                    audience="",
+                    platform="",
+                    conversation=(last.conversation or "") if last else "",
+                    learned_at=last.at if last else datetime.now(UTC),
+                )
             )
-            profiles = memory.of(kind.name) if kind is not None else {}
-            owners = {a: p for a, p in profiles.items() if p.data.get(field)}
-            if kind is not None and owners:
-                if field in kind.fields and not kind.may_forget(field):
-                    raise CommandError(
-                        f"`{item_id}` can't be forgotten on its own; `/memory correct` changes "
-                        "it, and `/memory forget all` forgets everything."
-                    )
-                shown = ItemView.of_field(field, next(iter(owners.values())))
-                sources = merge_sources(
-                    *(p.field_sources.get(field, []) for p in owners.values()), traces.sources
-                )
-                texts = (
-                    *(t for p in owners.values() for t in p.remembered_texts(field)),
-                    *traces.texts,
-                )
-                await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
-                for audience, profile in owners.items():
-                    data = {**profile.data, field: _empty(profile.data[field])}
-                    kept = {k: v for k, v in profile.field_sources.items() if k != field}
-                    updated = profile.model_copy(update={"data": data, "field_sources": kept})
-                    await self.repository.put(user_key, kind.name, audience, updated)
-                await self.repository.forget_history_of(user_key, item_id)
-                # Entries written before fields had ids hold the whole profile as text.
-                await self.repository.forget_history_of(user_key, kind.name)
-                await self.learner.redactor.redact(user_key, sources, texts)
-                return ForgetResult(shown)
-            # An item of a kind this configuration no longer declares is still theirs to forget.
-            for section, items in (await self.repository.undeclared(user_key)).items():
-                if item_id in items:
-                    item = items[item_id]
-                    sources = merge_sources(_sources_of(item), traces.sources)
-                    texts = (*item.remembered_texts(), *traces.texts)
-                    await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
-                    await self.repository.delete(user_key, section, item_id)
-                    await self.repository.forget_history_of(user_key, item_id)
-                    await self.learner.redactor.redact(user_key, sources, texts)
-                    return ForgetResult(ItemView.of(item_id, item))
-            # No longer remembered (the model removed it, or an Undo did) but its words are still
-            # in its history or an undo state: forgetting its id erases those too.
-            entries = [
-                e
-                for e in (await self.repository.history(user_key)).values()
-                if e.item_id == item_id
-            ]
-            if entries or traces.texts:
-                sources = traces.sources
-                await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
-                await self.repository.forget_history_of(user_key, item_id)
-                await self.learner.redactor.redact(user_key, sources, traces.texts)
-                last = entries[-1] if entries else None
-                return ForgetResult(
-                    ItemView(
-                        id=item_id,
-                        kind=traces.kind or (last.kind if last else ""),
-                        text=traces.texts[-1] if traces.texts else "(its history)",
-                        audience="",
-                        platform="",
-                        conversation=(last.conversation or "") if last else "",
-                        learned_at=last.at if last else datetime.now(UTC),
-                    )
-                )
         raise CommandError(
             f"I have no memory with id `{item_id}` for you. `/memory show` lists your ids."
         )

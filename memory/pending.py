@@ -26,6 +26,8 @@ class PendingMessage(BaseModel):
     conversation: str
     platform: str
     audience: Literal["dm", "channel"]
+    # The channel's name, when the platform gave it (memory.identity.ConversationRef.name).
+    conversation_name: str | None = None
     sent_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     # The erasure token when the turn began: forget all after it means this is not learned.
     erasure_token: str | None = None
@@ -46,5 +48,6 @@ class PendingMessage(BaseModel):
             conversation=message.conversation.key,
             platform=message.conversation.platform,
             audience=message.conversation.audience,
+            conversation_name=message.conversation.name,
             sent_at=message.sent_at,
         )

@@ -486,6 +486,8 @@ class MemoryRepository:
             await self.store.adelete(user_namespace(user_key, "history"), key)
         tied = {e.change_set for key, e in history.items() if e.change_set and key not in doomed}
         for change_set in await self.change_sets(user_key):
+            if change_set.final:
+                continue  # a forget's marker: no words, and still the newest change
             named = change_set.conversation == conversation and change_set.message_id in message_ids
             kept = [c for c in change_set.changes if (change_set.id, c.item_id) not in made]
             if (named and change_set.id not in tied) or not kept:
@@ -501,6 +503,11 @@ class MemoryRepository:
         kept = await self.change_sets(user_key)
         for old in kept[:-MAX_CHANGE_SETS]:
             await self.drop_change_set(user_key, old.id)
+
+    async def mark_forgotten(self, user_key: str) -> None:
+        """Something was forgotten (call under the user lock): the newest change is now final,
+        so a bare Undo takes back nothing learned before it (the marker holds no words)."""
+        await self.add_change_set(user_key, ChangeSet.forgetting())
 
     async def change_sets(self, user_key: str) -> list[ChangeSet]:
         """The person's undoable change sets, oldest first; expired ones are deleted on the way."""

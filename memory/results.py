@@ -29,6 +29,8 @@ class ItemView:
     learned_at: datetime
     permalink: str | None = None
     state: str = ""
+    # The channel's name, when the platform gave it.
+    conversation_name: str | None = None
 
     @classmethod
     def of(cls, key: str, item: StoredItem, state: str = "") -> ItemView:
@@ -50,6 +52,7 @@ class ItemView:
             conversation=where.conversation,
             learned_at=where.learned_at,
             permalink=where.permalink,
+            conversation_name=where.conversation_name,
         )
 
     @classmethod
@@ -65,12 +68,16 @@ class ItemView:
             conversation=where.conversation,
             learned_at=where.learned_at,
             permalink=where.permalink,
+            conversation_name=where.conversation_name,
         )
 
     def source(self) -> str:
         """Where and when it was learned, for a person:
-        `learned in a DM on slack, 2026-01-31 14:05 UTC`."""
+        `learned in a DM on slack, 2026-01-31 14:05 UTC`, `learned in #general on discord, …`
+        (`a channel` when its name is not known)."""
         where = "a DM" if self.audience == "dm" else "a channel"
+        if self.audience != "dm" and self.conversation_name:
+            where = f"#{self.conversation_name}"
         return f"learned in {where} on {self.platform}, {self.learned_at:%Y-%m-%d %H:%M} UTC"
 
 
@@ -299,17 +306,21 @@ class HistoryResult:
 class UndoResult:
     """What `/memory undo` (or an Undo button) did: `reason` is done, gone (no such change
     to undo, or past the undo window), changed (something newer touched these
-    items) or learning (messages are still being learned from, so "the latest" is not known)."""
+    items), forgotten (the newest change was a forget, which is final) or learning (messages
+    are still being learned from, so "the latest" is not known)."""
 
     reverted: list[str]
     reason: str
     blocked: list[str] = field(default_factory=list)
+    # What was done to each reverted item, in the same order: `forgot I keep bees`,
+    # `restored I keep bees`, `changed back location: Lisbon -> Porto` (memory.undo).
+    done: list[str] = field(default_factory=list)
 
     def as_text(self) -> str:
         """What was undone, why nothing was (something newer changed the same items), or that there
         is nothing to undo."""
         if self.reason == "done":
-            return "Undone: " + "; ".join(self.reverted) + "."
+            return "Undone: " + "; ".join(self.done or self.reverted) + "."
         if self.reason == "changed":
             return (
                 "I didn't undo that: something newer changed the same memory ("
@@ -320,6 +331,11 @@ class UndoResult:
             return (
                 "I'm still learning from your latest messages; "
                 "try `/memory undo` again in a moment."
+            )
+        if self.reason == "forgotten":
+            return (
+                "The last change to your memory was forgetting something, and that is final: "
+                "there is nothing to undo. `/memory history` lists changes."
             )
         return "There is nothing I learned recently to undo. `/memory history` lists changes."
 
@@ -334,17 +350,27 @@ class WhyResult:
     message_id: str | None
     words: str | None
     history: list[HistoryEntry]
+    # When what it says now came from `/memory correct` (UTC), not from a message.
+    corrected: datetime | None = None
+    # The message was edited after it was learned from: its words now are not the item's source.
+    edited: bool = False
 
     def as_text(self) -> str:
         """The item, where it was learned, the message (link or id), the person's words while they
         are still stored, and its history."""
         lines = [f"[{self.item.id}] {self.item.text}", f"  {self.item.source()}"]
+        if self.corrected is not None:
+            lines.append(
+                f"  set by your correction (/memory correct), {self.corrected:%Y-%m-%d %H:%M} UTC"
+            )
         if self.permalink:
             lines.append(f"  message: {self.permalink}")
         elif self.message_id:
             lines.append(f"  message: {self.message_id}")
         if self.words:
             lines.append(f"  you said: “{self.words}”")
+        elif self.edited:
+            lines.append("  (you edited that message after I learned from it)")
         if self.history:
             lines.append("  history:")
             lines.extend("    " + entry.as_text() for entry in self.history)

@@ -32,6 +32,8 @@ class Provenance(BaseModel):
     message_id: str | None = None
     permalink: str | None = None
     audience: Literal["dm", "channel"]
+    # The channel's name, when the platform gave it (Discord's `general`).
+    conversation_name: str | None = None
     learned_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     # When the person said it (the message's own time); None for what no message said.
     said_at: datetime | None = None

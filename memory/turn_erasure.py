@@ -117,7 +117,9 @@ class TurnErasure:
 
     async def message_edited(self, event: MessageEdited) -> bool:
         """A platform edit: the new text replaces the stored message and what is pending for
-        it (learning sees only the edited text). False when the bot never stored it."""
+        it (learning sees only the edited text), and, as for a delete, history and Undo keep
+        none of the old words (what was learned from them stays until it is forgotten).
+        False when the bot never stored it."""
         thread = event.conversation.key
         async with self.conversations.locks.hold(thread):
             authors = await self.conversations.authors_of(thread, {event.message_id})
@@ -131,4 +133,6 @@ class TurnErasure:
             if pending is not None:
                 edited = pending.model_copy(update={"text": event.text, "reply": ""})
                 await self.repository.add_pending(user, key, edited)
+            async with self.locks.hold(user):
+                await self.repository.forget_message_traces(user, thread, {event.message_id})
         return True

@@ -51,7 +51,8 @@ async def undo(
     """Undo the change set `change_id` (or the latest one) of `user_key`.
 
     Returns an UndoResult saying what was reverted, or why nothing was (no such change set,
-    it expired, or something newer touched the same items). Never touches another user.
+    it expired, something newer touched the same items, or the newest change was a forget).
+    Never touches another user.
     """
     async with locks.hold(user_key):
         sets = await repository.change_sets(user_key)
@@ -59,6 +60,9 @@ async def undo(
             target = sets[-1] if sets else None
         else:
             target = next((s for s in sets if s.id == change_id), None)
+        if target is not None and target.final and change_id is None:
+            # The newest change was a forget: final, and nothing older is "the latest".
+            return UndoResult(reverted=[], reason="forgotten")
         if target is None or not target.changes:
             return UndoResult(reverted=[], reason="gone")
         newer = sets[sets.index(target) + 1 :]
@@ -82,7 +86,11 @@ async def undo(
             )
         await repository.drop_change_set(user_key, target.id)
         await repository.add_history(user_key, history, max_history)
-        return UndoResult(reverted=[c.summary for c in target.changes], reason="done")
+        return UndoResult(
+            reverted=[c.summary for c in target.changes],
+            reason="done",
+            done=[undone_text(c) for c in target.changes],
+        )
 
 
 async def _revert(
@@ -108,6 +116,17 @@ async def _revert(
     await repository.put(
         user_key, change.place, change.item_id, StoredItem.model_validate(change.before)
     )
+
+
+def undone_text(change: ItemChange) -> str:
+    """What undoing `change` did, as the Undo answer says it: `forgot I keep bees` (an insert
+    taken back), `restored I keep bees` (a removal put back), `changed back I keep wasps ->
+    I keep bees` or `changed back location: Lisbon -> Porto` (a change reverted)."""
+    if change.before is None:
+        return f"forgot {change.summary}"
+    if change.after is None:
+        return f"restored {change.summary}"
+    return f"changed back {brought_back(change)}"
 
 
 def brought_back(change: ItemChange) -> str:

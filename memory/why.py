@@ -3,13 +3,18 @@ from (link, and its words while the conversation still holds them) and its chang
 
 from __future__ import annotations
 
-from memory.conversations import ConversationStates
+from datetime import datetime
+
+from memory.conversations import EDITED_AT, ConversationStates
 from memory.errors import CommandError
 from memory.history import NOT_A_MESSAGE, HistoryEntry
 from memory.ids import field_name
 from memory.repository import MemoryRepository
 from memory.results import ItemView, WhyResult
 from memory.turn_ids import human_id
+
+# The history cause and provenance message id of `/memory correct` (memory.operations).
+CORRECTION = "correction"
 
 
 async def explain(
@@ -39,31 +44,48 @@ async def explain(
         )
     history = [e for e in (await repository.history(user_key)).values() if e.item_id == item_id]
     source = _source_entry(history)
-    message_id = source.cause if source else None
-    conversation = source.conversation if source else None
+    corrected = source.at if source is not None and source.cause == CORRECTION else None
+    message_id = source.cause if source and corrected is None else None
+    conversation = source.conversation if source and corrected is None else None
     if source is not None and source.permalink:
         permalink = source.permalink
     said = item.provenance if item is not None else None
     # A collection item knows the message its current state came from (an Undo puts the
     # earlier state back with its own); history may no longer name it (deleted on the
     # platform, or past the history cap).
-    if said and said.message_id not in (None, message_id, *NOT_A_MESSAGE):
+    if said and said.message_id == CORRECTION:
+        corrected = corrected or said.learned_at
+        message_id, conversation, permalink = None, None, None
+    elif said and said.message_id not in (None, message_id, *NOT_A_MESSAGE):
         message_id, conversation, permalink = said.message_id, said.conversation, said.permalink
-    words = None
+        corrected = None
+    if corrected is not None:
+        # A correction is not a message: no link and no words of an older one.
+        permalink = None
+    words, edited = None, False
     if message_id and conversation:
-        words = await _words(conversations, conversation, message_id, user_key)
+        learned = source.at if source is not None and source.cause == message_id else None
+        if learned is None and said is not None and said.message_id == message_id:
+            learned = said.learned_at
+        in_channel = (await repository.conversations(user_key)).get(conversation) == "channel"
+        words, edited = await _words(
+            conversations, conversation, message_id, user_key, learned, speaker=in_channel
+        )
     return WhyResult(
         item=view,
         permalink=permalink,
         message_id=message_id,
         words=words,
         history=history,
+        corrected=corrected,
+        edited=edited,
     )
 
 
 def _source_entry(history: list[HistoryEntry]) -> HistoryEntry | None:
-    """The change what the item says now came from: the latest one from a message that no
-    Undo took back (an undone patch leaves the item as the message before it made it)."""
+    """The change what the item says now came from: the latest one from a message or a
+    correction that no Undo took back (an undone patch leaves the item as the message before
+    it made it). Consolidation only tidies, so it names no source."""
     in_effect: list[HistoryEntry] = []
     for entry in history:
         if entry.undoes:
@@ -75,18 +97,37 @@ def _source_entry(history: list[HistoryEntry]) -> HistoryEntry | None:
         else:
             in_effect.append(entry)
     for entry in reversed(in_effect):
-        if entry.cause not in NOT_A_MESSAGE and entry.change != "removed":
+        if entry.change == "removed":
+            continue
+        if entry.cause == CORRECTION or entry.cause not in NOT_A_MESSAGE:
             return entry
     return None
 
 
 async def _words(
-    conversations: ConversationStates, thread: str, message_id: str, user_key: str
-) -> str | None:
-    """The person's message as the conversation still stores it (None once it is gone)."""
+    conversations: ConversationStates,
+    thread: str,
+    message_id: str,
+    user_key: str,
+    learned: datetime | None,
+    *,
+    speaker: bool,
+) -> tuple[str | None, bool]:
+    """The person's message as the conversation still stores it (None once it is gone), and
+    whether it was edited after `learned` (then its words are not what the item was learned
+    from, and None is returned for them). `speaker`: a channel turn, stored as "Name: text",
+    whose name is left out."""
     state = await conversations.graph.aget_state({"configurable": {"thread_id": thread}})
     wanted = human_id(message_id, user_key)
     for message in state.values.get("messages", []):
-        if message.id == wanted:
-            return str(message.text)
-    return None
+        if message.id != wanted:
+            continue
+        edited_at = message.additional_kwargs.get(EDITED_AT)
+        if edited_at and (learned is None or datetime.fromisoformat(edited_at) > learned):
+            return None, True
+        text = str(message.text)
+        if speaker:
+            _, sep, said = text.partition(": ")
+            text = said if sep else text
+        return text, False
+    return None, False

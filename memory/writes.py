@@ -123,6 +123,7 @@ def provenance(message: PendingMessage) -> Provenance:
         message_id=message.message_id,
         permalink=message.permalink,
         audience=message.audience,
+        conversation_name=message.conversation_name,
         said_at=message.sent_at,
     )
 

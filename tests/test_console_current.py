@@ -56,3 +56,18 @@ async def test_show_still_learning_prints_what_changed_when_it_is_done(
     undo = " — /memory undo" if notices == "message" else ""
     assert f"(memory updated: I keep bees{undo})" in after
     assert after.count("I keep bees") == 1  # one line, not a notice besides it
+
+
+async def test_the_exit_line_counts_removals_and_corrections(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        _, told = await run_bot(
+            fake, data, ["I live in Porto.", "Remember that I play chess."], "--user", "al"
+        )
+        _, forgot = await run_bot(fake, data, ["Please forget that I play chess."], "--user", "al")
+        _, corrected = await run_bot(
+            fake, data, ["/memory correct I moved to Madrid"], "--user", "al"
+        )
+    assert told.rstrip().endswith("Saved 2 new memories.")
+    assert forgot.rstrip().endswith("Removed 1 memory.")
+    assert corrected.rstrip().endswith("Corrected 1.")

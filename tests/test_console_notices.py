@@ -24,7 +24,7 @@ async def test_remembered_line_undo_and_why(tmp_path: Path) -> None:
         )
         assert code == 0, output
         assert "(remembered: I keep bees — /memory undo)" in output
-        assert "Undone: I keep bees." in output
+        assert "Undone: forgot I keep bees." in output
         assert output.rstrip().endswith("Nothing new to remember.")
 
         _, told = await run_bot(
@@ -92,6 +92,6 @@ async def test_undo_right_after_telling_takes_back_that_message(tmp_path: Path) 
         code, output = await run_bot(fake, tmp_path / "data", lines, "--user", "al")
         assert code == 0, output
         # Both lines are learned (one round) before the undo: it takes back that round.
-        assert "Undone: I keep bees; I play chess." in output
+        assert "Undone: forgot I keep bees; forgot I play chess." in output
         _, shown = await run_bot(fake, tmp_path / "data", ["/memory show facts"], "--user", "al")
     assert "I keep bees" not in shown and "I play chess" not in shown

@@ -13,6 +13,7 @@ import shlex
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from typing import TextIO
 
 from adapters.console.normalize import (
@@ -140,6 +141,7 @@ async def run_console(
     before = await _memory_or_none(engine, user.key)
     if before is None:
         show(UNOPENABLE)
+    started = datetime.now(UTC)
 
     # Notices that arrive while /memory show runs are held, and printed before its list; when
     # the list says it is still learning, they are held until that learning is done, and one
@@ -235,7 +237,10 @@ async def run_console(
         await asyncio.gather(*refreshing)
     after = await _memory_or_none(engine, user.key)
     if before is not None and after is not None:
-        show(saved_line(before, after))
+        # The entries written during this session: they tell corrections from learning.
+        history = await engine.repository.history(user.key)
+        written = [e for e in history.values() if e.at >= started]
+        show(saved_line(before, after, written))
 
 
 async def _memory_or_none(engine: MemoryEngine, user_key: str) -> UserMemory | None:

@@ -44,6 +44,7 @@ class IncomingMessage:
     replied_to_author_id: int | None = None  # author of the message this one replies to
     permalink: str | None = None
     sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    channel_name: str | None = None  # a server channel's or thread's name; None in a DM
 
 
 def from_message(message: discord.Message) -> IncomingMessage:
@@ -73,6 +74,7 @@ def from_message(message: discord.Message) -> IncomingMessage:
         replied_to_author_id=replied_to,
         permalink=message.jump_url,
         sent_at=message.created_at,
+        channel_name=getattr(message.channel, "name", None),
     )
 
 
@@ -81,12 +83,15 @@ def user_ref(user_id: int, display_name: str | None = None) -> UserRef:
     return UserRef(PLATFORM, str(user_id), display_name=display_name)
 
 
-def conversation_ref(guild_id: int | None, channel_id: int) -> ConversationRef:
-    """A DM channel, a server channel, or a thread (a thread is a channel with its own id)."""
+def conversation_ref(
+    guild_id: int | None, channel_id: int, name: str | None = None
+) -> ConversationRef:
+    """A DM channel, a server channel, or a thread (a thread is a channel with its own id);
+    `name` is a server channel's name, when known."""
     if guild_id is None:
         return ConversationRef(conversation_key(PLATFORM, "dm", str(channel_id)), "dm", PLATFORM)
     key = conversation_key(PLATFORM, str(guild_id), str(channel_id))
-    return ConversationRef(key, "channel", PLATFORM)
+    return ConversationRef(key, "channel", PLATFORM, name=name)
 
 
 def message_key(channel_id: int, message_id: int) -> str:
@@ -148,7 +153,7 @@ def to_chat_message(message: IncomingMessage, bot_id: int) -> ChatMessage | None
         return None
     return ChatMessage(
         user=user_ref(message.author_id, message.author_name),
-        conversation=conversation_ref(message.guild_id, message.channel_id),
+        conversation=conversation_ref(message.guild_id, message.channel_id, message.channel_name),
         text=text,
         message_id=message_key(message.channel_id, message.message_id),
         permalink=message.permalink,

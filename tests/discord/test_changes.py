@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from adapters.discord.changes import to_deleted
 from adapters.discord.client import CHANGE_PREFIX
+from adapters.discord.normalize import user_ref
 from bot.storage import Storage
+from memory.commands import MemoryCommand
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef
 from memory.messages import MessageDeleted, change_from_payload, change_payload
+from memory.results import WhyResult
 from tests.discord.conftest import Chat, DiscordOptions, build_client, running
-from tests.fakes.discord import BOT_ID, GUILD_ID, FakeDiscord
+from tests.fakes.discord import BOT_ID, GUILD_ID, USER_ID, FakeDiscord
 from tests.fakes.discord.world import now
 from tests.memory.scan import places, until_gone
 
@@ -119,3 +123,27 @@ def test_a_change_survives_its_inbox_payload() -> None:
     deleted = MessageDeleted(ConversationRef("discord:dm:1", "dm", "discord"), ("1:2", "1:3"))
     assert change_from_payload(change_payload(deleted)) == deleted
     assert change_from_payload({"kind": "deleted"}) is None
+
+
+async def test_editing_a_learned_message_leaves_history_and_why_without_its_words(
+    chat: Chat, fake: FakeDiscord, engine: MemoryEngine
+) -> None:
+    message = fake.message_create("Remember that I play the Theorbo")
+    await chat.send(message)
+    await chat.learn()
+    [fact] = (await chat.show()).facts
+    person = user_ref(USER_ID)
+
+    edited = {**message, "content": "Remember that I play the Serpent", "edited_timestamp": now()}
+    await fake.dispatch("MESSAGE_UPDATE", edited)
+
+    for _ in range(500):  # bounded: the edit is applied after the gateway event arrives
+        history = await engine.repository.history(person.key)
+        if not any(e.cause.endswith(str(message["id"])) for e in history.values()):
+            break
+        await asyncio.sleep(0.02)
+    history = await engine.repository.history(person.key)
+    assert not any(e.cause.endswith(str(message["id"])) for e in history.values())
+    why = await engine.run_command(person, MemoryCommand("why", item_id=fact.id))
+    assert isinstance(why, WhyResult) and why.item.text == "I play the Theorbo"
+    assert why.words is None and "Serpent" not in why.as_text()

@@ -91,7 +91,8 @@ async def test_show_lists_ids_and_sources_privately(chat: Chat) -> None:
 
     text = embed_text(message)
     assert f"`{ids['I keep bees']}` · fact" in text
-    assert "I keep bees" in text and "learned in a channel on discord" in text
+    # Named by the channel's name, which Discord sends with the message.
+    assert "I keep bees" in text and "learned in #general on discord" in text
     assert "Alice" in text  # the profile, learned in a DM, is shown to its owner only
     # Each profile field has its own id and button, like every other memory.
     assert "`name` · profile" in text

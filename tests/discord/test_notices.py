@@ -49,7 +49,7 @@ async def test_a_dm_notice_replies_with_undo_and_undo_reverts(chat: Chat) -> Non
     assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]
 
     done = await undone(chat, await chat.press(undo, notice.response))
-    assert "Undone: I keep bees" in str(done)
+    assert "Undone: forgot I keep bees" in str(done)
     assert (await chat.show()).facts == []
 
 
@@ -82,7 +82,7 @@ async def test_undo_works_from_the_custom_id_alone_as_after_a_restart(chat: Chat
 
     done = await undone(chat, await chat.press(undo, stranger))
 
-    assert "Undone: I keep bees" in str(done)
+    assert "Undone: forgot I keep bees" in str(done)
     assert (await chat.show()).facts == []
 
 
@@ -106,5 +106,5 @@ async def test_undo_puts_back_a_removal_and_refuses_after_a_newer_change(chat: C
 
     [undo] = [c for c in custom_ids(removal.json) if c.startswith("memory:undo:")]
     done = await undone(chat, await chat.press(undo, removal.response))
-    assert "Undone: I keep bees" in str(done)
+    assert "Undone: restored I keep bees" in str(done)
     assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]

@@ -142,7 +142,7 @@ async def test_history_records_changes_and_forget_erases_them(engine: MemoryEngi
     assert isinstance(history, HistoryResult)
     changes = [(e.change, e.text) for e in history.entries]
     assert ("added", "I work on billing") in changes
-    assert ("changed", "I work on payments") in changes
+    assert ("changed", "I work on billing -> I work on payments") in changes
     assert "correction" in history.as_text()
 
     job = next(v for v in (await _show(engine, alice)).facts if "payments" in v.text)

@@ -115,7 +115,7 @@ async def test_forget_drops_the_before_states_and_undo_never_restores_it(
 
     stored = str([s.model_dump() for s in await engine.repository.change_sets(ALICE.key)])
     assert "bees" not in stored and "wasps" not in stored
-    assert (await undo(engine)).reason == "gone"
+    assert (await undo(engine)).reason == "forgotten"
     assert await facts(engine) == []
 
     await tell(engine, "Remember that I play chess.")
@@ -136,7 +136,8 @@ async def test_a_removal_the_person_asked_for_has_no_undo(engine: MemoryEngine) 
 
     [notice] = notices
     assert not notice.undoable and notice.summary() == "forgot 1 thing"
-    assert (await undo(engine)).reason == "gone"  # forgetting dropped the insert's undo: final
+    # Forgetting dropped the insert's undo, and is final itself.
+    assert (await undo(engine)).reason == "forgotten"
     assert await facts(engine) == []
 
 
@@ -228,7 +229,7 @@ async def test_asking_to_forget_in_other_words_erases_too(
     assert "bees" not in stored
     history = await engine.run_command(ALICE, MemoryCommand("history"))
     assert "bees" not in history.as_text()
-    assert (await undo(engine)).reason == "gone"
+    assert (await undo(engine)).reason == "forgotten"
 
 
 async def test_cap_and_consolidation_removals_are_named_and_undone(storage: Storage) -> None:
@@ -393,7 +394,11 @@ async def test_asking_to_forget_what_the_model_already_removed_erases_its_words(
         assert await facts(engine) == ["I play chess"]
         history = await engine.run_command(ALICE, MemoryCommand("history"))
         assert "I play chess" in history.as_text() and "(forgotten)" in history.as_text()
-        assert (await undo(engine)).reverted == ["I play chess"]  # its Undo is untouched
+        # Its Undo is untouched (a bare undo refuses: the newest change was a forget).
+        assert (await undo(engine)).reason == "forgotten"
+        sets = await engine.repository.change_sets(ALICE.key)
+        chess = next(s for s in sets if "I play chess" in str(s.model_dump()))
+        assert (await undo(engine, chess.id)).reverted == ["I play chess"]
     finally:
         await engine.scheduler.close()
 
@@ -467,3 +472,48 @@ async def test_undo_while_learning_outlasts_the_wait_undoes_nothing(storage: Sto
         assert (await undo(engine)).reverted == ["I play chess"]
     finally:
         await engine.scheduler.close()
+
+
+@pytest.mark.parametrize("how", ["asked in chat", "forget command"])
+async def test_undo_after_a_forget_takes_back_nothing_older(engine: MemoryEngine, how: str) -> None:
+    await tell(engine, "Remember that I keep zebrafish.")
+    await tell(engine, "Remember that I play chess.")
+    if how == "asked in chat":
+        await tell(engine, "Please forget that I keep zebrafish.")
+    else:
+        memory = await engine.repository.load(ALICE.key)
+        [fish] = [k for k, f in memory.facts.items() if "zebrafish" in str(f.data)]
+        await engine.run_command(ALICE, MemoryCommand("forget", item_id=fish))
+    assert await facts(engine) == ["I play chess"]
+
+    refused = await undo(engine)
+    # The latest change was a forget, which is final: nothing learned before it is taken back.
+    assert refused.reason == "forgotten" and refused.reverted == []
+    assert "nothing" in refused.as_text() and "chess" not in refused.as_text()
+    assert await facts(engine) == ["I play chess"]
+    stored = str([s.model_dump() for s in await engine.repository.change_sets(ALICE.key)])
+    assert "zebrafish" not in stored
+
+    # Learning after the forget is the latest again.
+    await tell(engine, "Remember that I keep bees.")
+    assert (await undo(engine)).reason == "done"
+    assert await facts(engine) == ["I play chess"]
+
+
+async def test_each_undo_says_what_it_did(engine: MemoryEngine) -> None:
+    await tell(engine, "Remember that I play chess.")
+    await tell(engine, "I no longer play chess.")  # the model's own removal
+    restored = await undo(engine)
+    assert restored.as_text() == "Undone: restored I play chess."
+    forgot = await undo(engine)
+    assert forgot.as_text() == "Undone: forgot I play chess."
+    assert await facts(engine) == []
+
+    await tell(engine, "Btw i live in Porto.")
+    await tell(engine, "Btw i moved to Lisbon.")
+    await tell(engine, "Remember that I keep bees.")
+    await tell(engine, "It is not bees but wasps.")
+    patched = await undo(engine)
+    assert patched.as_text() == "Undone: changed back I keep wasps -> I keep bees."
+    assert (await undo(engine)).as_text() == "Undone: forgot I keep bees."
+    assert (await undo(engine)).as_text() == "Undone: changed back location: Lisbon -> Porto."

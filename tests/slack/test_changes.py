@@ -13,7 +13,7 @@ from bot.storage import Storage
 from memory.commands import MemoryCommand
 from memory.delivery import Delivery
 from memory.engine import MemoryEngine
-from memory.results import UndoResult
+from memory.results import UndoResult, WhyResult
 from tests.fakes.slack import event_envelope
 from tests.memory.scan import places, until_gone
 from tests.slack.conftest import ALICE, Bot, memory_of, next_ts
@@ -160,3 +160,43 @@ async def test_deleting_a_learned_message_takes_its_words_out_of_history_and_und
     # Learned, undone, deleted: no history line or undo state keeps the message's words.
     assert await until_gone(storage, request, tmp_path, "Snarkles") == []
     assert [f.text for f in (await memory_of(engine)).facts] == ["I keep Wugs"]
+
+
+async def test_editing_a_learned_message_takes_its_words_out_of_history_and_undo(
+    bot: Bot, engine: MemoryEngine
+) -> None:
+    ts = await bot.dm("Remember that I keep Wugs.")
+    await _answered(bot, 1)
+    await engine.learn_now(ALICE.key)
+    [fact] = (await memory_of(engine)).facts
+    edited_text = "Remember that I keep Gloms."
+    changed = {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": "D1",
+        "channel_type": "im",
+        "ts": next_ts(),
+        "message": {"type": "message", "user": "U1", "text": edited_text, "ts": ts},
+        "previous_message": {"type": "message", "user": "U1", "text": "...", "ts": ts},
+    }
+    await bot.event(changed)
+
+    for _ in range(500):  # bounded: applied after the ack
+        history = await engine.repository.history(ALICE.key)
+        if not any(e.cause.endswith(ts) for e in history.values()):
+            break
+        await asyncio.sleep(0.02)
+    # As for a delete: what was learned stays, history and Undo keep none of the old words.
+    history = await engine.repository.history(ALICE.key)
+    assert not any(e.cause.endswith(ts) for e in history.values())
+    stored = str([s.model_dump() for s in await engine.repository.change_sets(ALICE.key)])
+    assert "Wugs" not in stored
+    undone = await engine.run_command(ALICE, MemoryCommand("undo"))
+    assert isinstance(undone, UndoResult) and undone.reverted == []
+    assert [f.text for f in (await memory_of(engine)).facts] == ["I keep Wugs"]
+    # The item was not learned from the new words: why does not quote them as its source.
+    why = await engine.run_command(ALICE, MemoryCommand("why", item_id=fact.id))
+    assert isinstance(why, WhyResult)
+    assert why.words is None and "Gloms" not in why.as_text()
+    assert "edited" in why.as_text()

@@ -48,7 +48,7 @@ async def test_undo_by_its_owner_reverts_the_insert(bot: Bot, engine: MemoryEngi
     answer = await bot.press(button(blocks_of(notice), "memory_undo"))
 
     assert answer is not None and answer["replace_original"] is True
-    assert "Undone: I keep bees" in answer["text"]
+    assert "Undone: forgot I keep bees" in answer["text"]
     assert (await memory_of(engine)).facts == []
 
 
@@ -97,5 +97,5 @@ async def test_undo_by_its_owner_puts_back_a_removal_the_model_made(
 
     answer = await bot.press(button(blocks_of(removed), "memory_undo"))
 
-    assert answer is not None and "Undone: I keep bees" in answer["text"]
+    assert answer is not None and "Undone: restored I keep bees" in answer["text"]
     assert [f.text for f in (await memory_of(engine)).facts] == ["I keep bees"]
