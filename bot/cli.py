@@ -217,6 +217,8 @@ def storage_description(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `bot` console script: parse `argv` (sys.argv by default), run the command, return the
+    exit status (0 ok, 1 a failure, 2 a configuration error, 130 interrupted)."""
     args = _parser().parse_args(argv)
     try:
         settings = get_settings()

@@ -94,6 +94,7 @@ class MemoryInbox:
     async def record(
         self, key: str, payload: dict[str, Any], author: str | None = None
     ) -> InboxState:
+        """Inbox.record in memory: a new key is kept as received; a known key keeps its state."""
         entry = self._entries.get(key)
         if entry is None:
             entry = InboxEntry(key, "received", payload, time.time())
@@ -101,6 +102,7 @@ class MemoryInbox:
         return entry.state
 
     async def claim(self, key: str, owner: str, lease_seconds: float) -> bool:
+        """Inbox.claim in memory: True when `owner` now holds `key` for `lease_seconds`."""
         entry = self._entries.get(key)
         now = time.time()
         if entry is None or not _claimable(entry, now):
@@ -115,6 +117,7 @@ class MemoryInbox:
         return True
 
     async def renew(self, owner: str, lease_seconds: float) -> int:
+        """Inbox.renew in memory: extends every lease `owner` holds; returns how many."""
         until = time.time() + lease_seconds
         mine = [e for e in self._entries.values() if e.state == "claimed" and e.owner == owner]
         for entry in mine:
@@ -122,16 +125,19 @@ class MemoryInbox:
         return len(mine)
 
     async def release(self, key: str, owner: str) -> None:
+        """Inbox.release in memory: `owner`'s claim on `key` goes back to received."""
         entry = self._entries.get(key)
         if entry is not None and entry.state == "claimed" and entry.owner == owner:
             self._entries[key] = replace(entry, state="received", owner=None, lease_until=0.0)
 
     async def finish(self, key: str) -> None:
+        """Inbox.finish in memory: `key` is done and its payload dropped."""
         entry = self._entries.get(key)
         if entry is not None:
             self._entries[key] = replace(entry, state="done", payload=None, lease_until=time.time())
 
     async def unfinished(self, prefix: str, older_than: float, limit: int) -> list[InboxEntry]:
+        """Inbox.unfinished in memory: claimable entries under `prefix`, oldest first."""
         now = time.time()
         found = [
             e
@@ -143,12 +149,14 @@ class MemoryInbox:
         return sorted(found, key=lambda e: e.received_at)[:limit]
 
     async def keys_since(self, prefix: str, since: float, limit: int) -> list[str]:
+        """Inbox.keys_since in memory: keys under `prefix` received at or after `since`."""
         found = [
             e for e in self._entries.values() if e.key.startswith(prefix) and e.received_at >= since
         ]
         return [e.key for e in sorted(found, key=lambda e: -e.received_at)][:limit]
 
     async def prune(self, before: float) -> int:
+        """Inbox.prune in memory: drops entries done before `before`; returns how many."""
         old = [k for k, e in self._entries.items() if e.state == "done" and e.lease_until < before]
         for key in old:
             del self._entries[key]

@@ -60,9 +60,13 @@ KEY_CHECK_PAGE = 2_000
 
 
 class Sealer(Protocol):
-    def seal(self, value: dict[str, Any]) -> dict[str, Any]: ...
+    """Seals a stored value before it is written and opens it after it is read."""
 
-    def open(self, value: dict[str, Any]) -> dict[str, Any]: ...
+    def seal(self, value: dict[str, Any]) -> dict[str, Any]:
+        """The value as stored: `{SEALED: "<key name>:<base64>"}`, or as given when plain."""
+
+    def open(self, value: dict[str, Any]) -> dict[str, Any]:
+        """The value as written. Raises ValueError (KeyGone when its key was destroyed)."""
 
 
 class ValueSwap(Protocol):
@@ -162,15 +166,18 @@ class DataKeyRef:
 
     @property
     def name(self) -> str:
+        """`dk1-<label>-<kid>`: the key name written at the head of what this key sealed."""
         return f"{DATA_KEY_PREFIX}-{self.label}-{self.kid}"
 
     @property
     def aad(self) -> bytes:
+        """Associated data bound into every ciphertext of this key (AES-GCM)."""
         # Bound into every ciphertext: a blob cannot be passed off as another owner's.
         return f"{DATA_KEY_PREFIX}:{self.label}:{self.kid}".encode()
 
     @classmethod
     def parse(cls, name: str) -> DataKeyRef | None:
+        """The reference a key name stands for; None for a master key's name."""
         prefix, _, rest = name.partition("-")
         label, _, kid = rest.partition("-")
         if prefix != DATA_KEY_PREFIX or not label or not kid:
@@ -196,9 +203,11 @@ class PlainSealer:
     """No key configured: values are stored as they are."""
 
     def seal(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Sealer.seal without a key: the value as given."""
         return value
 
     def open(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Sealer.open without a key. Raises ValueError for a sealed value."""
         if SEALED in value:
             raise ValueError("this memory is encrypted: set MEMORY_ENCRYPTION_KEY to read it")
         return value
@@ -236,9 +245,11 @@ class AesGcmSealer:
 
     # CipherProtocol, for LangGraph's EncryptedSerializer (checkpoints).
     def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
+        """LangGraph's CipherProtocol: (cipher name, ciphertext) under the master key."""
         return self._master_encrypt(plaintext)
 
     def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
+        """LangGraph's CipherProtocol: the plaintext. Raises ValueError for a foreign key."""
         return self._master_decrypt(ciphername, ciphertext)
 
     # Store values.
@@ -248,6 +259,7 @@ class AesGcmSealer:
         return _envelope(name, data)
 
     def open(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Sealer.open: a plain value (written before encryption) comes back as it is."""
         sealed = value.get(SEALED)
         if not isinstance(sealed, str):
             return value  # written before encryption was switched on; sealed on next write
@@ -505,12 +517,14 @@ class KeyRing(AesGcmSealer):
     # CipherProtocol: checkpoint blobs are sealed with the data key of the conversation being
     # written (SEALING_WITH), with the master key outside one.
     def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
+        """CipherProtocol: under this context's data key (SEALING_WITH), else the master key."""
         ref = SEALING_WITH.get()
         if ref is None:
             return self._master_encrypt(plaintext)
         return ref.name, self._data_encrypt(ref, plaintext)
 
     def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
+        """CipherProtocol: opens with the named data or master key. Raises KeyGone, ValueError."""
         ref = DataKeyRef.parse(ciphername)
         if ref is None:
             return self._master_decrypt(ciphername, ciphertext)
