@@ -30,10 +30,10 @@ from langgraph.runtime import Runtime
 from langgraph.store.base import BaseStore
 from trustcall import create_extractor
 
+from memory.agent.prompt import system_prompt
 from memory.builtin_kinds import BUILTIN
-from memory.extraction import instructions
+from memory.learning.extraction import instructions
 from memory.messages import ChatMessage
-from memory.prompt import system_prompt
 from memory.schemas import Fact, Profile, Todo
 
 MEMORY_LIMIT = 10_000

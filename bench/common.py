@@ -21,7 +21,7 @@ from langchain_core.language_models import BaseChatModel
 
 from bot.storage import Storage
 from memory.engine import EngineConfig, MemoryEngine
-from memory.locks import UserLocks
+from memory.storage.locks import UserLocks
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL") or os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

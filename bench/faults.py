@@ -39,8 +39,8 @@ import aiohttp
 import psycopg
 
 from bench.common import ADMIN_URL, machine_line
-from memory.delivery import BUSY, TOO_LATE
 from memory.engine import APOLOGY
+from memory.intake.delivery import BUSY, TOO_LATE
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
 from tests.fakes.slack import FakeSlack, dm_event, event_envelope, sign_request
 from tests.faults.database import set_available

@@ -25,7 +25,7 @@ from langgraph.store.base import PutOp
 from bench.common import add_backend_argument, bench_database, machine_line
 from bench.report import print_table
 from bot.storage import open_storage
-from memory.sealing import KEYS_ROOT, DataKeyRef, KeyRing, owner_label
+from memory.storage.sealing import KEYS_ROOT, DataKeyRef, KeyRing, owner_label
 
 SECRET = "bench passphrase"
 BATCH = 1_000

@@ -5,8 +5,8 @@
 For each size (default: 1000) a user gets that many memories, written through the
 repository (2 profiles, 70% facts, the rest todos; a third learned in a channel), then recall
 runs `--iterations` times per audience with varying queries: `engine.repository.load()`
-(one store round trip) and `memory.prompt.memory_block()` (ranking, budgets), as the recall
-node in memory/graph.py does. `--profile` prints where the time goes (cProfile).
+(one store round trip) and `memory.agent.prompt.memory_block()` (ranking, budgets), as the recall
+node in memory/agent/graph.py does. `--profile` prints where the time goes (cProfile).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from bench.report import percentile, print_table
 from bench.scripted import BenchModel
 from bench.workload import FACTS, TASKS, TOPICS, bench_user
 from bot.storage import open_storage
+from memory.agent.prompt import memory_block
 from memory.engine import MemoryEngine
 from memory.identity import Audience
-from memory.prompt import memory_block
-from memory.repository import MemoryRepository
 from memory.schemas import Provenance, StoredItem
+from memory.storage.repository import MemoryRepository
 
 
 def provenance(audience: Audience, n: int) -> Provenance:

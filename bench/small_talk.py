@@ -10,7 +10,7 @@ questions, about 3 in 10 messages worth keeping) and learning runs every `--ever
 Two designs, each on a database of its own:
 
 - forced: trustcall's forced tool choice on every extraction (the engine before
-  memory/toolchoice.py);
+  memory/learning/toolchoice.py);
 - left to the model: the engine as shipped.
 
 Printed per design: LLM calls per message (replies, extractions), facts stored, and junk
@@ -37,7 +37,7 @@ from bench.scripted import BenchModel
 from bench.workload import bench_user, dm_of, message, user_text
 from bot.storage import open_storage
 from memory.engine import EngineConfig
-from memory.extraction import MemoryExtractor
+from memory.learning.extraction import MemoryExtractor
 from tests.rules import eager_script
 
 

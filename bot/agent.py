@@ -19,9 +19,7 @@ from langgraph.graph.state import CompiledStateGraph
 from bot.engine import build_policy, build_sealer, build_semantic
 from bot.models import load_model
 from bot.settings import get_settings
-from memory.context import TurnContext
-from memory.graph import ChatState, build_graph
-from memory.repositories import StoreRepositories
+from memory import ChatState, StoreRepositories, TurnContext, build_graph
 
 
 @cache

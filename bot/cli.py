@@ -19,10 +19,14 @@ from bot.platforms import enabled_platforms, platform_secrets
 from bot.rotation import rotate
 from bot.settings import Settings, get_settings
 from bot.storage import database_label, open_storage
-from memory.errors import ConfigurationError, IdentityError
-from memory.evolution import check_report, check_store
-from memory.repository import MemoryRepository
-from memory.sealing import PlainSealer
+from memory import (
+    ConfigurationError,
+    IdentityError,
+    MemoryRepository,
+    PlainSealer,
+    check_report,
+    check_store,
+)
 
 log = logging.getLogger("bot")
 

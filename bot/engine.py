@@ -13,11 +13,14 @@ from bot.model_check import check_model_answers
 from bot.models import load_embeddings, load_model
 from bot.settings import Settings
 from bot.storage import Storage, open_storage
-from memory.engine import EngineConfig, MemoryEngine
-from memory.errors import ConfigurationError
-from memory.policy import MemoryPolicy
-from memory.sealing import KeyRing
-from memory.semantic import SemanticIndex
+from memory import (
+    ConfigurationError,
+    EngineConfig,
+    KeyRing,
+    MemoryEngine,
+    MemoryPolicy,
+    SemanticIndex,
+)
 
 log = logging.getLogger(__name__)
 

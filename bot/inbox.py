@@ -1,4 +1,4 @@
-"""The durable inbox (memory.inbox.Inbox) in PostgreSQL and in SQLite: one table, `bot_inbox`.
+"""The durable inbox (memory.intake.inbox.Inbox) in PostgreSQL and SQLite: one table, `bot_inbox`.
 
 Payloads hold what people wrote, so they are sealed when a key is set (with a key ring, with
 a data key of the author's account, which forget all destroys; with the master key when the
@@ -14,8 +14,16 @@ from typing import Any
 
 from psycopg.rows import tuple_row
 
-from memory.inbox import InboxEntry, InboxState
-from memory.sealing import KeyGone, KeyRing, KeyUnavailable, PlainSealer, Sealer, inbox_owner
+from memory import (
+    InboxEntry,
+    InboxState,
+    KeyGone,
+    KeyRing,
+    KeyUnavailable,
+    PlainSealer,
+    Sealer,
+    inbox_owner,
+)
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from memory.errors import ConfigurationError
-from memory.kinds import KindError, KindRegistry, MemoryKind
+from memory import ConfigurationError, KindError, KindRegistry, MemoryKind
 
 DEFAULT_ATTRIBUTE = "KINDS"
 

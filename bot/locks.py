@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from memory.locks import LocalUserLocks
+from memory import LocalUserLocks
 
 
 class PostgresUserLocks:

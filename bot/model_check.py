@@ -9,8 +9,7 @@ import os
 from langchain_core.language_models import BaseChatModel
 
 from bot.settings import PROVIDER_KEYS, PROVIDER_URLS, Settings
-from memory.errors import ConfigurationError
-from memory.model_errors import failure_cause, model_failure
+from memory import ConfigurationError, failure_cause, model_failure
 
 # Long enough for a cold local model to load; a real failure (refused, 401, 404) is quick.
 CHECK_SECONDS = 60.0

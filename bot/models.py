@@ -7,7 +7,7 @@ from langchain.embeddings import init_embeddings
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from memory.errors import ConfigurationError
+from memory import ConfigurationError
 
 # Providers whose LangChain package is an optional extra of this project: `pip install
 # "memory-bot[<extra>]"` installs it.

@@ -11,8 +11,7 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:  # loaded when the platform opens, not for `bot chat`
     from adapters.discord.runner import DiscordAdapter
-    from memory.delivery import Delivery
-    from memory.engine import MemoryEngine
+    from memory import Delivery, MemoryEngine
 
 
 class DiscordPlatform:

@@ -12,8 +12,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:  # loaded when the platform opens, not for `bot chat`
     from adapters.slack.oauth import OAuthConfig
     from adapters.slack.runner import SlackAdapter
-    from memory.delivery import Delivery
-    from memory.engine import MemoryEngine
+    from memory import Delivery, MemoryEngine
 
 
 class SlackPlatform:

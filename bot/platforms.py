@@ -31,8 +31,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:  # aiohttp and the engine load only when platforms run (not for `bot chat`)
     from aiohttp import web
 
-    from memory.delivery import Delivery
-    from memory.engine import MemoryEngine
+    from memory import Delivery, MemoryEngine
 
 
 class Adapter(Protocol):

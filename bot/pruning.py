@@ -16,7 +16,7 @@ _KEEP_LATEST = (
 
 
 class SqlitePruner:
-    """memory.checkpoints.CheckpointPruner over the SQLite saver's connection and lock.
+    """memory.storage.checkpoints.CheckpointPruner over the SQLite saver's connection and lock.
 
     `conn` is the saver's aiosqlite connection and `lock` the asyncio.Lock the saver holds
     around its own statements (AsyncSqliteSaver.conn / .lock), so a prune never interleaves

@@ -1,6 +1,6 @@
 """`bot memory rotate-key`: everything sealed with an older master key, sealed again with the
 current one (MEMORY_ENCRYPTION_KEY), and what was written before a key was set, sealed: in the
-store (memory.rotation), the inbox and the conversation checkpoints (here: their tables are
+store (memory.storage.rotation), the inbox and the conversation checkpoints (here: their tables are
 SQL of the storage layer). A checkpoint value that is plain or sealed with a master key is
 sealed with its conversation's data key, so deleting the conversation shreds it."""
 
@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.storage import Storage, store_swap
-from memory.rotation import rotate_store, still_needed
-from memory.sealing import SEALED, KeyRing, thread_owner
+from memory import SEALED, KeyRing, rotate_store, still_needed, thread_owner
 
 # Serialized checkpoint values, per backend: (table, type column, value column). The type is
 # the serializer's ("msgpack"), with the cipher's name after a "+" when sealed

@@ -24,9 +24,7 @@ from bot.platforms import Adapter, Platform, enabled_platforms, setting_hints
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.web import Probe, add_ops_routes
-from memory.delivery import Delivery
-from memory.engine import MemoryEngine
-from memory.errors import ConfigurationError
+from memory import ConfigurationError, Delivery, MemoryEngine
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from memory.delivery import DeliveryConfig
-from memory.errors import ConfigurationError
+from memory import ConfigurationError, DeliveryConfig
 
 # The provider packages read these themselves; we only check they exist for the chosen MODEL.
 PROVIDER_KEYS = {

@@ -32,11 +32,18 @@ from psycopg_pool import AsyncConnectionPool
 from bot.inbox import PostgresInbox, SqliteInbox
 from bot.locks import PostgresUserLocks
 from bot.pruning import SqlitePruner
-from memory.checkpoints import CheckpointPruner, SaverPruner, ThreadSealing
-from memory.errors import ConfigurationError
-from memory.inbox import Inbox
-from memory.locks import LocalUserLocks, UserLocks
-from memory.sealing import KeyRing, Sealer, ValueSwap
+from memory import (
+    CheckpointPruner,
+    ConfigurationError,
+    Inbox,
+    KeyRing,
+    LocalUserLocks,
+    SaverPruner,
+    Sealer,
+    ThreadSealing,
+    UserLocks,
+    ValueSwap,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +56,11 @@ PING_SECONDS = 0.5  # leaves room for the rest of the request on a loaded machin
 
 
 class SealedPostgresSaver(ThreadSealing, AsyncPostgresSaver):
-    """Each conversation sealed with a data key of its own (see memory.checkpoints)."""
+    """Each conversation sealed with a data key of its own (see memory.storage.checkpoints)."""
 
 
 class SealedSqliteSaver(ThreadSealing, AsyncSqliteSaver):
-    """Each conversation sealed with a data key of its own (see memory.checkpoints)."""
+    """Each conversation sealed with a data key of its own (see memory.storage.checkpoints)."""
 
 
 def _saver(kind: type[Any], sealed: type[Any], sealer: Sealer | None, *args: Any, **kw: Any) -> Any:
@@ -67,7 +74,7 @@ def _saver(kind: type[Any], sealed: type[Any], sealer: Sealer | None, *args: Any
 
 @dataclass
 class Storage:
-    """Opened storage (memory.storage.StorageBundle, plus the inbox and health for the bot).
+    """Opened storage (memory.storage.bundle.StorageBundle, plus the inbox and health for the bot).
 
     `kind` is "postgres" or "sqlite"; `pool` is the PostgreSQL pool, None on SQLite.
     """

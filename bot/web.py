@@ -9,8 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from bot.storage import Storage
-from memory.delivery import Delivery
-from memory.engine import MemoryEngine
+from memory import Delivery, MemoryEngine
 
 # name -> "is this adapter connected right now?"
 Probe = Callable[[], bool]
@@ -29,7 +28,7 @@ def add_ops_routes(
 
     /metrics answers in the Prometheus text format (version 0.0.4) from prometheus_client:
     the engine's metrics (memory.stats.EngineStats) and, when `delivery` is given, its reply
-    queue's (memory.fairqueue.FairQueue)."""
+    queue's (memory.intake.fairqueue.FairQueue)."""
 
     async def healthz(_request: web.Request) -> web.Response:
         problem = await storage.ping()

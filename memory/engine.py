@@ -1,7 +1,7 @@
 """The engine: the one object adapters hold. It assembles the parts (one compiled agent per
 process, the learner behind it, the /memory operations) and hands each call to the part that
 owns it: replies to memory.turns, background work and shutdown to memory.supervision, /memory
-commands to memory.operations and memory.linking.
+commands to memory.commands.operations and memory.accounts.linking.
 
 A reply returns as soon as the graph has answered and recorded the message as pending;
 learning happens afterwards (debounced per user) so memory never delays a reply.
@@ -18,30 +18,30 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
-from memory.changesets import ChangeListener
-from memory.checkpoints import CheckpointPruner, SaverPruner
-from memory.commands import MemoryCommand
-from memory.conversations import ConversationStates
+from memory.accounts.linking import Linker
+from memory.accounts.people import People
+from memory.agent.graph import build_graph
+from memory.agent.semantic import SemanticIndex
+from memory.commands.operations import MemoryOperations
+from memory.commands.results import CommandResult, ForgetAllReceipt, ShowResult
+from memory.commands.verbs import MemoryCommand
+from memory.erasure.conversations import ConversationStates
+from memory.erasure.turns import TurnErasure
 from memory.errors import CommandError
-from memory.extraction import MemoryExtractor
-from memory.graph import build_graph
 from memory.identity import ConversationRef, UserRef
-from memory.learning import LearnedListener, Learner
-from memory.linking import Linker
-from memory.locks import LocalUserLocks, UserLocks
+from memory.learning.changesets import ChangeListener
+from memory.learning.extraction import MemoryExtractor
+from memory.learning.learner import LearnedListener, Learner
 from memory.messages import ChatMessage, MessageDeleted, MessageEdited, Reply
-from memory.operations import MemoryOperations
-from memory.people import People
 from memory.policy import MemoryPolicy
-from memory.repositories import StoreRepositories
-from memory.repository import MemoryRepository
-from memory.results import CommandResult, ForgetAllReceipt, ShowResult
-from memory.sealing import KeyUnavailable, Sealer, inbox_owner
-from memory.semantic import SemanticIndex
 from memory.stats import EngineStats, TimedStore
-from memory.storage import StorageBundle
+from memory.storage.bundle import StorageBundle
+from memory.storage.checkpoints import CheckpointPruner, SaverPruner
+from memory.storage.locks import LocalUserLocks, UserLocks
+from memory.storage.repositories import StoreRepositories
+from memory.storage.repository import MemoryRepository
+from memory.storage.sealing import KeyUnavailable, Sealer, inbox_owner
 from memory.supervision import Supervisor
-from memory.turn_erasure import TurnErasure
 from memory.turns import APOLOGY, Turns
 
 __all__ = ["APOLOGY", "UNOPENABLE", "EngineConfig", "MemoryEngine"]
@@ -170,7 +170,7 @@ class MemoryEngine:
         )
 
     def on_learned(self, listener: LearnedListener) -> None:
-        """Call `listener` after each learning round (see memory.learning.LearnedListener)."""
+        """Call `listener` after each learning round (memory.learning.learner.LearnedListener)."""
         self.learner.listeners.append(listener)
 
     def on_changed(self, listener: ChangeListener) -> None:
@@ -223,11 +223,11 @@ class MemoryEngine:
         return await self.turns.reply(message)
 
     async def message_deleted(self, event: MessageDeleted) -> int:
-        """A platform delete (see memory.turn_erasure.TurnErasure.message_deleted)."""
+        """A platform delete (see memory.erasure.turns.TurnErasure.message_deleted)."""
         return await self.erasure.message_deleted(event)
 
     async def message_edited(self, event: MessageEdited) -> bool:
-        """A platform edit (see memory.turn_erasure.TurnErasure.message_edited)."""
+        """A platform edit (see memory.erasure.turns.TurnErasure.message_edited)."""
         return await self.erasure.message_edited(event)
 
     async def run_command(

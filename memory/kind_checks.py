@@ -15,7 +15,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel
 
 from memory.errors import ConfigurationError
-from memory.namespaces import INTERNAL
+from memory.storage.namespaces import INTERNAL
 
 if TYPE_CHECKING:
     from memory.kinds import MemoryKind
@@ -25,7 +25,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 FIELD_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{1,39}$")
 # OpenAI's function name rule, which the other providers' tool names also satisfy.
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-# Store sections that hold no memory kind (memory.namespaces), and the show scope "all".
+# Store sections that hold no memory kind (memory.storage.namespaces), and the show scope "all".
 RESERVED_NAMES = frozenset({"all", *INTERNAL})
 # trustcall's own tools, which sit beside ours in every extraction request.
 RESERVED_TOOLS = frozenset({"PatchDoc", "RemoveDoc", "PatchFunctionErrors", "PatchFunctionName"})

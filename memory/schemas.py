@@ -78,9 +78,9 @@ class StoredItem(BaseModel):
     provenance: Provenance
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     schema_version: int = SCHEMA_VERSION
-    # The version of the kind's own schema the data was written in (memory.evolution).
+    # The version of the kind's own schema the data was written in (memory.storage.evolution).
     kind_version: int = 1
-    # How the data fits its kind's schema now (memory.evolution); never stored.
+    # How the data fits its kind's schema now (memory.storage.evolution); never stored.
     fit: Literal["current", "migrated", "invalid", "unknown"] = Field(
         default="current", exclude=True
     )
@@ -89,7 +89,7 @@ class StoredItem(BaseModel):
     # The messages it was learned from; for a profile, per field (forgotten one by one).
     sources: list[SourceRef] = Field(default_factory=list)
     field_sources: dict[str, list[SourceRef]] = Field(default_factory=dict)
-    # Newest first: what it said before later messages updated it (see memory.timeline).
+    # Newest first: what it said before later messages updated it (see memory.agent.timeline).
     previous: list[Earlier] = Field(default_factory=list)
 
     # The kind the repository read this item as (two configurations in one process may

@@ -35,7 +35,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.metrics import disable_created_metrics
 from prometheus_client.registry import Collector
 
-from memory import evolution
+from memory.storage import evolution
 
 # prometheus_client adds a `<name>_created` timestamp series to every counter and histogram
 # unless told not to; /metrics never had them, and nothing here reads them. Process-wide.
@@ -59,7 +59,7 @@ class MemorySizes(Collector):
 
     The repository records a person's size whenever it reads their whole memory from the store,
     which it does on the first read after every change (any process's write bumps the person's
-    revision; see memory.repository), so a change shows by the next reply or learning round
+    revision; see memory.storage.repository), so a change shows by the next reply or learning round
     without a query of its own and without walking every person in the store. The
     distribution therefore covers the people this process has read since it started (at most
     SIZED_PEOPLE of them, the least recently read dropped first), not dormant ones. The
@@ -169,7 +169,7 @@ class EngineStats:
 
 class InvalidItems(Collector):
     """`bot_memory_invalid_items_total{kind}`: stored items read that did not fit their kind's
-    schema (counted process-wide by memory.evolution, which keeps them as they were)."""
+    schema (counted process-wide by memory.storage.evolution, which keeps them as they were)."""
 
     def collect(self) -> Iterable[Metric]:
         """The counter as of now, one sample per kind."""

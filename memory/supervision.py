@@ -14,14 +14,14 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from memory.accounts.people import People
 from memory.errors import ConfigurationError
 from memory.kinds import KindRegistry
-from memory.learning import Learner
-from memory.people import People
-from memory.repository import MemoryRepository
-from memory.scheduler import ExtractionScheduler
-from memory.sealing import KeyGone, KeyUnavailable
+from memory.learning.learner import Learner
+from memory.learning.scheduler import ExtractionScheduler
 from memory.stats import EngineStats
+from memory.storage.repository import MemoryRepository
+from memory.storage.sealing import KeyGone, KeyUnavailable
 
 log = logging.getLogger(__name__)
 

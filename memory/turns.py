@@ -20,20 +20,20 @@ from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 
-from memory.checkpoints import CheckpointPruner
-from memory.context import TurnContext
-from memory.graph import SUMMARIZE_AFTER
-from memory.inflight import InFlight
-from memory.locks import LocalUserLocks
+from memory.accounts.people import People
+from memory.agent.context import TurnContext
+from memory.agent.graph import SUMMARIZE_AFTER
+from memory.agent.model_errors import model_failure
+from memory.agent.summaries import summarize_if_long
+from memory.agent.turn_ids import human_id
+from memory.erasure.turns import TurnErasure
+from memory.intake.inflight import InFlight
+from memory.learning.scheduler import ExtractionScheduler
 from memory.messages import MAX_MESSAGE_CHARS, ChatMessage, Reply
-from memory.model_errors import model_failure
-from memory.people import People
-from memory.scheduler import ExtractionScheduler
-from memory.sealing import unopenable
 from memory.stats import EngineStats
-from memory.summaries import summarize_if_long
-from memory.turn_erasure import TurnErasure
-from memory.turn_ids import human_id
+from memory.storage.checkpoints import CheckpointPruner
+from memory.storage.locks import LocalUserLocks
+from memory.storage.sealing import unopenable
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ Spawn = Callable[[Coroutine[Any, Any, Any]], None]
 class Turns:
     """Answers one message at a time per conversation and counts what is being answered.
 
-    `graph` is the compiled agent (memory.graph); `conversation_locks` are held around each
+    `graph` is the compiled agent (memory.agent.graph); `conversation_locks` are held around each
     turn and each summary of the same conversation, so its state never forks; `spawn` runs
     a coroutine in the background (memory.supervision.Supervisor.in_background), where
     summaries and checkpoint pruning go. Every `prune_every` turns of a conversation its older

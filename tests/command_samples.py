@@ -1,9 +1,10 @@
-"""A sample value for every argument of the /memory verbs (memory.commands.VERBS), so tests can
+"""A sample value for every argument of the /memory verbs (memory.commands.verbs.VERBS), so tests
+can
 run each verb on each platform. A new argument without a sample fails those tests (KeyError)."""
 
 from __future__ import annotations
 
-from memory.commands import Verb
+from memory.commands.verbs import Verb
 
 SAMPLES = {
     "scope": "facts",

@@ -15,7 +15,7 @@ from tests.scripted_model import ScriptedCall, call
 
 INSTANCE = re.compile(r'<instance id=(\S+) schema_type="(\w+)">\n(.*?)\n</instance>', re.S)
 MEMORY = re.compile(r"<memory>\n(.*?)\n</memory>", re.S)
-# The date line memory.timeline puts before messages in a learning transcript.
+# The date line memory.agent.timeline puts before messages in a learning transcript.
 SAID = re.compile(r"^\[\w{3} (\d{4}-\d{2}-\d{2}) \d{2}:\d{2} UTC\]$")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DAYS = "|".join(WEEKDAYS)

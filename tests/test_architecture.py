@@ -50,7 +50,7 @@ def test_adapters_do_not_import_each_other_or_bot(adapter: str) -> None:
 def test_the_checker_sees_imports() -> None:
     # Guards against a vacuous pass: the walk must find the core's own imports.
     engine_imports = imported_modules("memory")["memory/engine.py"]
-    assert "memory.graph" in engine_imports and "langgraph.store.base" in engine_imports
+    assert "memory.agent.graph" in engine_imports and "langgraph.store.base" in engine_imports
 
 
 SQL = re.compile(
@@ -111,3 +111,27 @@ def test_the_engine_is_built_from_one_storage_bundle(package: str) -> None:
 def test_the_engine_build_checker_sees_calls() -> None:
     assert builds_engine_directly("engine = MemoryEngine(model=m, store=s)")
     assert not builds_engine_directly("engine = MemoryEngine.on(storage, model=m)")
+
+
+def test_adapters_and_bot_use_the_core_through_its_facade() -> None:
+    # `memory/__init__.py` says what the platforms may use (`__all__`); reaching past it into a
+    # sub-package couples them to the core's layout.
+    for package in ("adapters", "bot"):
+        for path, names in imported_modules(package).items():
+            deep = {n for n in names if n.startswith("memory.")}
+            assert not deep, f"{path} imports {sorted(deep)}: import them from `memory`"
+
+
+def test_the_facade_exports_only_what_it_imports() -> None:
+    import memory
+
+    missing = [name for name in memory.__all__ if not hasattr(memory, name)]
+    assert missing == [] and len(memory.__all__) > 20
+
+
+def test_every_core_package_says_what_it_holds() -> None:
+    packages = [p for p in (ROOT / "memory").iterdir() if (p / "__init__.py").exists()]
+    assert len(packages) >= 6
+    for package in packages:
+        doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text()))
+        assert doc, f"{package.name}/__init__.py has no docstring"

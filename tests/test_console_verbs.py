@@ -1,10 +1,10 @@
-"""Every /memory verb (memory.commands.VERBS) is answered in the terminal chat."""
+"""Every /memory verb (memory.commands.verbs.VERBS) is answered in the terminal chat."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from memory.commands import USAGE, VERBS
+from memory.commands.verbs import USAGE, VERBS
 from tests.command_samples import sample_text
 from tests.fakes.openai_server import FakeOpenAI
 from tests.test_console_e2e import responder, run_bot

@@ -13,9 +13,9 @@ from langgraph.store.sqlite.aio import AsyncSqliteStore
 
 from bot.storage import Storage
 from bot.web import add_ops_routes
-from memory.commands import parse_command
-from memory.delivery import Delivery
+from memory.commands.verbs import parse_command
 from memory.engine import MemoryEngine
+from memory.intake.delivery import Delivery
 from tests.conftest import unique
 from tests.memory.helpers import dm, person, say
 from tests.scrape import Samples, parse, value

@@ -21,9 +21,9 @@ from bot.platforms import PLATFORMS, Platform, enabled_platforms
 from bot.serve import run_platforms, serve
 from bot.settings import Settings
 from bot.storage import Storage
-from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
+from memory.intake.delivery import Delivery
 
 
 class FakeAdapter:

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from bot.engine import build_sealer
 from bot.settings import Settings, comma_list, get_settings
 from memory.errors import ConfigurationError
-from memory.sealing import AesGcmSealer, KeyRing
+from memory.storage.sealing import AesGcmSealer, KeyRing
 
 PROVIDER = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 READ = (

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import unicodedata
 
-from memory.commands import MemoryCommand, parse_command
-from memory.errors import IdentityError
-from memory.identity import ConversationRef, UserRef, conversation_key
-from memory.messages import ChatMessage
+from memory import (
+    ChatMessage,
+    ConversationRef,
+    IdentityError,
+    MemoryCommand,
+    UserRef,
+    conversation_key,
+    parse_command,
+)
 
 # Kept as they are in a key; every other character is written as its UTF-8 bytes.
 _PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
@@ -56,7 +61,7 @@ def is_memory_command(line: str) -> bool:
 
 def to_memory_command(line: str) -> MemoryCommand:
     """The command in a `/memory ...` line; CommandError (with the usage) when
-    memory.commands.parse_command does not know it."""
+    memory.commands.verbs.parse_command does not know it."""
     return parse_command(line.strip()[len("/memory") :])
 
 

@@ -23,14 +23,17 @@ from adapters.console.normalize import (
     to_chat_message,
     to_memory_command,
 )
-from memory.changesets import MemoryChanged
-from memory.commands import MemoryCommand
-from memory.engine import UNOPENABLE, MemoryEngine
-from memory.errors import CommandError
-from memory.repository import UserMemory
-from memory.results import ShowResult
-from memory.saved import saved_line
-from memory.sealing import KeyUnavailable
+from memory import (
+    UNOPENABLE,
+    CommandError,
+    KeyUnavailable,
+    MemoryChanged,
+    MemoryCommand,
+    MemoryEngine,
+    ShowResult,
+    UserMemory,
+    saved_line,
+)
 
 PROMPT = "you> "
 

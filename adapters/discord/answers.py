@@ -7,7 +7,7 @@ import logging
 import discord
 from discord import app_commands
 
-from memory.errors import CommandError
+from memory import CommandError
 
 log = logging.getLogger(__name__)
 

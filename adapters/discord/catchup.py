@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import discord
 
-from memory.inbox import RETENTION_SECONDS, Inbox
+from memory import RETENTION_SECONDS, Inbox
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from adapters.discord.normalize import (
     message_key,
     user_ref,
 )
-from memory.messages import MessageDeleted, MessageEdited
+from memory import MessageDeleted, MessageEdited
 
 
 def to_deleted(

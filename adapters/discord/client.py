@@ -26,13 +26,21 @@ from adapters.discord.normalize import (
 )
 from adapters.discord.notices import UndoButton, post_notice
 from adapters.discord.views import BUTTONS
-from memory.changesets import MemoryChanged
-from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
-from memory.engine import MemoryEngine
-from memory.inbox import InboxEntry
-from memory.inflight import InFlight
-from memory.learning import Learned
-from memory.messages import MessageDeleted, MessageEdited, change_from_payload, change_payload
+from memory import (
+    BUSY,
+    LATE_NOTE,
+    TOO_LATE,
+    Delivery,
+    InboxEntry,
+    InFlight,
+    Learned,
+    MemoryChanged,
+    MemoryEngine,
+    MessageDeleted,
+    MessageEdited,
+    change_from_payload,
+    change_payload,
+)
 
 log = logging.getLogger(__name__)
 

@@ -18,19 +18,23 @@ from adapters.discord.normalize import conversation_ref, user_ref
 from adapters.discord.render import clip, render_export, render_result, render_show
 from adapters.discord.views import confirm_view, show_view
 from adapters.discord.views import shown as current
-from memory.commands import (
+from memory import (
     MAX_COMMAND_CHARS,
     VERB,
+    CommandResult,
+    ConfirmForgetAll,
+    ConversationRef,
+    ExportResult,
+    InFlight,
     MemoryCommand,
+    MemoryEngine,
     PlatformName,
+    ShowResult,
     ShowScope,
+    UserRef,
     memory_id,
     parse_command,
 )
-from memory.engine import MemoryEngine
-from memory.identity import ConversationRef, UserRef
-from memory.inflight import InFlight
-from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowResult
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +72,7 @@ class DeferringTree(app_commands.CommandTree[discord.Client]):
 
 
 class MemoryCommands(app_commands.Group):
-    """`/memory <verb>`: one subcommand per verb of memory.commands.VERBS, named and described
+    """`/memory <verb>`: one subcommand per verb of memory.commands.verbs.VERBS, named and described
     there (tests check the two agree)."""
 
     def __init__(self, engine: MemoryEngine, in_flight: InFlight | None = None) -> None:

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from adapters.split import split_text
-from memory.identity import ConversationRef, UserRef, conversation_key
-from memory.messages import ChatMessage
+from memory import ChatMessage, ConversationRef, UserRef, conversation_key
 
 if TYPE_CHECKING:
     import discord

@@ -19,9 +19,7 @@ from adapters.discord.answers import Interaction, answer_privately
 from adapters.discord.normalize import PLATFORM, parse_message_key
 from adapters.discord.render import clip, render_result
 from adapters.discord.views import OwnedButton
-from memory.changesets import MemoryChanged
-from memory.commands import MemoryCommand
-from memory.engine import MemoryEngine
+from memory import MemoryChanged, MemoryCommand, MemoryEngine
 
 log = logging.getLogger(__name__)
 

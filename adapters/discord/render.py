@@ -8,9 +8,8 @@ import math
 import discord
 from discord.utils import escape_markdown
 
-from memory.commands import VERBS
-from memory.linking import LinkResult
-from memory.results import (
+from memory import (
+    VERBS,
     CommandResult,
     ConfirmForgetAll,
     CorrectResult,
@@ -20,6 +19,7 @@ from memory.results import (
     HelpResult,
     ItemView,
     LearningResult,
+    LinkResult,
     ShowResult,
 )
 

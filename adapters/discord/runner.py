@@ -17,9 +17,7 @@ import discord.http
 import yarl
 
 from adapters.discord.client import DiscordOptions, MemoryBot, build_client
-from memory.delivery import Delivery
-from memory.engine import MemoryEngine
-from memory.errors import ConfigurationError
+from memory import ConfigurationError, Delivery, MemoryEngine
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,7 @@ from adapters.discord.render import (
     render_result,
     render_show,
 )
-from memory.commands import MemoryCommand, ShowScope
-from memory.engine import MemoryEngine
-from memory.identity import UserRef
-from memory.results import ShowResult
+from memory import MemoryCommand, MemoryEngine, ShowResult, ShowScope, UserRef
 
 NOT_YOURS = "These buttons belong to the person who ran the command; use `/memory` yourself."
 

@@ -24,12 +24,7 @@ from adapters.slack.intake import record_before_ack
 from adapters.slack.memory_ui import MemoryUI
 from adapters.slack.notices import Notices, post_notice
 from adapters.slack.oauth import OAuthConfig, SlackOAuth
-from memory.changesets import MemoryChanged
-from memory.delivery import Delivery
-from memory.engine import MemoryEngine
-from memory.inbox import InboxEntry
-from memory.inflight import InFlight
-from memory.learning import Learned
+from memory import Delivery, InboxEntry, InFlight, Learned, MemoryChanged, MemoryEngine
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,7 @@ from adapters.slack.ids import (
     thread_conversation,
 )
 from adapters.slack.normalize import clean_text
-from memory.errors import IdentityError
-from memory.identity import ConversationRef
-from memory.messages import MessageDeleted, MessageEdited
+from memory import ConversationRef, IdentityError, MessageDeleted, MessageEdited
 
 DELETED = "message_deleted"
 CHANGED = "message_changed"

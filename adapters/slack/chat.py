@@ -1,5 +1,6 @@
 """Answering people: @mentions in channels (in their thread), DMs, and follow-ups in threads the
-bot already answered in. Each event is answered once through the durable inbox (memory.delivery),
+bot already answered in. Each event is answered once through the durable inbox
+(memory.intake.delivery),
 even when Slack delivers it again or the process that took it died."""
 
 from __future__ import annotations
@@ -26,11 +27,19 @@ from adapters.slack.normalize import (
 from adapters.slack.permalinks import WorkspaceUrls
 from adapters.slack.post import post_answer
 from adapters.slack.threads import AnsweredThreads
-from memory.delivery import BUSY, LATE_NOTE, TOO_LATE, Delivery
-from memory.engine import APOLOGY, MemoryEngine
-from memory.errors import IdentityError
-from memory.learning import Learned
-from memory.messages import MessageDeleted, MessageEdited, PriorTurn
+from memory import (
+    APOLOGY,
+    BUSY,
+    LATE_NOTE,
+    TOO_LATE,
+    Delivery,
+    IdentityError,
+    Learned,
+    MemoryEngine,
+    MessageDeleted,
+    MessageEdited,
+    PriorTurn,
+)
 
 log = logging.getLogger(__name__)
 

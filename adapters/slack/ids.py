@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from memory.errors import IdentityError
-from memory.identity import ConversationRef, UserRef, conversation_key
+from memory import ConversationRef, IdentityError, UserRef, conversation_key
 
 PLATFORM = "slack"
 

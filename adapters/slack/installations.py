@@ -19,7 +19,7 @@ from langgraph.store.base import BaseStore
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from memory.sealing import PlainSealer, Sealer
+from memory import PlainSealer, Sealer
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,7 @@ from slack_bolt.response import BoltResponse
 from adapters.slack.changes import CHANGE_SUBTYPES
 from adapters.slack.ids import is_dm_channel, slack_user
 from adapters.slack.normalize import is_human_message
-from memory.delivery import Delivery
-from memory.errors import IdentityError
+from memory import Delivery, IdentityError
 
 log = logging.getLogger(__name__)
 

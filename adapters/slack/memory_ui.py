@@ -16,11 +16,17 @@ from adapters.slack.directory import UserDirectory
 from adapters.slack.ids import command_conversation, enterprise_of, slack_user
 from adapters.slack.normalize import to_memory_command
 from adapters.slack.render import Message, confirm_blocks, render_home, render_result, render_text
-from memory.commands import MemoryCommand
-from memory.engine import MemoryEngine
-from memory.errors import CommandError, IdentityError
-from memory.identity import UserRef
-from memory.results import CommandResult, ConfirmForgetAll, ExportResult, ShowResult
+from memory import (
+    CommandError,
+    CommandResult,
+    ConfirmForgetAll,
+    ExportResult,
+    IdentityError,
+    MemoryCommand,
+    MemoryEngine,
+    ShowResult,
+    UserRef,
+)
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,7 @@ from adapters.slack.ids import (
     slack_user,
     thread_conversation,
 )
-from memory.commands import MemoryCommand, parse_command
-from memory.messages import ChatMessage, PriorTurn
+from memory import ChatMessage, MemoryCommand, PriorTurn, parse_command
 
 # Message subtypes that are still a person speaking (`me_message` is `/me waves`); every other
 # subtype (edits, deletions, joins, topic changes, bot_message, ...) is not something to answer

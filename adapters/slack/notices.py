@@ -18,7 +18,7 @@ from adapters.slack import controls
 from adapters.slack.controls import ButtonValue
 from adapters.slack.ids import MessageRef
 from adapters.slack.normalize import escape
-from memory.changesets import MemoryChanged
+from memory import MemoryChanged
 
 log = logging.getLogger(__name__)
 

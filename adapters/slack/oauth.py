@@ -23,11 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.ids import PLATFORM, workspace_of
 from adapters.slack.installations import StoreInstallationStore
 from adapters.slack.oauth_state import StoreOAuthStateStore
-from memory.commands import MemoryCommand
-from memory.engine import MemoryEngine
-from memory.errors import IdentityError
-from memory.identity import UserRef
-from memory.workspaces import users_under
+from memory import IdentityError, MemoryCommand, MemoryEngine, UserRef, users_under
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,7 @@ from typing import Any
 from adapters.slack import controls
 from adapters.slack.controls import ButtonValue
 from adapters.slack.normalize import escape
-from memory.commands import USAGE
-from memory.identity import UserRef
-from memory.results import CommandResult, ConfirmForgetAll, HelpResult, ItemView, ShowResult
+from memory import USAGE, CommandResult, ConfirmForgetAll, HelpResult, ItemView, ShowResult, UserRef
 
 Block = dict[str, Any]
 Message = dict[str, Any]  # {"text": ..., "blocks": [...]} for respond() / chat.postEphemeral

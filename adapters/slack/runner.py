@@ -14,10 +14,7 @@ from adapters.slack.app import build_slack_app
 from adapters.slack.edge import SlackEdge, ValidatingSocketModeHandler
 from adapters.slack.notices import Notices
 from adapters.slack.oauth import INSTALL_PATH, OAuthConfig
-from memory.delivery import Delivery
-from memory.engine import MemoryEngine
-from memory.errors import ConfigurationError
-from memory.inflight import InFlight
+from memory import ConfigurationError, Delivery, InFlight, MemoryEngine
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from bench.quality.runner import run
 from bench.quality.scripted import scripted_judge, scripted_reader
 from bot.models import load_embeddings, load_model
 from bot.storage import open_storage
+from memory.agent.semantic import SemanticIndex
 from memory.engine import EngineConfig
-from memory.semantic import SemanticIndex
 
 SCRIPTED = "scripted"
 # Learning is driven by the replay; the questions themselves are never learned from.

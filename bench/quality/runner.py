@@ -2,7 +2,7 @@
 
 One engine on one database for the whole run; each person of each history is a user of
 their own (`bench:<history>-<speaker>`), so histories never see each other's memory. A
-history is replayed once (memory.replay: every turn recorded at its original date, learned
+history is replayed once (memory.learning.replay: every turn recorded at its original date, learned
 six messages at a time as a live conversation would be), then each of its questions is asked
 in a fresh conversation of its own, as the person it names, at the question's date.
 """
@@ -23,8 +23,8 @@ from bench.quality.judge import judge
 from bench.quality.meter import PHASE
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef, UserRef
+from memory.learning.replay import PastTurn, replay
 from memory.messages import ChatMessage
-from memory.replay import PastTurn, replay
 
 PLATFORM = "bench"
 LEARN_EVERY = 6  # the engine's default `every_messages`: what a live conversation triggers

@@ -15,7 +15,7 @@ import re
 
 from langchain_core.messages import AIMessage, HumanMessage
 
-from memory.relevance import words
+from memory.agent.relevance import words
 from tests.rules import MEMORY, memory_script
 from tests.scripted_model import ScriptedCall, ScriptedChatModel
 

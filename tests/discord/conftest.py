@@ -12,9 +12,9 @@ import pytest
 
 from adapters.discord.client import DiscordOptions, MemoryBot, build_client
 from adapters.discord.normalize import user_ref
-from memory.commands import MemoryCommand
+from memory.commands.results import ShowResult
+from memory.commands.verbs import MemoryCommand
 from memory.engine import MemoryEngine
-from memory.results import ShowResult
 from tests.fakes.discord import (
     BOT_ID,
     CHANNEL_ID,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from adapters.discord.client import inbox_key
 from bot.storage import Storage
-from memory.delivery import LATE_NOTE, Delivery
 from memory.engine import MemoryEngine
+from memory.intake.delivery import LATE_NOTE, Delivery
 from tests.discord.conftest import Chat, DiscordOptions, build_client, channel_posts, running
 from tests.fakes.discord import BOT_ID, CHANNEL_ID, GUILD_ID, OTHER_USER_ID, FakeDiscord
 

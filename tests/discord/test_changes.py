@@ -11,12 +11,12 @@ from adapters.discord.changes import to_deleted
 from adapters.discord.client import CHANGE_PREFIX
 from adapters.discord.normalize import user_ref
 from bot.storage import Storage
-from memory.commands import MemoryCommand
-from memory.delivery import Delivery
+from memory.commands.results import WhyResult
+from memory.commands.verbs import MemoryCommand
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef
+from memory.intake.delivery import Delivery
 from memory.messages import MessageDeleted, change_from_payload, change_payload
-from memory.results import WhyResult
 from tests.discord.conftest import Chat, DiscordOptions, build_client, running
 from tests.fakes.discord import BOT_ID, GUILD_ID, USER_ID, FakeDiscord
 from tests.fakes.discord.world import now

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.discord.answers import SORRY
 from adapters.discord.views import NOT_YOURS
-from memory.commands import VERBS, Verb
+from memory.commands.verbs import VERBS, Verb
 from memory.engine import MemoryEngine
 from tests.command_samples import sample_options
 from tests.discord.conftest import Chat

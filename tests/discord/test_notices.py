@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from adapters.discord.normalize import user_ref
 from adapters.discord.views import NOT_YOURS
-from memory.commands import MemoryCommand
-from memory.results import WhyResult
+from memory.commands.results import WhyResult
+from memory.commands.verbs import MemoryCommand
 from tests.discord.conftest import Chat
 from tests.discord.test_memory_commands import ask, embed_text
 from tests.fakes.discord import APP_ID, OTHER_USER_ID, USER_ID, Json, Request, custom_ids

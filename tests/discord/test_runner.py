@@ -18,7 +18,7 @@ from aiohttp import web
 from adapters.discord.client import DiscordOptions
 from adapters.discord.render import HELP
 from adapters.discord.runner import DiscordAdapter, endpoints
-from memory.commands import USAGE, VERBS
+from memory.commands.verbs import USAGE, VERBS
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
 from tests.discord.conftest import Chat
@@ -90,7 +90,7 @@ async def test_the_adapter_answers_and_stops_cleanly(
     try:
         put = await bare_fake.wait_for_request("PUT", rf"/applications/{APP_ID}/commands")
         assert [c["name"] for c in put.json] == ["memory"]
-        # Every verb of the one /memory surface (memory.commands.VERBS) is a subcommand here,
+        # Every verb of the one /memory surface (memory.commands.verbs.VERBS) is a subcommand here,
         # as declared there: name, description, arguments (their help, whether required,
         # their choices), and nothing else.
         by_name = lambda entry: entry["name"]  # noqa: E731

@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 
 from bot.storage import open_storage
-from memory.delivery import BUSY, LATE_NOTE
 from memory.engine import APOLOGY
-from memory.repository import MemoryRepository
+from memory.intake.delivery import BUSY, LATE_NOTE
+from memory.storage.repository import MemoryRepository
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
 from tests.fakes.slack import FakeSlack, dm_event, event_envelope, post_signed
 from tests.processes import bot_env, start_bot

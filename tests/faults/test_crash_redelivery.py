@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from memory.delivery import LATE_NOTE
+from memory.intake.delivery import LATE_NOTE
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
 from tests.fakes.slack import FakeSlack, dm_event, event_envelope, sign_request
 from tests.processes import bot_env, start_bot

@@ -11,8 +11,8 @@ import pytest
 
 from bot.storage import open_storage
 from memory.engine import MemoryEngine
-from memory.namespaces import user_namespace
-from memory.pending import PendingMessage
+from memory.learning.pending import PendingMessage
+from memory.storage.namespaces import user_namespace
 from tests.conftest import MANUAL, engine_on, unique
 from tests.faults.database import kill_connections
 from tests.memory.helpers import dm, person, say

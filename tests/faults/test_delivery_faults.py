@@ -15,8 +15,8 @@ import psycopg
 
 from adapters.slack.app import build_slack_app
 from bot.storage import open_storage
-from memory.delivery import Delivery, DeliveryConfig
 from memory.engine import APOLOGY
+from memory.intake.delivery import Delivery, DeliveryConfig
 from tests.conftest import MANUAL, engine_on
 from tests.fakes.slack import dm_event, event_envelope
 from tests.faults.database import unavailable

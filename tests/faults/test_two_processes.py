@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.storage import open_storage
-from memory.repository import MemoryRepository
+from memory.storage.repository import MemoryRepository
 from tests.conftest import unique
 from tests.memory.helpers import person
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.console.normalize import to_memory_command
-from memory.commands import MemoryCommand, parse_command
+from memory.commands.verbs import MemoryCommand, parse_command
 from memory.errors import CommandError
 
 

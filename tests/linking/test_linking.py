@@ -11,8 +11,8 @@ import pytest
 
 from adapters.discord.normalize import user_ref
 from bot.storage import Storage
+from memory.accounts.linking import MAX_GUESSES
 from memory.engine import MemoryEngine
-from memory.linking import MAX_GUESSES
 from tests.discord.conftest import Chat
 from tests.fakes.discord import OTHER_USER_ID, USER_ID, Json, Request
 from tests.memory.scan import places

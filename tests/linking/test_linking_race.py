@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from memory.commands import parse_command
+from memory.commands.verbs import parse_command
 from memory.engine import MemoryEngine
 from memory.errors import CommandError
 from memory.identity import UserRef

@@ -1,11 +1,12 @@
-"""The /memory verbs are declared once (memory.commands.VERBS); the text parser, the usage and
+"""The /memory verbs are declared once (memory.commands.verbs.VERBS); the text parser, the usage and
 the help are built from that declaration."""
 
 from __future__ import annotations
 
 import pytest
 
-from memory.commands import (
+from memory.commands.results import ConfirmForgetAll, HelpResult
+from memory.commands.verbs import (
     HELP_CHARS,
     USAGE,
     VERBS,
@@ -16,7 +17,6 @@ from memory.commands import (
     usage_hint,
 )
 from memory.errors import CommandError
-from memory.results import ConfirmForgetAll, HelpResult
 from tests.command_samples import sample_text
 
 
@@ -35,7 +35,7 @@ def test_every_verb_is_in_the_usage_the_help_and_the_hint(verb: Verb) -> None:
     assert line.endswith(verb.help)
     assert line in HelpResult().as_text()
     assert verb.signature().removeprefix("/memory ") in usage_hint().split(" | ")
-    # Discord refuses longer descriptions (memory.commands.HELP_CHARS).
+    # Discord refuses longer descriptions (memory.commands.verbs.HELP_CHARS).
     assert len(verb.help) <= HELP_CHARS
     assert all(len(argument.help) <= HELP_CHARS for argument in verb.arguments)
 

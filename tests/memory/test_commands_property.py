@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from memory.commands import ITEM_ID, MemoryCommand, parse_command
+from memory.commands.verbs import ITEM_ID, MemoryCommand, parse_command
 from memory.errors import CommandError
 
 VERBS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memory.context import TurnContext
+from memory.agent.context import TurnContext
 from memory.errors import IdentityError
 
 

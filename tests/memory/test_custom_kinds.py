@@ -14,11 +14,11 @@ import pytest
 from bot.kinds import load_kinds
 from bot.models import load_model
 from bot.storage import Storage
-from memory.commands import parse_command
+from memory.commands.results import ConfirmForgetAll, ExportResult, ForgetAllReceipt, ShowResult
+from memory.commands.verbs import parse_command
 from memory.engine import EngineConfig, MemoryEngine
 from memory.identity import UserRef
 from memory.policy import MemoryPolicy
-from memory.results import ConfirmForgetAll, ExportResult, ForgetAllReceipt, ShowResult
 from tests.conftest import MANUAL, engine_on, unique
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
 from tests.memory.helpers import channel, dm, person, say

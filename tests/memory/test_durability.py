@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.storage import Storage
+from memory.agent.graph import SUMMARIZE_AFTER
 from memory.engine import EngineConfig, MemoryEngine
-from memory.graph import SUMMARIZE_AFTER
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import memory_script

@@ -19,10 +19,17 @@ from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.store.memory import InMemoryStore
 
 from bot.storage import Storage, open_storage
-from memory.commands import parse_command
+from memory.commands.results import ForgetAllReceipt, ShowResult
+from memory.commands.verbs import parse_command
 from memory.engine import MemoryEngine
-from memory.results import ForgetAllReceipt, ShowResult
-from memory.sealing import SCRYPT_SALT, AesGcmSealer, KeyGone, KeyNotLoaded, KeyRing, derive_key
+from memory.storage.sealing import (
+    SCRYPT_SALT,
+    AesGcmSealer,
+    KeyGone,
+    KeyNotLoaded,
+    KeyRing,
+    derive_key,
+)
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import channel, dm, person, say
 from tests.memory.scan import places_holding
@@ -244,7 +251,8 @@ def _is_master_sealed(row: dict[str, Any]) -> bool:
     return str(row["sealed"]).startswith("aesgcm-")
 
 
-# scrypt(N=2^15, r=8, p=1) of KEY with memory.sealing.SCRYPT_SALT: pinned, because data sealed
+# scrypt(N=2^15, r=8, p=1) of KEY with memory.storage.sealing.SCRYPT_SALT: pinned, because data
+# sealed
 # under it must open with whatever a later version derives from the same passphrase.
 KEY_DERIVED = "087f6d67fa139077db3ac8b2e19e46d7ee4d91a889c94972c112916c3d77c804"
 

@@ -12,10 +12,10 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from bot.storage import Storage, open_storage
-from memory.commands import parse_command
+from memory.commands.results import ForgetAllReceipt, ForgetResult, HistoryResult, ShowResult
+from memory.commands.verbs import parse_command
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
-from memory.results import ForgetAllReceipt, ForgetResult, HistoryResult, ShowResult
 from tests.conftest import engine_on, unique
 from tests.memory.helpers import channel, dm, person, say
 from tests.memory.scan import places, places_holding

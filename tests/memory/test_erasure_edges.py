@@ -12,11 +12,11 @@ import pytest
 from langchain_core.runnables import RunnableConfig
 
 from bot.storage import Storage, open_storage
-from memory.commands import MemoryCommand, parse_command
+from memory.commands.results import ShowResult
+from memory.commands.verbs import MemoryCommand, parse_command
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
 from memory.messages import MessageDeleted
-from memory.results import ShowResult
 from tests.conftest import engine_on, unique
 from tests.memory.helpers import channel, dm, person, say
 from tests.memory.scan import places, places_holding

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bot.storage import Storage, open_storage
-from memory.commands import MemoryCommand
+from memory.commands.results import ShowResult, UndoResult
+from memory.commands.verbs import MemoryCommand
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
 from memory.messages import ChatMessage, MessageDeleted
-from memory.results import ShowResult, UndoResult
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import channel, dm, person
 from tests.memory.scan import places_holding

@@ -8,8 +8,8 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from memory.errors import ExtractionFailed, ModelUnavailable
-from memory.extraction import ExistingMemory, MemoryExtractor
-from memory.pending import PendingMessage
+from memory.learning.extraction import ExistingMemory, MemoryExtractor
+from memory.learning.pending import PendingMessage
 from tests.rules import existing_docs
 from tests.scripted_model import ScriptedCall, ScriptedChatModel, call
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from memory.fairqueue import BusyNotice, FairQueue
+from memory.intake.fairqueue import BusyNotice, FairQueue
 
 
 async def test_a_burst_from_one_person_does_not_hold_up_another() -> None:

@@ -8,14 +8,14 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from bot.storage import Storage
-from memory.commands import parse_command
+from memory.agent.prompt import memory_block
+from memory.agent.relevance import rank
+from memory.commands.results import HistoryResult, ShowResult
+from memory.commands.verbs import parse_command
 from memory.engine import EngineConfig, MemoryEngine
-from memory.namespaces import user_namespace
 from memory.policy import MemoryPolicy
-from memory.prompt import memory_block
-from memory.relevance import rank
-from memory.results import HistoryResult, ShowResult
 from memory.schemas import Provenance, StoredItem
+from memory.storage.namespaces import user_namespace
 from tests.conftest import engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import existing_docs, memory_script

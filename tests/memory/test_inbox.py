@@ -8,8 +8,8 @@ import time
 import pytest
 
 from bot.storage import Storage
-from memory.delivery import Delivery, DeliveryConfig
-from memory.inbox import Inbox, InboxEntry, MemoryInbox
+from memory.intake.delivery import Delivery, DeliveryConfig
+from memory.intake.inbox import Inbox, InboxEntry, MemoryInbox
 from tests.conftest import unique
 
 

@@ -24,14 +24,14 @@ from adapters.console.normalize import console_user
 from adapters.console.runner import run_console
 from bot.rotation import store_swap
 from bot.storage import Storage, open_storage
-from memory.commands import parse_command
+from memory.commands.results import ForgetAllReceipt, ShowResult
+from memory.commands.verbs import parse_command
 from memory.engine import MemoryEngine
 from memory.errors import CommandError, ConfigurationError
 from memory.identity import UserRef
-from memory.repository import READABLE_SAMPLE, MemoryRepository
-from memory.results import ForgetAllReceipt, ShowResult
-from memory.rotation import rotate_store
-from memory.sealing import (
+from memory.storage.repository import READABLE_SAMPLE, MemoryRepository
+from memory.storage.rotation import rotate_store
+from memory.storage.sealing import (
     AesGcmSealer,
     DataKeyRef,
     KeyGone,

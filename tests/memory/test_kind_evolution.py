@@ -12,21 +12,21 @@ from prometheus_client import generate_latest
 from pydantic import BaseModel, Field
 
 from bot.storage import Storage, open_storage
-from memory import evolution
-from memory.commands import parse_command
-from memory.engine import EngineConfig, MemoryEngine
-from memory.kinds import KindRegistry, profile
-from memory.policy import MemoryPolicy
-from memory.repository import MemoryRepository
-from memory.results import (
+from memory.commands.results import (
     ConfirmForgetAll,
     ExportResult,
     ForgetAllReceipt,
     ForgetResult,
     ShowResult,
 )
+from memory.commands.verbs import parse_command
+from memory.engine import EngineConfig, MemoryEngine
+from memory.kinds import KindRegistry, profile
+from memory.policy import MemoryPolicy
 from memory.schemas import Provenance, StoredItem
-from memory.sealing import KeyRing
+from memory.storage import evolution
+from memory.storage.repository import MemoryRepository
+from memory.storage.sealing import KeyRing
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.evolving_kinds import AFTER, BEFORE
 from tests.memory.helpers import dm, person, say

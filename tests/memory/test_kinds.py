@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from adapters.discord.render import render_show
 from adapters.slack.render import show_blocks
 from memory.builtin_kinds import BUILTIN
-from memory.extraction import instructions
+from memory.commands.results import ItemView, ShowResult, ShowSection
 from memory.identity import UserRef
 from memory.kinds import KindError, KindRegistry, Lifecycle, collection, profile
-from memory.results import ItemView, ShowResult, ShowSection
+from memory.learning.extraction import instructions
 
 
 class Note(BaseModel):

@@ -11,11 +11,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from bot.storage import Storage
-from memory.commands import parse_command
-from memory.engine import MemoryEngine
-from memory.errors import CommandError
-from memory.identity import UserRef
-from memory.results import (
+from memory.commands.results import (
     ConfirmForgetAll,
     CorrectResult,
     ExportResult,
@@ -24,6 +20,10 @@ from memory.results import (
     LearningResult,
     ShowResult,
 )
+from memory.commands.verbs import parse_command
+from memory.engine import MemoryEngine
+from memory.errors import CommandError
+from memory.identity import UserRef
 from tests.conftest import unique
 from tests.memory.helpers import channel, dm, person, say
 from tests.scripted_model import ScriptedCall, ScriptedChatModel, call

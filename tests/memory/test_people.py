@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.storage import Storage
-from memory.commands import parse_command
+from memory.accounts.people import ACCOUNTS, PEOPLE
+from memory.commands.results import ForgetAllReceipt, ShowResult
+from memory.commands.verbs import parse_command
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
-from memory.people import ACCOUNTS, PEOPLE
-from memory.results import ForgetAllReceipt, ShowResult
 from tests.conftest import engine_on, unique
 from tests.memory.helpers import channel, dm, say
 from tests.memory.scan import places

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
+from memory.agent.prompt import system_prompt
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
-from memory.prompt import system_prompt
 from memory.schemas import Provenance, StoredItem
 from tests.conftest import unique
 from tests.memory.helpers import dm, say

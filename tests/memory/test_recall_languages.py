@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from memory.agent.relevance import words
 from memory.builtin_kinds import BUILTIN
 from memory.engine import MemoryEngine
-from memory.relevance import words
 from memory.schemas import Provenance, StoredItem
 from tests.conftest import unique
 from tests.memory.helpers import dm, person, say

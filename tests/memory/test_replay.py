@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from memory.engine import MemoryEngine
-from memory.replay import PastTurn, replay
+from memory.learning.replay import PastTurn, replay
 from tests.conftest import unique
 from tests.memory.helpers import channel, dm, person
 from tests.scripted_model import ScriptedChatModel

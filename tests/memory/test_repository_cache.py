@@ -6,8 +6,8 @@ from typing import Any
 
 from langgraph.store.memory import InMemoryStore
 
-from memory.repository import MemoryRepository
 from memory.schemas import Provenance, StoredItem
+from memory.storage.repository import MemoryRepository
 
 
 def _fact(text: str) -> StoredItem:

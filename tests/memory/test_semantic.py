@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.embeddings import Embeddings
 
 from bot.storage import Storage
-from memory.semantic import SemanticIndex
+from memory.agent.semantic import SemanticIndex
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.rules import memory_script

@@ -13,7 +13,7 @@ import pytest
 from langchain.chat_models import init_chat_model
 
 from memory.engine import MemoryEngine
-from memory.extraction import ExistingMemory, MemoryExtractor
+from memory.learning.extraction import ExistingMemory, MemoryExtractor
 from tests.conftest import engine_on, unique
 from tests.fakes.openai_server import ChatRequest, FakeOpenAI, FakeResponse
 from tests.memory.helpers import dm, person, say

@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from memory.commands import parse_command
+from memory.agent.timeline import dated, earlier_values
+from memory.commands.verbs import parse_command
 from memory.engine import MemoryEngine
 from memory.identity import ConversationRef, UserRef
 from memory.messages import ChatMessage
 from memory.schemas import Provenance, StoredItem
-from memory.timeline import dated, earlier_values
 from tests.conftest import unique
 from tests.memory.helpers import dm, person
 from tests.scripted_model import ScriptedChatModel

@@ -11,13 +11,13 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from bot.storage import Storage
-from memory.changesets import UNDO_WINDOW, MemoryChanged
-from memory.commands import MemoryCommand
+from memory.commands.results import ForgetResult, UndoResult, WhyResult
+from memory.commands.verbs import MemoryCommand
 from memory.engine import EngineConfig, MemoryEngine
 from memory.identity import UserRef
+from memory.learning.changesets import UNDO_WINDOW, MemoryChanged
 from memory.messages import MessageDeleted
 from memory.policy import MemoryPolicy
-from memory.results import ForgetResult, UndoResult, WhyResult
 from tests.conftest import MANUAL, engine_on, unique
 from tests.memory.helpers import dm, person, say
 from tests.memory.scan import places

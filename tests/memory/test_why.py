@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from memory.commands import MemoryCommand
+from memory.commands.results import CorrectResult, UndoResult, WhyResult
+from memory.commands.verbs import MemoryCommand
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
-from memory.results import CorrectResult, UndoResult, WhyResult
 from tests.conftest import unique
 from tests.memory.helpers import channel, dm, person, say
 

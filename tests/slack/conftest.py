@@ -21,11 +21,11 @@ from adapters.http_log import PathOnlyAccessLogger
 from adapters.slack.app import build_slack_app
 from adapters.slack.runner import slack_routes
 from bot.storage import Storage
-from memory.commands import MemoryCommand
-from memory.delivery import Delivery
+from memory.commands.results import ShowResult
+from memory.commands.verbs import MemoryCommand
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
-from memory.results import ShowResult
+from memory.intake.delivery import Delivery
 from tests.fakes.slack import (
     FakeSlack,
     HttpReply,

@@ -13,8 +13,8 @@ from pydantic import PrivateAttr
 
 from adapters.slack.app import build_slack_app
 from bot.storage import Storage
-from memory.delivery import BUSY, Delivery, DeliveryConfig
 from memory.engine import APOLOGY
+from memory.intake.delivery import BUSY, Delivery, DeliveryConfig
 from tests.conftest import engine_on
 from tests.rules import memory_script
 from tests.scripted_model import ScriptedChatModel

@@ -10,10 +10,10 @@ import pytest
 
 from adapters.slack.intake import inbox_key
 from bot.storage import Storage
-from memory.commands import MemoryCommand
-from memory.delivery import Delivery
+from memory.commands.results import UndoResult, WhyResult
+from memory.commands.verbs import MemoryCommand
 from memory.engine import MemoryEngine
-from memory.results import UndoResult, WhyResult
+from memory.intake.delivery import Delivery
 from tests.fakes.slack import event_envelope
 from tests.memory.scan import places, until_gone
 from tests.slack.conftest import ALICE, Bot, memory_of, next_ts

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from adapters.slack.app import build_slack_app
-from memory.delivery import Delivery
 from memory.engine import MemoryEngine
+from memory.intake.delivery import Delivery
 from tests.fakes.slack import dm_event, event_envelope, post_signed
 from tests.scripted_model import ScriptedChatModel
 from tests.slack.conftest import (

@@ -13,7 +13,7 @@ import pytest
 
 from adapters.slack.app import build_slack_app
 from bot.storage import open_storage
-from memory.delivery import Delivery
+from memory.intake.delivery import Delivery
 from tests.conftest import MANUAL, engine_on
 from tests.fakes.slack import app_mention_event, dm_event
 from tests.rules import memory_script

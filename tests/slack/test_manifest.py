@@ -8,7 +8,7 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]
 
 from adapters.slack.app import COMMAND
-from memory.commands import VERBS, usage_hint
+from memory.commands.verbs import VERBS, usage_hint
 
 MANIFEST = Path(__file__).resolve().parents[2] / "slack-app-manifest.yml"
 

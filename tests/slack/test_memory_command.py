@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from memory.commands import VERBS, Verb
+from memory.commands.verbs import VERBS, Verb
 from memory.engine import MemoryEngine
 from tests.command_samples import sample_text
 from tests.fakes.slack import slash_command_form

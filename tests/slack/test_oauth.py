@@ -20,9 +20,9 @@ from adapters.slack.app import build_slack_app
 from adapters.slack.installations import StoreInstallationStore
 from adapters.slack.oauth import BOT_SCOPES, OAuthConfig
 from adapters.slack.runner import check_slack_options
+from memory.accounts.workspaces import users_under
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
-from memory.workspaces import users_under
 from tests.fakes.slack import JsonDict, dm_event, event_envelope
 from tests.slack.conftest import SECRET, Bot, SlackServer, next_ts, serve
 
@@ -178,7 +178,7 @@ async def test_tokens_are_sealed_with_the_encryption_key(slack: SlackServer) -> 
     from langgraph.store.memory import InMemoryStore
     from slack_sdk.oauth.installation_store import Installation
 
-    from memory.sealing import AesGcmSealer
+    from memory.storage.sealing import AesGcmSealer
 
     store = InMemoryStore()
     installations = StoreInstallationStore(store, AesGcmSealer("a key of our own"))

@@ -15,10 +15,10 @@ from bot.platforms import enabled_platforms
 from bot.serve import serve
 from bot.settings import Settings
 from bot.storage import Storage
-from memory.delivery import Delivery
 from memory.engine import MemoryEngine
 from memory.errors import ConfigurationError
-from memory.inbox import InboxState, MemoryInbox
+from memory.intake.delivery import Delivery
+from memory.intake.inbox import InboxState, MemoryInbox
 from tests.fakes.slack import app_mention_event, event_envelope, slash_command_fields
 from tests.slack.conftest import ALICE, APP_TOKEN, BOT_TOKEN, SECRET, Bot, SlackServer, next_ts
 

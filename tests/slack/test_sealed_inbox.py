@@ -12,7 +12,7 @@ import pytest
 
 from bot.storage import Storage, open_storage
 from memory.engine import MemoryEngine
-from memory.sealing import KeyGone, KeyRing
+from memory.storage.sealing import KeyGone, KeyRing
 from tests.conftest import engine_on
 from tests.scripted_model import ScriptedChatModel
 from tests.slack.conftest import Bot

@@ -1,0 +1,1 @@
+"""People behind platform accounts: person ids, linking two accounts, a workspace's people."""

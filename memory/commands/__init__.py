@@ -1,0 +1,1 @@
+"""The /memory verbs: their one spec, the operations behind them, their neutral results."""

@@ -1,0 +1,161 @@
+"""What history and Undo still hold of an item: the words of every version it had and the
+messages they came from, so forgetting it reaches all of them, and so a request to forget
+something no longer remembered (the model removed it on its own) can still find its words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from memory.agent.relevance import word_set
+from memory.commands.history import NOT_A_MESSAGE, HistoryEntry
+from memory.ids import field_name
+from memory.learning.changesets import ChangeSet, ItemChange
+from memory.learning.rules import asks_to_forget
+from memory.schemas import SourceRef, StoredItem, merge_sources
+from memory.storage.repository import MemoryRepository, UserMemory
+
+# Marks history text puts around remembered words (memory.commands.undo, memory.learning.learner).
+_UNDONE = " (undone)"
+_RESTORED = "restored: "
+_ARROW = " -> "
+
+
+@dataclass(frozen=True)
+class Traces:
+    """The words (`texts`) an item's history entries and Undo states hold, every version of it,
+    and the messages (`sources`) its history says changed it; `kind` is what one item of its
+    kind is called (from its latest entry; "" with no entry)."""
+
+    texts: tuple[str, ...] = ()
+    sources: list[SourceRef] = field(default_factory=list)
+    kind: str = ""
+
+
+def entry_words(entry: HistoryEntry) -> tuple[str, ...]:
+    """The remembered words in one history line: `location: Porto -> Lisbon` holds `Porto` and
+    `Lisbon`, `restored: I keep bees` holds `I keep bees`; `(forgotten)` and `(undone)` none."""
+    text = entry.text.removesuffix(_UNDONE)
+    if text.startswith("("):
+        return ()
+    label = field_name(entry.item_id).replace("_", " ") + ": "
+    words: list[str] = []
+    for part in text.removeprefix(_RESTORED).split(_ARROW):
+        if part.startswith(label):
+            part = part[len(label) :]
+            if ", " in part:  # a list field's values, each a remembered word of its own
+                words.extend(part.split(", "))
+        words.append(part)
+    return tuple(w for w in words if w)
+
+
+def change_words(change: ItemChange) -> tuple[str, ...]:
+    """The remembered words in one change kept for Undo: its before-state (an item with its
+    earlier values, or a profile field's value), and what it left (its summary, or the value)."""
+    words: list[str] = []
+    for state in (change.before, change.after):
+        if state is None:
+            continue
+        if "data" in state:
+            words.extend(StoredItem.model_validate(state).remembered_texts())
+        elif "value" in state:
+            words.extend(_values(state["value"]))
+    if change.after is not None and "value" not in change.after:
+        words.append(change.summary)  # an item's data: its line says what it held
+    return tuple(w for w in words if w)
+
+
+def _values(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+
+
+async def traces_of(repository: MemoryRepository, user_key: str, item_ids: set[str]) -> Traces:
+    """What the history and the change sets of `user_key` hold about the items `item_ids`."""
+    history = list((await repository.history(user_key)).values())
+    return _collect(history, await repository.change_sets(user_key), item_ids)
+
+
+def _collect(history: list[HistoryEntry], sets: list[ChangeSet], item_ids: set[str]) -> Traces:
+    texts: list[str] = []
+    sources: list[SourceRef] = []
+    kind = ""
+    for entry in history:
+        if entry.item_id not in item_ids:
+            continue
+        texts.extend(entry_words(entry))
+        kind = entry.kind
+        if entry.conversation and entry.cause not in NOT_A_MESSAGE:
+            sources = merge_sources(sources, [SourceRef(**_ref(entry))])
+    for change_set in sets:
+        for change in change_set.changes:
+            if change.item_id in item_ids:
+                texts.extend(change_words(change))
+    return Traces(tuple(dict.fromkeys(texts)), sources, kind)
+
+
+def _ref(entry: HistoryEntry) -> dict[str, str]:
+    return {"conversation": entry.conversation or "", "message_id": entry.cause}
+
+
+def live_ids(memory: UserMemory) -> set[str]:
+    """The ids of what is remembered now: collection items and profile fields with a value."""
+    ids = set(memory.items())
+    for kind in memory.kinds.profiles:
+        for document in memory.of(kind.name).values():
+            ids.update(
+                name.replace("_", "-")
+                for name, value in document.data.items()
+                if value not in (None, "", [])
+            )
+    return ids
+
+
+async def no_longer_remembered(
+    repository: MemoryRepository, user_key: str, memory: UserMemory
+) -> dict[str, Traces]:
+    """Items that history or Undo still hold words of but `memory` no longer has (the model
+    removed them, an Undo took them back), with those words."""
+    history = list((await repository.history(user_key)).values())
+    sets = await repository.change_sets(user_key)
+    ids = {e.item_id for e in history} | {c.item_id for s in sets for c in s.changes}
+    found: dict[str, Traces] = {}
+    for item_id in sorted(ids - live_ids(memory)):
+        traces = _collect(history, sets, {item_id})
+        if traces.texts:
+            found[item_id] = traces
+    return found
+
+
+def named_by(
+    requests: Iterable[str], candidates: dict[str, tuple[str, ...]], spoken_for: Iterable[str] = ()
+) -> list[str]:
+    """The candidates (id -> their words) a request to forget names: those sharing the most
+    words with it, when that is two words or more, or half of a candidate's words. Words of
+    `spoken_for` (what the same request already erased) and the request's own forget-words do
+    not count, so "forget that I keep bees" names nothing more once "I keep bees" itself was
+    removed.
+
+    Matching is by words (memory.agent.relevance.words: folded, stopwords dropped); when in doubt it
+    names, as erasure does elsewhere (memory.learning.rules.asks_to_forget).
+    """
+    asked = set().union(*(word_set(r) for r in requests)) - set().union(
+        *(word_set(t) for t in spoken_for)
+    )
+    asked = {w for w in asked if not asks_to_forget([w]) and w not in _REQUEST_WORDS}
+    scores: dict[str, tuple[int, float]] = {}
+    for item_id, texts in candidates.items():
+        own = set().union(*(word_set(t) for t in texts))
+        if own and asked & own:
+            scores[item_id] = (len(asked & own), len(asked & own) / len(own))
+    best = max(scores.values(), default=(0, 0.0))
+    if best[0] < 2 and best[1] < 0.5:
+        return []
+    return [item_id for item_id, score in scores.items() if score == best]
+
+
+# Words of a request to forget that name no memory.
+_REQUEST_WORDS = frozenset(
+    {"please", "remember", "thing", "things", "anymore", "any", "more", "know", "need", "also"}
+)

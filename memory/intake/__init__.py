@@ -1,0 +1,1 @@
+"""From an acknowledged event to exactly one answer: the durable inbox, delivery, backpressure."""

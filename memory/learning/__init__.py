@@ -1,0 +1,1 @@
+"""Learning: when to learn, extraction with trustcall, writes and their change sets."""

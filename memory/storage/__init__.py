@@ -1,0 +1,1 @@
+"""The store behind memory: repository, sealing, namespaces, evolution, checkpoints, locks."""
