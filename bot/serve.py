@@ -68,19 +68,22 @@ async def serve(
         await web.TCPSite(runner, "0.0.0.0", settings.port).start()
         tasks = {name: asyncio.ensure_future(a.run()) for name, a in adapters.items()}
         for name, task in tasks.items():
-            probes[name] = lambda task=task: not task.done()  # type: ignore[misc]
+            # Unhealthy once going away, so a load balancer stops sending here during the drain.
+            probes[name] = lambda task=task: not task.done() and not stopping.is_set()  # type: ignore[misc]
         await delivery.start()
         await _until_stopped(stopping, tasks.values())
         log.info("shutting down: no new messages; finishing %d in flight", engine.in_flight)
-        for task in tasks.values():
-            task.cancel()
-        results = await asyncio.gather(*tasks.values(), return_exceptions=True)
+        # Drain while the platforms' clients are still open: a reply finishing now is posted
+        # through them (a Discord client closed first made every such post fail).
         given_back = await delivery.stop()
         if given_back:
             log.warning("shutdown: %d unanswered message(s) left for the next start", given_back)
         if not await engine.drain(settings.shutdown_drain_seconds):
             log.warning("shutdown: replies still running after the drain timeout")
         await _drained(adapters, settings.shutdown_drain_seconds)
+        for task in tasks.values():
+            task.cancel()
+        results = await asyncio.gather(*tasks.values(), return_exceptions=True)
     finally:
         _signals_off()
         await runner.cleanup()
