@@ -22,6 +22,7 @@ from memory.accounts.linking import Linker
 from memory.accounts.people import People
 from memory.agent.graph import build_graph
 from memory.agent.semantic import SemanticIndex
+from memory.commands.history import HistoryEntry
 from memory.commands.operations import MemoryOperations
 from memory.commands.results import CommandResult, ForgetAllReceipt, ShowResult
 from memory.commands.verbs import MemoryCommand
@@ -39,7 +40,7 @@ from memory.storage.bundle import StorageBundle
 from memory.storage.checkpoints import CheckpointPruner, SaverPruner
 from memory.storage.locks import LocalUserLocks, UserLocks
 from memory.storage.repositories import StoreRepositories
-from memory.storage.repository import MemoryRepository
+from memory.storage.repository import MemoryRepository, UserMemory
 from memory.storage.sealing import KeyUnavailable, Sealer, inbox_owner
 from memory.supervision import Supervisor
 from memory.turns import APOLOGY, Turns
@@ -74,9 +75,13 @@ class EngineConfig:
 
 
 class MemoryEngine:
-    """The memory bot's core, as adapters see it: `reply`, `run_command`, `message_deleted`
-    and `message_edited`, listeners for learned and changed memory, and `start` / `aclose`
-    around a run. Build it with `MemoryEngine.on(storage, ...)`."""
+    """The memory bot's core, as adapters and the bot see it (SURFACE; a test keeps them to it):
+    `reply`, `run_command`, `message_deleted` and `message_edited`; `on_learned` and
+    `on_changed` listeners; `learn_now`, `memory` and `history` of one person; `kinds`;
+    `start`, `in_flight`, `drain`, `flush` and `aclose` around a run. Two parts are lent out:
+    `store`, for platform state under a platform's own namespaces (Slack's installations,
+    OAuth state and answered threads), sealed with `sealer`; and `stats`, whose registry the
+    bot serves on /metrics. Build it with `MemoryEngine.on(storage, ...)`."""
 
     def __init__(
         self,
@@ -168,6 +173,20 @@ class MemoryEngine:
             prune_every=self.config.prune_every,
             spawn=self.supervisor.in_background,
         )
+
+    async def memory(self, user_key: str) -> UserMemory:
+        """What is stored for `user_key` (a person id), every kind. Raises KeyUnavailable when
+        it is sealed with a key this process does not hold."""
+        return await self.repository.load(user_key)
+
+    async def history(self, user_key: str) -> list[HistoryEntry]:
+        """The change history of `user_key` (a person id), oldest first."""
+        return list((await self.repository.history(user_key)).values())
+
+    @property
+    def sealer(self) -> Sealer:
+        """What seals stored values (a key ring with MEMORY_ENCRYPTION_KEY, else plain)."""
+        return self.repository.sealer
 
     def on_learned(self, listener: LearnedListener) -> None:
         """Call `listener` after each learning round (memory.learning.learner.LearnedListener)."""

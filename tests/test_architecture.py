@@ -135,3 +135,46 @@ def test_every_core_package_says_what_it_holds() -> None:
     for package in packages:
         doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text()))
         assert doc, f"{package.name}/__init__.py has no docstring"
+
+
+# What adapters and the bot may use of the engine (memory.engine.MemoryEngine's docstring).
+ENGINE_SURFACE = {
+    "reply", "run_command", "message_deleted", "message_edited", "on_learned", "on_changed",
+    "learn_now", "memory", "history", "kinds", "start", "in_flight", "drain", "flush", "aclose",
+    "store", "sealer", "stats",
+}  # fmt: skip
+
+
+def engine_attributes(source: str) -> set[str]:
+    """Attributes read off `engine` or `self.engine` in `source`."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = node.value
+        if (isinstance(owner, ast.Name) and owner.id == "engine") or (
+            isinstance(owner, ast.Attribute) and owner.attr == "engine"
+        ):
+            found.add(node.attr)
+    return found
+
+
+@pytest.mark.parametrize("package", ["adapters", "bot"])
+def test_platforms_use_only_the_engine_surface(package: str) -> None:
+    # Reaching into the engine's parts (its repository, scheduler, learner) couples a platform
+    # to how the core is built; what it needs is a method on the engine.
+    for path in (ROOT / package).rglob("*.py"):
+        beyond = engine_attributes(path.read_text()) - ENGINE_SURFACE
+        assert not beyond, f"{path.relative_to(ROOT)} uses engine.{sorted(beyond)}"
+
+
+def test_the_surface_checker_sees_attributes() -> None:
+    assert engine_attributes("await self.engine.repository.load(k); engine.scheduler") == {
+        "repository",
+        "scheduler",
+    }
+    import memory
+
+    # Every name of the surface is the engine's (store, kinds and stats are set per instance).
+    methods = ENGINE_SURFACE - {"store", "kinds", "stats"}
+    assert [name for name in methods if not hasattr(memory.MemoryEngine, name)] == []

@@ -241,8 +241,7 @@ async def run_console(
     after = await _memory_or_none(engine, user.key)
     if before is not None and after is not None:
         # The entries written during this session: they tell corrections from learning.
-        history = await engine.repository.history(user.key)
-        written = [e for e in history.values() if e.at >= started]
+        written = [e for e in await engine.history(user.key) if e.at >= started]
         show(saved_line(before, after, written))
 
 
@@ -250,7 +249,7 @@ async def _memory_or_none(engine: MemoryEngine, user_key: str) -> UserMemory | N
     """The person's memory; None when it is sealed with a key this process does not hold (the
     log gets one line naming the key; replies apologize and /memory commands say so)."""
     try:
-        return await engine.repository.load(user_key)
+        return await engine.memory(user_key)
     except KeyUnavailable as exc:
         log.error("memory cannot be opened: %s", exc, extra={"user": user_key})
         return None

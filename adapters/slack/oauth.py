@@ -65,7 +65,7 @@ class SlackOAuth:
     def __init__(self, engine: MemoryEngine, config: OAuthConfig) -> None:
         self.engine = engine
         self.config = config
-        self.installations = StoreInstallationStore(engine.store, engine.repository.sealer)
+        self.installations = StoreInstallationStore(engine.store, engine.sealer)
 
     def app_options(self, client: AsyncWebClient) -> dict[str, Any]:
         """AsyncApp keyword arguments for the OAuth flow.

@@ -436,7 +436,7 @@ class MemoryRepository:
                 await self.store.adelete(user_namespace(user_key, "history"), key)
 
     async def history(self, user_key: str) -> dict[str, HistoryEntry]:
-        """Oldest first."""
+        """Every change history entry of `user_key`, keyed by its sortable key, oldest first."""
         found = await self._search(user_key, "history")
         entries = {item.key: HistoryEntry.model_validate(value) for item, value in found}
         return dict(sorted(entries.items()))
