@@ -203,3 +203,21 @@ async def test_no_enabled_platform_names_every_registered_one(fake: FakePlatform
     assert "SLACK_BOT_TOKEN" in message and "DISCORD_TOKEN" in message and "FAKE_TOKEN" in message
     with pytest.raises(ConfigurationError, match="FAKE_TOKEN does not fit port 2"):
         await run_platforms(settings_on(2))
+
+
+def unknown_to_the_core(platforms: Sequence[Platform]) -> list[str]:
+    """Registered platforms whose name the core's verbs do not take (`/memory unlink <name>`,
+    memory.commands.verbs.PlatformName)."""
+    from memory.commands.verbs import PLATFORMS as CORE_PLATFORMS
+
+    return [p.name for p in platforms if p.name not in CORE_PLATFORMS]
+
+
+def test_every_registered_platform_is_one_the_core_names() -> None:
+    # A third platform also adds its name to PlatformName: its people could link accounts but
+    # never `/memory unlink` them otherwise ("Adding a platform" in the README).
+    assert unknown_to_the_core(PLATFORMS) == []
+
+
+def test_the_platform_name_check_sees_an_unknown_platform(fake: FakePlatform) -> None:
+    assert unknown_to_the_core(bot.platforms.PLATFORMS) == ["fake"]
