@@ -91,8 +91,10 @@ def builds_engine_directly(source: str) -> bool:
     """True when `source` calls MemoryEngine(...) instead of MemoryEngine.on(storage)."""
     return any(
         isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "MemoryEngine"
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id == "MemoryEngine")
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "MemoryEngine")
+        )
         for node in ast.walk(ast.parse(source))
     )
 
@@ -110,6 +112,7 @@ def test_the_engine_is_built_from_one_storage_bundle(package: str) -> None:
 
 def test_the_engine_build_checker_sees_calls() -> None:
     assert builds_engine_directly("engine = MemoryEngine(model=m, store=s)")
+    assert builds_engine_directly("engine = memory.MemoryEngine(model=m, store=s)")
     assert not builds_engine_directly("engine = MemoryEngine.on(storage, model=m)")
 
 

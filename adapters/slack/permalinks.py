@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from cachetools import LRUCache
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -28,7 +29,7 @@ class WorkspaceUrls:
     """Workspace base URLs by team id (bounded), from the request context or chat.getPermalink."""
 
     def __init__(self) -> None:
-        self._by_team: dict[str, str] = {}
+        self._by_team: LRUCache[str, str] = LRUCache(maxsize=MAX_TEAMS)
 
     async def base_url(
         self, client: AsyncWebClient, context: Any, channel: str, ts: str
@@ -49,7 +50,5 @@ class WorkspaceUrls:
             return None
         found = base_of(str(response.get("permalink") or ""))
         if found and team:
-            if len(self._by_team) >= MAX_TEAMS:
-                self._by_team.pop(next(iter(self._by_team)))
             self._by_team[team] = found
         return found
