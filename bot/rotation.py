@@ -39,7 +39,7 @@ async def rotate(storage: Storage, ring: KeyRing) -> RotationReport:
     with `ring`'s current master key. Raises ValueError for a value no configured key opens.
 
     Once everything opened, records that key as the current one, so a process still on
-    replaced settings wraps no new data key with the retired key (KeyRing.check_may_wrap);
+    replaced settings writes nothing with the retired key (KeyRing.check_may_wrap);
     a rotation that fails on a key it cannot open records nothing, so processes on the
     settings in use keep working."""
     stored = await rotate_store(storage.store, ring, store_swap(storage))

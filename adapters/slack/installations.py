@@ -19,7 +19,7 @@ from langgraph.store.base import BaseStore
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from memory import PlainSealer, Sealer
+from memory import KeyRing, PlainSealer, Sealer
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,10 @@ class StoreInstallationStore(AsyncInstallationStore):  # type: ignore[misc]
         return log
 
     async def _put(self, namespace: tuple[str, ...], key: str, value: dict[str, Any]) -> None:
+        if isinstance(self._sealer, KeyRing):
+            # Refused on settings rotate-key replaced: sealed with the replaced key, the
+            # workspace's tokens would open for no current process.
+            await self._sealer.check_may_wrap()
         await self._store.aput(namespace, key, self._sealer.seal(value), index=False)
 
     async def _get(self, namespace: tuple[str, ...], key: str) -> dict[str, Any] | None:

@@ -200,6 +200,10 @@ class MemoryRepository:
             ref = await self.keys.data_key(person_owner(user_key))
             sealed = self.keys.seal_with(ref, value)
         else:
+            if self.keys is not None:
+                # Sealed with the master key itself: a process on settings rotate-key replaced
+                # must not write it, or its person could not be read on the current ones.
+                await self.keys.check_may_wrap()
             sealed = self.sealer.seal(value)
         await self.store.aput(namespace, key, sealed, index=False)
 

@@ -655,3 +655,27 @@ async def test_rotate_key_away_from_a_key_that_had_a_trailing_newline(
         shown = await engine.run_command(carol, parse_command("show"))
         assert isinstance(shown, ShowResult) and any("zebracorn" in f.text for f in shown.facts)
         await engine.aclose()
+
+
+async def test_after_rotate_key_a_process_on_the_replaced_key_seals_nothing_with_it(
+    place: Place, tmp_path: Path
+) -> None:
+    # What the master key seals itself (the erasure log kept through forget all) is refused
+    # too: sealed with the replaced key, it would lock its person out on the current settings.
+    alice = person(unique("alice"))
+    async with opened(place, KeyRing(OLD)) as (_, engine):
+        await engine.reply(say(alice, dm(alice), "Remember that I like quokkaberry pie"))
+    code, output = await rotate_key(
+        place, tmp_path, MEMORY_ENCRYPTION_KEY=NEW, MEMORY_ENCRYPTION_OLD_KEYS=OLD
+    )
+    assert code == 0, output
+    old_id = key_ids(OLD)[0].removeprefix("aesgcm-")
+    async with opened(place, KeyRing(OLD)) as (storage, engine):
+        with pytest.raises(CommandError):
+            await engine.run_command(alice, parse_command("/memory forget all confirm"))
+        rows = await storage.store.asearch(("users",), limit=10_000)
+        stale = [r.key for r in rows if f"aesgcm-{old_id}:" in json.dumps(r.value)]
+        assert stale == []
+    async with opened(place, KeyRing(NEW)) as (_, engine):
+        receipt = await engine.run_command(alice, parse_command("/memory forget all confirm"))
+        assert isinstance(receipt, ForgetAllReceipt)
