@@ -174,8 +174,8 @@ async def _rotate_key(settings: Settings) -> int:
             done = await rotate(storage, sealer)
             if done.left:
                 raise ConfigurationError(
-                    f"rotate-key: {done.left} stored value(s) are still sealed with an old key "
-                    "(rewritten meanwhile): is a bot process still running without the new "
+                    f"rotate-key: {done.left} data key(s) or value(s) are still sealed with an "
+                    "old key (rewritten meanwhile): is a bot process still running without the new "
                     "MEMORY_ENCRYPTION_KEY? Restart it with the new settings, run rotate-key "
                     "again, and keep MEMORY_ENCRYPTION_OLD_KEYS until it succeeds"
                 )
@@ -196,8 +196,9 @@ async def _rotate_key(settings: Settings) -> int:
     print(
         f"Sealed again with MEMORY_ENCRYPTION_KEY in {storage_description(settings)}: "
         f"{done.keys} data key(s), {done.values} stored value(s), {done.inbox} inbox "
-        f"event(s), {done.checkpoints} conversation value(s); all {checked} data key(s) open "
-        f"with it alone.{after}"
+        f"event(s), {done.checkpoints} conversation value(s); "
+        + (f"all {checked} data key(s) open with it alone." if checked else "no data keys yet.")
+        + after
     )
     return 0
 
