@@ -354,6 +354,8 @@ class WhyResult:
     corrected: datetime | None = None
     # The message was edited after it was learned from: its words now are not the item's source.
     edited: bool = False
+    # The message it came from was deleted on its platform: no link, and no words to quote.
+    deleted: bool = False
 
     def as_text(self) -> str:
         """The item, where it was learned, the message (link or id), the person's words while they
@@ -363,7 +365,9 @@ class WhyResult:
             lines.append(
                 f"  set by your correction (/memory correct), {self.corrected:%Y-%m-%d %H:%M} UTC"
             )
-        if self.permalink:
+        if self.deleted:
+            lines.append("  (you deleted the message I learned it from)")
+        elif self.permalink:
             lines.append(f"  message: {self.permalink}")
         elif self.message_id:
             lines.append(f"  message: {self.message_id}")
