@@ -305,9 +305,10 @@ class HistoryResult:
 @dataclass(frozen=True)
 class UndoResult:
     """What `/memory undo` (or an Undo button) did: `reason` is done, gone (no such change
-    to undo, or past the undo window), changed (something newer touched these
-    items), forgotten (the newest change was a forget, which is final) or learning (messages
-    are still being learned from, so "the latest" is not known)."""
+    to undo, or past the undo window), undone (that change was undone already), changed
+    (something newer touched these items), forgotten (the newest change was a forget, which is
+    final), "forgotten since" (what that change learned was forgotten after it) or learning
+    (messages are still being learned from, so "the latest" is not known)."""
 
     reverted: list[str]
     reason: str
@@ -336,6 +337,13 @@ class UndoResult:
             return (
                 "The last change to your memory was forgetting something, and that is final: "
                 "there is nothing to undo. `/memory history` lists changes."
+            )
+        if self.reason == "undone":
+            return "That was already undone. `/memory history` lists changes."
+        if self.reason == "forgotten since":
+            return (
+                "I didn't undo that: that memory was forgotten since, and forgetting is final. "
+                "`/memory history` lists changes."
             )
         return "There is nothing I learned recently to undo. `/memory history` lists changes."
 

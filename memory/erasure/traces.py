@@ -45,7 +45,8 @@ class Traces:
 
 def entry_words(entry: HistoryEntry) -> tuple[str, ...]:
     """The remembered words in one history line: `location: Porto -> Lisbon` holds `Porto` and
-    `Lisbon`, `restored: I keep bees` holds `I keep bees`; `(forgotten)` and `(undone)` none."""
+    `Lisbon`, `restored: I keep bees` and `I keep bees (undone)` hold `I keep bees`;
+    `(forgotten)` and (in older entries) a bare `(undone)` none."""
     text = entry.text.removesuffix(_UNDONE)
     if text.startswith("("):
         return ()

@@ -461,8 +461,9 @@ class MemoryRepository:
         self, user_key: str, entries: Iterable[str], changes: Iterable[tuple[str, str]]
     ) -> None:
         """Drop history entries (by key) and changes kept for Undo (as (change set id, item
-        id)) that hold forgotten words; a change set left with no change goes whole, so no
-        Undo can bring them back."""
+        id)) that hold forgotten words, so no Undo can bring them back. A change set left with
+        no change stays as a marker holding no words (ChangeSet.final), so its Undo button can
+        say the memory was forgotten since."""
         for key in sorted(entries):
             await self.store.adelete(user_namespace(user_key, "history"), key)
         doomed: dict[str, set[str]] = {}
@@ -472,9 +473,6 @@ class MemoryRepository:
             if change_set.id not in doomed:
                 continue
             kept = [c for c in change_set.changes if c.item_id not in doomed[change_set.id]]
-            if not kept:
-                await self.drop_change_set(user_key, change_set.id)
-                continue
             trimmed = change_set.model_copy(update={"changes": kept})
             await self._put(user_key, "changes", trimmed.id, trimmed.model_dump(mode="json"))
 

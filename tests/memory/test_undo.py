@@ -570,3 +570,45 @@ async def test_forgetting_erases_the_same_words_kept_under_an_earlier_id(
         assert await facts(engine) == ["I play chess"]
     finally:
         await engine.scheduler.close()
+
+
+async def test_an_undo_pressed_again_says_it_was_already_undone(engine: MemoryEngine) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    [told] = await engine.repository.change_sets(ALICE.key)
+    assert (await undo(engine, told.id)).reason == "done"
+
+    again = await undo(engine, told.id)
+
+    assert again.reason == "undone" and again.reverted == []
+    assert again.as_text().startswith("That was already undone.")
+
+
+@pytest.mark.parametrize("how", ["asked in chat", "forget command"])
+async def test_an_older_undo_after_a_forget_says_the_memory_was_forgotten_since(
+    engine: MemoryEngine, how: str
+) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    [told] = await engine.repository.change_sets(ALICE.key)
+    await tell(engine, "Remember that I play chess.")
+    await _forget(engine, how, "I keep bees")
+
+    pressed = await undo(engine, told.id)
+
+    assert pressed.reason == "forgotten since" and pressed.reverted == []
+    assert "forgotten since" in pressed.as_text() and "bees" not in pressed.as_text()
+    assert await facts(engine) == ["I play chess"]
+
+
+async def test_history_names_what_undoing_an_insert_took_back(engine: MemoryEngine) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    await tell(engine, "I live in Lisbon.")
+    await undo(engine)
+    await undo(engine)
+    [fact_id] = {e.item_id for e in (await engine.repository.history(ALICE.key)).values()} - {
+        "location"
+    }
+
+    history = (await engine.run_command(ALICE, MemoryCommand("history"))).as_text()
+
+    assert "removed [location] location: Lisbon (undone) (undo)" in history
+    assert f"removed [{fact_id}] I keep bees (undone) (undo)" in history
