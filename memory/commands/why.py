@@ -64,6 +64,14 @@ async def explain(
             unnamed = [r for r in shown.field_sources.get(name, []) if r.message_id not in named]
             lost = unnamed[-1] if unnamed else None
             source, permalink = None, None
+        elif source is None and shown.field_sources.get(name):
+            # History names no change of it at all (the messages were deleted, or their
+            # entries went past the history cap): only a delete the erasure log recorded is
+            # named, so an entry merely past the cap is not called deleted.
+            last = shown.field_sources[name][-1]
+            erased = (await repository.erasure_log(user_key)).events
+            if any(last in event.sources for event in erased):
+                lost = last
     corrected = source.at if source is not None and source.cause == CORRECTION else None
     message_id = source.cause if source and corrected is None else None
     conversation = source.conversation if source and corrected is None else None

@@ -155,3 +155,19 @@ async def test_why_for_a_fact_whose_message_was_deleted_says_so_with_no_link(
     assert answer.item.text == "I keep wasps" and answer.deleted and answer.permalink is None
     text = answer.as_text()
     assert "https://x.test/p" not in text and "you deleted the message I learned it from" in text
+
+
+async def test_why_says_the_only_message_a_profile_value_came_from_was_deleted(
+    engine: MemoryEngine,
+) -> None:
+    porto = replace(say(ALICE, dm(ALICE), "I live in Porto."), permalink="https://x.test/porto")
+    await engine.reply(porto)
+    await engine.learn_now(ALICE.key)
+    await engine.message_deleted(MessageDeleted(dm(ALICE), (porto.message_id,), author=ALICE))
+
+    where = await why(engine, "location")
+
+    # What was learned stays; where it came from is gone, and the answer says so.
+    assert where.item.text == "location: Porto" and where.deleted
+    assert where.permalink is None and where.words is None
+    assert "you deleted the message I learned it from" in where.as_text()
