@@ -69,8 +69,7 @@ async def explain(
             # entries went past the history cap): only a delete the erasure log recorded is
             # named, so an entry merely past the cap is not called deleted.
             last = shown.field_sources[name][-1]
-            erased = (await repository.erasure_log(user_key)).events
-            if any(last in event.sources for event in erased):
+            if await _recorded_delete(repository, user_key, last):
                 lost = last
     corrected = source.at if source is not None and source.cause == CORRECTION else None
     message_id = source.cause if source and corrected is None else None
@@ -104,8 +103,20 @@ async def explain(
             conversations, conversation, message_id, user_key, learned, speaker=in_channel
         )
         # A platform delete takes the message out of the conversation and its changes out of
-        # history; a message only folded into a summary is still named by its history.
-        deleted = not stored and all(e.cause != message_id for e in history)
+        # history; a message only folded into a summary is still named by its history, unless
+        # the item's whole history went past the cap: then only a recorded delete counts.
+        deleted = (
+            not stored
+            and all(e.cause != message_id for e in history)
+            and (
+                bool(history)
+                or await _recorded_delete(
+                    repository,
+                    user_key,
+                    SourceRef(conversation=conversation, message_id=message_id),
+                )
+            )
+        )
     if deleted:
         permalink = None  # a link to a deleted message leads nowhere
     return WhyResult(
@@ -118,6 +129,12 @@ async def explain(
         edited=edited,
         deleted=deleted,
     )
+
+
+async def _recorded_delete(repository: MemoryRepository, user_key: str, ref: SourceRef) -> bool:
+    """Does the erasure log record the message `ref` as gone (a platform delete whose author
+    was known, or a forget that reached it)?"""
+    return any(ref in event.sources for event in (await repository.erasure_log(user_key)).events)
 
 
 def _same_audience(entry: HistoryEntry, audience: str, audiences: dict[str, str]) -> bool:
