@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from tests.fakes.openai_server import FakeOpenAI
+from tests.memory.scan import places_on_disk
 from tests.test_console_e2e import responder, run_bot
 
 
@@ -53,3 +54,23 @@ async def test_a_profile_change_shows_old_and_new_and_export_has_the_history(
         "location: Porto",
         "location: Porto -> Lisbon",
     ]
+
+
+async def test_forgetting_words_learned_again_leaves_them_in_no_history(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with FakeOpenAI(responder) as fake:
+        told = ["Remember that I keep Quaggabees.", "/memory undo"]
+        code, first = await run_bot(fake, data, told, "--user", "al")
+        assert code == 0 and "Undone: forgot I keep Quaggabees" in first, first
+        again = ["Remember that I keep Quaggabees.", "/memory show"]
+        code, shown = await run_bot(fake, data, again, "--user", "al")
+        assert code == 0, shown
+        [item_id] = re.findall(r"\[(\w+)\] I keep Quaggabees", shown)
+        code, output = await run_bot(
+            fake, data, [f"/memory forget {item_id}", "/memory history"], "--user", "al"
+        )
+
+    assert code == 0, output
+    # The first id's entries held the same words: they go too, and nothing on disk keeps them.
+    assert not [line for line in _history_lines(output) if "Quaggabees" in line]
+    assert places_on_disk(data, "Quaggabees") == []

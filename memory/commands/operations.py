@@ -32,7 +32,7 @@ from memory.commands.verbs import MemoryCommand
 from memory.commands.why import explain
 from memory.erasure.conversations import ConversationStates
 from memory.erasure.log import ErasureEvent
-from memory.erasure.traces import traces_of
+from memory.erasure.traces import forget_traces, traces_of
 from memory.errors import CommandError
 from memory.identity import ConversationRef, UserRef
 from memory.ids import field_name
@@ -194,15 +194,16 @@ class MemoryOperations:
         they have no such item."""
         memory = await self.repository.load(user_key)
         owner = memory.kind_of(item_id)
-        # Every version it had is forgotten with it: history and Undo keep the older ones.
-        traces = await traces_of(self.repository, user_key, {item_id})
         if owner is not None:
             item = memory.of(owner.name)[item_id]
+            # Every version it had is forgotten with it: history and Undo keep the older ones,
+            # and the same words kept under another id (learned again after an Undo).
+            traces = await traces_of(self.repository, user_key, {item_id}, item.remembered_texts())
             sources = merge_sources(_sources_of(item), traces.sources)
             texts = (*item.remembered_texts(), *traces.texts)
             await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
             await self.repository.delete(user_key, owner.name, item_id)
-            await self.repository.forget_history_of(user_key, item_id)
+            await forget_traces(self.repository, user_key, traces)
             await self.learner.redactor.redact(user_key, sources, texts)
             return ForgetResult(ItemView.of(item_id, item))
         field = field_name(item_id)
@@ -224,20 +225,19 @@ class MemoryOperations:
                     "it, and `/memory forget all` forgets everything."
                 )
             shown = ItemView.of_field(field, next(iter(owners.values())))
+            values = [t for p in owners.values() for t in p.remembered_texts(field)]
+            traces = await traces_of(self.repository, user_key, {item_id}, values)
             sources = merge_sources(
                 *(p.field_sources.get(field, []) for p in owners.values()), traces.sources
             )
-            texts = (
-                *(t for p in owners.values() for t in p.remembered_texts(field)),
-                *traces.texts,
-            )
+            texts = (*values, *traces.texts)
             await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
             for audience, profile in owners.items():
                 data = {**profile.data, field: _empty(profile.data[field])}
                 kept = {k: v for k, v in profile.field_sources.items() if k != field}
                 updated = profile.model_copy(update={"data": data, "field_sources": kept})
                 await self.repository.put(user_key, kind.name, audience, updated)
-            await self.repository.forget_history_of(user_key, item_id)
+            await forget_traces(self.repository, user_key, traces)
             # Entries written before fields had ids hold the whole profile as text.
             await self.repository.forget_history_of(user_key, kind.name)
             await self.learner.redactor.redact(user_key, sources, texts)
@@ -246,22 +246,25 @@ class MemoryOperations:
         for section, items in (await self.repository.undeclared(user_key)).items():
             if item_id in items:
                 item = items[item_id]
+                words = item.remembered_texts()
+                traces = await traces_of(self.repository, user_key, {item_id}, words)
                 sources = merge_sources(_sources_of(item), traces.sources)
                 texts = (*item.remembered_texts(), *traces.texts)
                 await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
                 await self.repository.delete(user_key, section, item_id)
-                await self.repository.forget_history_of(user_key, item_id)
+                await forget_traces(self.repository, user_key, traces)
                 await self.learner.redactor.redact(user_key, sources, texts)
                 return ForgetResult(ItemView.of(item_id, item))
         # No longer remembered (the model removed it, or an Undo did) but its words are still
         # in its history or an undo state: forgetting its id erases those too.
+        traces = await traces_of(self.repository, user_key, {item_id})
         entries = [
             e for e in (await self.repository.history(user_key)).values() if e.item_id == item_id
         ]
         if entries or traces.texts:
             sources = traces.sources
             await self.repository.record_erasure(user_key, ErasureEvent(sources=sources))
-            await self.repository.forget_history_of(user_key, item_id)
+            await forget_traces(self.repository, user_key, traces)
             await self.learner.redactor.redact(user_key, sources, traces.texts)
             last = entries[-1] if entries else None
             return ForgetResult(

@@ -305,9 +305,10 @@ class HistoryResult:
 @dataclass(frozen=True)
 class UndoResult:
     """What `/memory undo` (or an Undo button) did: `reason` is done, gone (no such change
-    to undo, or past the undo window), changed (something newer touched these
-    items), forgotten (the newest change was a forget, which is final) or learning (messages
-    are still being learned from, so "the latest" is not known)."""
+    to undo, or past the undo window), undone (that change was undone already), changed
+    (something newer touched these items), forgotten (the newest change was a forget, which is
+    final), "forgotten since" (what that change learned was forgotten after it) or learning
+    (messages are still being learned from, so "the latest" is not known)."""
 
     reverted: list[str]
     reason: str
@@ -337,6 +338,13 @@ class UndoResult:
                 "The last change to your memory was forgetting something, and that is final: "
                 "there is nothing to undo. `/memory history` lists changes."
             )
+        if self.reason == "undone":
+            return "That was already undone. `/memory history` lists changes."
+        if self.reason == "forgotten since":
+            return (
+                "I didn't undo that: that memory was forgotten since, and forgetting is final. "
+                "`/memory history` lists changes."
+            )
         return "There is nothing I learned recently to undo. `/memory history` lists changes."
 
 
@@ -354,6 +362,8 @@ class WhyResult:
     corrected: datetime | None = None
     # The message was edited after it was learned from: its words now are not the item's source.
     edited: bool = False
+    # The message it came from was deleted on its platform: no link, and no words to quote.
+    deleted: bool = False
 
     def as_text(self) -> str:
         """The item, where it was learned, the message (link or id), the person's words while they
@@ -363,7 +373,9 @@ class WhyResult:
             lines.append(
                 f"  set by your correction (/memory correct), {self.corrected:%Y-%m-%d %H:%M} UTC"
             )
-        if self.permalink:
+        if self.deleted:
+            lines.append("  (you deleted the message I learned it from)")
+        elif self.permalink:
             lines.append(f"  message: {self.permalink}")
         elif self.message_id:
             lines.append(f"  message: {self.message_id}")

@@ -63,7 +63,13 @@ async def undo(
         if target is not None and target.final and change_id is None:
             # The newest change was a forget: final, and nothing older is "the latest".
             return UndoResult(reverted=[], reason="forgotten")
-        if target is None or not target.changes:
+        if target is not None and target.final:
+            # Its changes held words forgotten since (memory.erasure.traces): final too.
+            return UndoResult(reverted=[], reason="forgotten since")
+        if target is None:
+            entries = (await repository.history(user_key)).values()
+            if change_id is not None and any(e.undoes == change_id for e in entries):
+                return UndoResult(reverted=[], reason="undone")
             return UndoResult(reverted=[], reason="gone")
         newer = sets[sets.index(target) + 1 :]
         memory = await repository.load(user_key)
@@ -132,10 +138,10 @@ def undone_text(change: ItemChange) -> str:
 def brought_back(change: ItemChange) -> str:
     """What undoing `change` brought back, as history shows it: `restored: I keep bees` (a
     removal put back), `I keep wasps -> I keep bees` or `location: Lisbon -> Porto` (a change
-    reverted), `(undone)` (an insert taken back: nothing came back)."""
+    reverted), `I keep bees (undone)` (an insert taken back: nothing came back)."""
     before = change.before
     if before is None:
-        return "(undone)"
+        return f"{change.summary} (undone)"
     if "data" not in before:  # a profile field: {"value": ...}
         name = field_name(change.item_id)
         if change.after is None:

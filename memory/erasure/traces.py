@@ -1,6 +1,10 @@
 """What history and Undo still hold of an item: the words of every version it had and the
 messages they came from, so forgetting it reaches all of them, and so a request to forget
 something no longer remembered (the model removed it on its own) can still find its words.
+
+The same words may be kept under another id too (learned, removed or undone, then learned
+again as a new item): forgetting reaches every history entry and Undo state that holds them,
+whatever its id, matched as conversations are (memory.erasure.repeats).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 
 from memory.agent.relevance import word_set
 from memory.commands.history import NOT_A_MESSAGE, HistoryEntry
+from memory.erasure.repeats import repeats_of
 from memory.ids import field_name
 from memory.learning.changesets import ChangeSet, ItemChange
 from memory.learning.rules import asks_to_forget
@@ -32,11 +37,16 @@ class Traces:
     texts: tuple[str, ...] = ()
     sources: list[SourceRef] = field(default_factory=list)
     kind: str = ""
+    # Where they are kept, to drop them (forget_traces): history entry keys, and the changes
+    # kept for Undo as (change set id, item id).
+    entries: frozenset[str] = frozenset()
+    changes: frozenset[tuple[str, str]] = frozenset()
 
 
 def entry_words(entry: HistoryEntry) -> tuple[str, ...]:
     """The remembered words in one history line: `location: Porto -> Lisbon` holds `Porto` and
-    `Lisbon`, `restored: I keep bees` holds `I keep bees`; `(forgotten)` and `(undone)` none."""
+    `Lisbon`, `restored: I keep bees` and `I keep bees (undone)` hold `I keep bees`;
+    `(forgotten)` and (in older entries) a bare `(undone)` none."""
     text = entry.text.removesuffix(_UNDONE)
     if text.startswith("("):
         return ()
@@ -71,10 +81,60 @@ def _values(value: Any) -> list[str]:
     return [str(v) for v in (value if isinstance(value, list) else [value]) if v]
 
 
-async def traces_of(repository: MemoryRepository, user_key: str, item_ids: set[str]) -> Traces:
-    """What the history and the change sets of `user_key` hold about the items `item_ids`."""
-    history = list((await repository.history(user_key)).values())
-    return _collect(history, await repository.change_sets(user_key), item_ids)
+async def traces_of(
+    repository: MemoryRepository,
+    user_key: str,
+    item_ids: set[str],
+    words: Iterable[str] = (),
+) -> Traces:
+    """What the history and the change sets of `user_key` hold about the items `item_ids`, and
+    every other history entry or Undo change holding their words or `words` (what is forgotten
+    with them), whole and case-insensitive, under any id. `texts` are the items' own words;
+    `sources` the messages of every trace found, which go with them."""
+    history = await repository.history(user_key)
+    sets = await repository.change_sets(user_key)
+    own = _collect(list(history.values()), sets, item_ids)
+    pattern = repeats_of((*words, *own.texts))
+
+    def holds(texts: Iterable[str]) -> bool:
+        return pattern is not None and any(pattern.search(t) for t in texts)
+
+    entries = {
+        key for key, entry in history.items() if entry.item_id in item_ids or holds([entry.text])
+    }
+    sources = list(own.sources)
+    for key in sorted(entries):
+        entry = history[key]
+        if (
+            entry.item_id not in item_ids
+            and entry.conversation
+            and entry.cause not in NOT_A_MESSAGE
+        ):
+            sources = merge_sources(sources, [SourceRef(**_ref(entry))])
+    changes: set[tuple[str, str]] = set()
+    for change_set in sets:
+        for change in change_set.changes:
+            if change.item_id in item_ids or holds((*change_words(change), change.summary)):
+                changes.add((change_set.id, change.item_id))
+                sources = merge_sources(sources, _state_sources(change))
+    return Traces(own.texts, sources, own.kind, frozenset(entries), frozenset(changes))
+
+
+async def forget_traces(repository: MemoryRepository, user_key: str, traces: Traces) -> None:
+    """Drop the history entries and Undo changes `traces` found (call under the user lock)."""
+    await repository.drop_traces(user_key, traces.entries, traces.changes)
+
+
+def _state_sources(change: ItemChange) -> list[SourceRef]:
+    """The messages an item kept in an Undo state was learned from."""
+    if change.before is None or "data" not in change.before:
+        return []
+    item = StoredItem.model_validate(change.before)
+    where = item.provenance
+    if not where.message_id or where.message_id in NOT_A_MESSAGE:
+        return item.sources
+    last = SourceRef(conversation=where.conversation, message_id=where.message_id)
+    return merge_sources(item.sources, [last])
 
 
 def _collect(history: list[HistoryEntry], sets: list[ChangeSet], item_ids: set[str]) -> Traces:

@@ -5,7 +5,8 @@ removals it made: an outdated fact replaced, duplicates merged, the oldest items
 under a cap); a removal the person asked for is an erasure and final, so it has no before-state
 here (memory.learning.rules.asks_to_forget tells the two apart). A forget leaves a change set
 with no changes (ChangeSet.forgetting): a marker holding no words, so a bare Undo knows the newest
-change was final and takes back nothing learned before it.
+change was final and takes back nothing learned before it. A set whose every change held words
+forgotten since (memory.erasure.traces) is left the same way, so its Undo button says so.
 Before-states hold remembered words, so they are bounded: kept for UNDO_WINDOW at most, at most
 MAX_CHANGE_SETS per person, dropped with the item when it is forgotten, and by forget all.
 """

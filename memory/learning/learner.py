@@ -16,7 +16,7 @@ from memory.agent.timeline import earlier_values
 from memory.commands.history import Change, HistoryEntry
 from memory.erasure.log import ErasureEvent
 from memory.erasure.redaction import Redactor, voids
-from memory.erasure.traces import named_by, no_longer_remembered, traces_of
+from memory.erasure.traces import forget_traces, named_by, no_longer_remembered, traces_of
 from memory.errors import ExtractionFailed
 from memory.ids import field_id, new_item_id
 from memory.learning.attribution import source_of, sources_of
@@ -309,8 +309,8 @@ class Learner:
             report.forgotten += len(erased)
             for name, (field_refs, field_texts) in erased.items():
                 # Its earlier values, which history and Undo still hold, go with it.
-                old = await traces_of(self.repository, user_key, {field_id(name)})
-                await self.repository.forget_history_of(user_key, field_id(name))
+                old = await traces_of(self.repository, user_key, {field_id(name)}, field_texts)
+                await forget_traces(self.repository, user_key, old)
                 asked = narrowed(" ".join(field_texts))
                 forgotten = merge_sources(forgotten, field_refs, asked, old.sources)
                 texts.extend((*field_texts, *old.texts))
@@ -408,8 +408,8 @@ class Learner:
             # Removed because the person asked ("forget that ..."): no copy of its text is kept,
             # neither in history nor in the turns it was learned from or asked to be forgotten in,
             # of this version or of any earlier one history and Undo still hold.
-            old = await traces_of(self.repository, user_key, {key})
-            await self.repository.forget_history_of(user_key, key)
+            old = await traces_of(self.repository, user_key, {key}, current.remembered_texts())
+            await forget_traces(self.repository, user_key, old)
             note("removed", key, current.kind, "(forgotten)", current.text())
             report.forgotten += 1
             # The request to forget it goes too (it names what was forgotten).
@@ -426,11 +426,12 @@ class Learner:
             named = named_by(asking, {k: t.texts for k, t in gone.items()}, spoken_for=texts)
             for key in named:
                 old = gone[key]
-                await self.repository.forget_history_of(user_key, key)
+                found = await traces_of(self.repository, user_key, {key}, old.texts)
+                await forget_traces(self.repository, user_key, found)
                 note("removed", key, old.kind or "item", "(forgotten)", " ".join(old.texts))
                 report.forgotten += 1
                 asked = narrowed(" ".join(old.texts))
-                forgotten = merge_sources(forgotten, old.sources, asked)
+                forgotten = merge_sources(forgotten, old.sources, found.sources, asked)
                 texts.extend(old.texts)
         if forgotten or texts:
             await self.repository.record_erasure(user_key, ErasureEvent(sources=forgotten))

@@ -8,7 +8,7 @@ the erasure log, which forget all keeps, is sealed with the master key.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -460,6 +460,25 @@ class MemoryRepository:
                     continue
                 await self._put(user_key, "changes", kept.id, kept.model_dump(mode="json"))
         return len(doomed)
+
+    async def drop_traces(
+        self, user_key: str, entries: Iterable[str], changes: Iterable[tuple[str, str]]
+    ) -> None:
+        """Drop history entries (by key) and changes kept for Undo (as (change set id, item
+        id)) that hold forgotten words, so no Undo can bring them back. A change set left with
+        no change stays as a marker holding no words (ChangeSet.final), so its Undo button can
+        say the memory was forgotten since."""
+        for key in sorted(entries):
+            await self.store.adelete(user_namespace(user_key, "history"), key)
+        doomed: dict[str, set[str]] = {}
+        for change_id, item_id in changes:
+            doomed.setdefault(change_id, set()).add(item_id)
+        for change_set in await self.change_sets(user_key):
+            if change_set.id not in doomed:
+                continue
+            kept = [c for c in change_set.changes if c.item_id not in doomed[change_set.id]]
+            trimmed = change_set.model_copy(update={"changes": kept})
+            await self._put(user_key, "changes", trimmed.id, trimmed.model_dump(mode="json"))
 
     async def forget_message_traces(
         self, user_key: str, conversation: str, message_ids: set[str]

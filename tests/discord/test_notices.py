@@ -108,3 +108,27 @@ async def test_undo_puts_back_a_removal_and_refuses_after_a_newer_change(chat: C
     done = await undone(chat, await chat.press(undo, removal.response))
     assert "Undone: restored I keep bees" in str(done)
     assert [f.text for f in (await chat.show()).facts] == ["I keep bees"]
+
+
+async def test_an_older_undo_never_restores_what_was_forgotten_under_a_new_id(
+    chat: Chat,
+) -> None:
+    await notice_after(chat, "Remember that I keep Quokkabees.")
+    await chat.dm("I no longer keep Quokkabees.")
+    start = len(chat.fake.requests)
+    await chat.learn()
+    [removal] = [
+        r
+        for r in chat.fake.requests[start:]
+        if r.method == "POST" and "Memory updated: removed I keep Quokkabees" in str(r.json)
+    ]
+    await notice_after(chat, "Remember that I keep Quokkabees.")  # a new item, a new id
+    await chat.dm("Forget that I keep Quokkabees.")
+    await chat.learn()
+    assert (await chat.show()).facts == []
+
+    [undo] = [c for c in custom_ids(removal.json) if c.startswith("memory:undo:")]
+    answer = await undone(chat, await chat.press(undo, removal.response))
+
+    assert "that memory was forgotten since" in str(answer)
+    assert (await chat.show()).facts == []

@@ -25,6 +25,11 @@ def places_holding(storage: Storage, needle: str, *, url: str = "", data_dir: Pa
     return _sqlite(data_dir, needle)
 
 
+def places_on_disk(data_dir: Path, needle: str) -> list[str]:
+    """places_holding for a bot run as its own process on SQLite under `data_dir`."""
+    return _sqlite(data_dir, needle)
+
+
 def places(
     storage: Storage, request: pytest.FixtureRequest, tmp_path: Path, needle: str
 ) -> list[str]:

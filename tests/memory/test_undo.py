@@ -517,3 +517,98 @@ async def test_each_undo_says_what_it_did(engine: MemoryEngine) -> None:
     assert patched.as_text() == "Undone: changed back I keep wasps -> I keep bees."
     assert (await undo(engine)).as_text() == "Undone: forgot I keep bees."
     assert (await undo(engine)).as_text() == "Undone: changed back location: Lisbon -> Porto."
+
+
+async def _forget(engine: MemoryEngine, how: str, words: str) -> None:
+    if how == "asked in chat":
+        await tell(engine, f"Forget that {words}.")
+        return
+    memory = await engine.repository.load(ALICE.key)
+    [item_id] = [k for k, f in memory.facts.items() if words in str(f.data)]
+    await engine.run_command(ALICE, MemoryCommand("forget", item_id=item_id))
+
+
+@pytest.mark.parametrize("how", ["asked in chat", "forget command"])
+async def test_an_older_undo_never_restores_words_forgotten_under_a_new_id(
+    engine: MemoryEngine, how: str
+) -> None:
+    # Removed by the model (undoable), learned again under a new id, then forgotten: the older
+    # removal's Undo held the same words, so it can no longer bring them back.
+    await tell(engine, "Remember that I keep Quokkabees.")
+    await tell(engine, "I no longer keep Quokkabees.")
+    removal = (await engine.repository.change_sets(ALICE.key))[-1]
+    assert removal.summary() == "removed I keep Quokkabees"
+    await tell(engine, "Remember that I keep Quokkabees.")
+    await _forget(engine, how, "I keep Quokkabees")
+
+    pressed = await undo(engine, removal.id)
+    assert pressed.reason != "done" and pressed.reverted == []
+    assert await facts(engine) == []
+    assert "Quokkabees" not in str(await engine.repository.change_sets(ALICE.key))
+
+
+@pytest.mark.parametrize("how", ["asked in chat", "forget command"])
+@pytest.mark.parametrize("first", ["undone", "removed by the model"])
+async def test_forgetting_erases_the_same_words_kept_under_an_earlier_id(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path, how: str, first: str
+) -> None:
+    engine = engine_on(storage)
+    try:
+        await tell(engine, "Remember that I keep Quaggabees.")
+        if first == "undone":
+            assert (await undo(engine)).reason == "done"
+        else:
+            await tell(engine, "I no longer keep Quaggabees.")
+        await tell(engine, "Remember that I play chess.")
+        await tell(engine, "Remember that I keep Quaggabees.")
+        await _forget(engine, how, "I keep Quaggabees")
+
+        # History, Undo states and the stored conversation keep none of it, under any id.
+        assert places(storage, request, tmp_path, "Quaggabees") == []
+        history = (await engine.run_command(ALICE, MemoryCommand("history"))).as_text()
+        assert "Quaggabees" not in history and "I play chess" in history
+        assert await facts(engine) == ["I play chess"]
+    finally:
+        await engine.scheduler.close()
+
+
+async def test_an_undo_pressed_again_says_it_was_already_undone(engine: MemoryEngine) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    [told] = await engine.repository.change_sets(ALICE.key)
+    assert (await undo(engine, told.id)).reason == "done"
+
+    again = await undo(engine, told.id)
+
+    assert again.reason == "undone" and again.reverted == []
+    assert again.as_text().startswith("That was already undone.")
+
+
+@pytest.mark.parametrize("how", ["asked in chat", "forget command"])
+async def test_an_older_undo_after_a_forget_says_the_memory_was_forgotten_since(
+    engine: MemoryEngine, how: str
+) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    [told] = await engine.repository.change_sets(ALICE.key)
+    await tell(engine, "Remember that I play chess.")
+    await _forget(engine, how, "I keep bees")
+
+    pressed = await undo(engine, told.id)
+
+    assert pressed.reason == "forgotten since" and pressed.reverted == []
+    assert "forgotten since" in pressed.as_text() and "bees" not in pressed.as_text()
+    assert await facts(engine) == ["I play chess"]
+
+
+async def test_history_names_what_undoing_an_insert_took_back(engine: MemoryEngine) -> None:
+    await tell(engine, "Remember that I keep bees.")
+    await tell(engine, "I live in Lisbon.")
+    await undo(engine)
+    await undo(engine)
+    [fact_id] = {e.item_id for e in (await engine.repository.history(ALICE.key)).values()} - {
+        "location"
+    }
+
+    history = (await engine.run_command(ALICE, MemoryCommand("history"))).as_text()
+
+    assert "removed [location] location: Lisbon (undone) (undo)" in history
+    assert f"removed [{fact_id}] I keep bees (undone) (undo)" in history

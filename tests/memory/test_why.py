@@ -3,12 +3,15 @@ the pending messages are learned first, and a correction is named as a correctio
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from memory.commands.results import CorrectResult, UndoResult, WhyResult
 from memory.commands.verbs import MemoryCommand
 from memory.engine import MemoryEngine
 from memory.identity import UserRef
+from memory.messages import MessageDeleted, MessageEdited
 from tests.conftest import unique
 from tests.memory.helpers import channel, dm, person, say
 
@@ -102,3 +105,69 @@ async def test_history_shows_old_and_new_for_a_fact_a_message_changed(
     await engine.learn_now(ALICE.key)
     history = await engine.run_command(ALICE, MemoryCommand("history"))
     assert "I keep bees -> I keep wasps" in history.as_text()
+
+
+@pytest.mark.parametrize("how", ["deleted", "edited"])
+async def test_why_never_credits_a_profile_value_to_a_message_it_did_not_come_from(
+    engine: MemoryEngine, how: str
+) -> None:
+    porto = say(ALICE, dm(ALICE), "I live in Porto.")
+    porto = replace(porto, permalink="https://example.test/porto")
+    await engine.reply(porto)
+    await engine.learn_now(ALICE.key)
+    lisbon = say(ALICE, dm(ALICE), "I moved to Lisbon.")
+    await engine.reply(lisbon)
+    await engine.learn_now(ALICE.key)
+    if how == "deleted":
+        await engine.message_deleted(MessageDeleted(dm(ALICE), (lisbon.message_id,), author=ALICE))
+    else:
+        await engine.message_edited(MessageEdited(dm(ALICE), lisbon.message_id, "Hi there."))
+
+    where = await why(engine, "location")
+
+    assert where.item.text == "location: Lisbon"
+    assert where.words is None and where.message_id != porto.message_id
+    text = where.as_text()
+    # History still says the value was Porto once; the answer credits Porto's message nothing.
+    assert "https://example.test/porto" not in text and "you said" not in text
+    assert where.permalink is None and "I live in Porto." not in text
+    if how == "deleted":
+        assert where.deleted and "you deleted the message I learned it from" in text
+    else:
+        assert where.edited and "you edited that message after I learned from it" in text
+
+
+async def test_why_for_a_fact_whose_message_was_deleted_says_so_with_no_link(
+    engine: MemoryEngine,
+) -> None:
+    await engine.reply(say(ALICE, dm(ALICE), "Remember that I keep bees."))
+    await engine.learn_now(ALICE.key)
+    patch = replace(
+        say(ALICE, dm(ALICE), "It is not bees but wasps."), permalink="https://x.test/p"
+    )
+    await engine.reply(patch)
+    await engine.learn_now(ALICE.key)
+    await engine.message_deleted(MessageDeleted(dm(ALICE), (patch.message_id,), author=ALICE))
+    [fact_id] = (await engine.repository.load(ALICE.key)).facts
+
+    answer = await why(engine, fact_id)
+
+    assert answer.item.text == "I keep wasps" and answer.deleted and answer.permalink is None
+    text = answer.as_text()
+    assert "https://x.test/p" not in text and "you deleted the message I learned it from" in text
+
+
+async def test_why_says_the_only_message_a_profile_value_came_from_was_deleted(
+    engine: MemoryEngine,
+) -> None:
+    porto = replace(say(ALICE, dm(ALICE), "I live in Porto."), permalink="https://x.test/porto")
+    await engine.reply(porto)
+    await engine.learn_now(ALICE.key)
+    await engine.message_deleted(MessageDeleted(dm(ALICE), (porto.message_id,), author=ALICE))
+
+    where = await why(engine, "location")
+
+    # What was learned stays; where it came from is gone, and the answer says so.
+    assert where.item.text == "location: Porto" and where.deleted
+    assert where.permalink is None and where.words is None
+    assert "you deleted the message I learned it from" in where.as_text()

@@ -99,3 +99,20 @@ async def test_undo_by_its_owner_puts_back_a_removal_the_model_made(
 
     assert answer is not None and "Undone: restored I keep bees" in answer["text"]
     assert [f.text for f in (await memory_of(engine)).facts] == ["I keep bees"]
+
+
+async def test_an_older_undo_never_restores_what_was_forgotten_under_a_new_id(
+    bot: Bot, engine: MemoryEngine
+) -> None:
+    await tell(bot, engine, "Remember that I keep Quokkabees.")
+    removed = await tell(bot, engine, "I no longer keep Quokkabees.")
+    assert "Memory updated: removed I keep Quokkabees" in removed["text"]
+    await tell(bot, engine, "Remember that I keep Quokkabees.")  # a new item, a new id
+    await tell(bot, engine, "Forget that I keep Quokkabees.")
+    assert (await memory_of(engine)).facts == []
+
+    answer = await bot.press(button(blocks_of(removed), "memory_undo"))
+
+    assert answer is not None and "that memory was forgotten since" in answer["text"]
+    assert "Quokkabees" not in answer["text"]
+    assert (await memory_of(engine)).facts == []
