@@ -41,6 +41,9 @@ class Traces:
     # kept for Undo as (change set id, item id).
     entries: frozenset[str] = frozenset()
     changes: frozenset[tuple[str, str]] = frozenset()
+    # Every text matched (the items' own words and what is forgotten with them): earlier
+    # values of other, live items that hold them go too (forget_traces).
+    matched: tuple[str, ...] = ()
 
 
 def entry_words(entry: HistoryEntry) -> tuple[str, ...]:
@@ -117,12 +120,50 @@ async def traces_of(
             if change.item_id in item_ids or holds((*change_words(change), change.summary)):
                 changes.add((change_set.id, change.item_id))
                 sources = merge_sources(sources, _state_sources(change))
-    return Traces(own.texts, sources, own.kind, frozenset(entries), frozenset(changes))
+    matched = tuple(dict.fromkeys((*words, *own.texts)))
+    return Traces(own.texts, sources, own.kind, frozenset(entries), frozenset(changes), matched)
 
 
 async def forget_traces(repository: MemoryRepository, user_key: str, traces: Traces) -> None:
-    """Drop the history entries and Undo changes `traces` found (call under the user lock)."""
+    """Drop the history entries and Undo changes `traces` found, and the earlier values of
+    live items holding its words (call under the user lock)."""
     await repository.drop_traces(user_key, traces.entries, traces.changes)
+    await forget_earlier(repository, user_key, traces.matched)
+
+
+async def forget_earlier(
+    repository: MemoryRepository, user_key: str, words: Iterable[str]
+) -> list[str]:
+    """Take every earlier value holding `words` (whole, case-insensitive) out of the items of
+    `user_key` still remembered (`StoredItem.previous`: what a fact said before a later message
+    changed it), and return those values. The items themselves stay."""
+    pattern = repeats_of(tuple(words))
+    if pattern is None:
+        return []
+    memory = await repository.load(user_key)
+    dropped: list[str] = []
+    for kind in memory.kinds:
+        for key, item in memory.of(kind.name).items():
+            gone = [e.text for e in item.previous if pattern.search(e.text)]
+            if not gone:
+                continue
+            kept = [e for e in item.previous if not pattern.search(e.text)]
+            await repository.put(
+                user_key, kind.name, key, item.model_copy(update={"previous": kept})
+            )
+            dropped.extend(gone)
+    return dropped
+
+
+def earlier_candidates(memory: UserMemory) -> dict[str, tuple[str, ...]]:
+    """What remembered items said before a later message changed them, as request candidates
+    (`earlier:<item id>:<n>` -> that value), for a request to forget one of them."""
+    found: dict[str, tuple[str, ...]] = {}
+    for kind in memory.kinds:
+        for key, item in memory.of(kind.name).items():
+            for n, earlier in enumerate(item.previous):
+                found[f"earlier:{key}:{n}"] = (earlier.text,)
+    return found
 
 
 def _state_sources(change: ItemChange) -> list[SourceRef]:

@@ -16,7 +16,13 @@ from memory.agent.timeline import earlier_values
 from memory.commands.history import Change, HistoryEntry
 from memory.erasure.log import ErasureEvent
 from memory.erasure.redaction import Redactor, voids
-from memory.erasure.traces import forget_traces, named_by, no_longer_remembered, traces_of
+from memory.erasure.traces import (
+    earlier_candidates,
+    forget_traces,
+    named_by,
+    no_longer_remembered,
+    traces_of,
+)
 from memory.errors import ExtractionFailed
 from memory.ids import field_id, new_item_id
 from memory.learning.attribution import source_of, sources_of
@@ -433,6 +439,17 @@ class Learner:
                 asked = narrowed(" ".join(old.texts))
                 forgotten = merge_sources(forgotten, old.sources, found.sources, asked)
                 texts.extend(old.texts)
+            # Or what a remembered item said before a later message changed it.
+            now = await self.repository.load(user_key)
+            earlier = earlier_candidates(now)
+            for name in named_by(asking, earlier, spoken_for=texts):
+                words = earlier[name]
+                found = await traces_of(self.repository, user_key, set(), words)
+                await forget_traces(self.repository, user_key, found)
+                report.forgotten += 1
+                asked = narrowed(" ".join(words))
+                forgotten = merge_sources(forgotten, found.sources, asked)
+                texts.extend(words)
         if forgotten or texts:
             await self.repository.record_erasure(user_key, ErasureEvent(sources=forgotten))
             await self.redactor.redact(user_key, forgotten, tuple(texts))

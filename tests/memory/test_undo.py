@@ -612,3 +612,46 @@ async def test_history_names_what_undoing_an_insert_took_back(engine: MemoryEngi
 
     assert "removed [location] location: Lisbon (undone) (undo)" in history
     assert f"removed [{fact_id}] I keep bees (undone) (undo)" in history
+
+
+@pytest.mark.parametrize("how", ["asked in chat", "forget command"])
+async def test_forgetting_reaches_an_earlier_value_another_fact_still_keeps(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path, how: str
+) -> None:
+    # "I keep Zibbees" was changed to "I keep Wuppwasps" (which keeps it as its earlier value),
+    # then learned again as a fact of its own and forgotten: the earlier value goes too.
+    engine = engine_on(storage)
+    try:
+        await tell(engine, "Remember that I keep Zibbees.")
+        await tell(engine, "It is not Zibbees but Wuppwasps.")
+        await tell(engine, "Remember that I keep Zibbees.")
+        await _forget(engine, how, "I keep Zibbees")
+
+        assert await facts(engine) == ["I keep Wuppwasps"]
+        memory = await engine.repository.load(ALICE.key)
+        assert all(not f.previous for f in memory.facts.values())
+        assert places(storage, request, tmp_path, "Zibbees") == []
+    finally:
+        await engine.scheduler.close()
+
+
+async def test_asking_to_forget_an_earlier_value_of_a_fact_forgets_it(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    engine = engine_on(storage)
+    notices: list[MemoryChanged] = []
+
+    async def seen(changed: MemoryChanged) -> None:
+        notices.append(changed)
+
+    engine.on_changed(seen)
+    try:
+        await tell(engine, "Remember that I keep Zibbees.")
+        await tell(engine, "It is not Zibbees but Wuppwasps.")
+        await tell(engine, "Please forget that I keep Zibbees.")
+
+        assert await facts(engine) == ["I keep Wuppwasps"]
+        assert notices[-1].forgotten == 1
+        assert places(storage, request, tmp_path, "Zibbees") == []
+    finally:
+        await engine.scheduler.close()
