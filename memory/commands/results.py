@@ -374,7 +374,7 @@ class WhyResult:
                 f"  set by your correction (/memory correct), {self.corrected:%Y-%m-%d %H:%M} UTC"
             )
         if self.deleted:
-            lines.append("  (you deleted the message I learned it from)")
+            lines.append("  (the message I learned it from is no longer stored)")
         elif self.permalink:
             lines.append(f"  message: {self.permalink}")
         elif self.message_id:

@@ -132,7 +132,7 @@ async def test_why_never_credits_a_profile_value_to_a_message_it_did_not_come_fr
     assert "https://example.test/porto" not in text and "you said" not in text
     assert where.permalink is None and "I live in Porto." not in text
     if how == "deleted":
-        assert where.deleted and "you deleted the message I learned it from" in text
+        assert where.deleted and "the message I learned it from is no longer stored" in text
     else:
         assert where.edited and "you edited that message after I learned from it" in text
 
@@ -154,7 +154,8 @@ async def test_why_for_a_fact_whose_message_was_deleted_says_so_with_no_link(
 
     assert answer.item.text == "I keep wasps" and answer.deleted and answer.permalink is None
     text = answer.as_text()
-    assert "https://x.test/p" not in text and "you deleted the message I learned it from" in text
+    assert "https://x.test/p" not in text
+    assert "the message I learned it from is no longer stored" in text
 
 
 async def test_why_says_the_only_message_a_profile_value_came_from_was_deleted(
@@ -170,4 +171,4 @@ async def test_why_says_the_only_message_a_profile_value_came_from_was_deleted(
     # What was learned stays; where it came from is gone, and the answer says so.
     assert where.item.text == "location: Porto" and where.deleted
     assert where.permalink is None and where.words is None
-    assert "you deleted the message I learned it from" in where.as_text()
+    assert "the message I learned it from is no longer stored" in where.as_text()
