@@ -155,6 +155,18 @@ async def forget_earlier(
     return dropped
 
 
+def spelled_out(requests: Iterable[str], candidates: dict[str, tuple[str, ...]]) -> list[str]:
+    """The candidates every word of which one request says (memory.agent.relevance.words):
+    stricter than `named_by`, for values of items still remembered, so "forget that I keep
+    Zibbees" never takes "I keep Hoxcats" (sharing "keep") from a live fact."""
+    asked = [word_set(r) for r in requests]
+    return [
+        name
+        for name, texts in candidates.items()
+        if any((need := word_set(" ".join(texts))) and need <= request for request in asked)
+    ]
+
+
 def earlier_candidates(memory: UserMemory) -> dict[str, tuple[str, ...]]:
     """What remembered items said before a later message changed them, as request candidates
     (`earlier:<item id>:<n>` -> that value), for a request to forget one of them."""

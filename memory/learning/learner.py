@@ -21,6 +21,7 @@ from memory.erasure.traces import (
     forget_traces,
     named_by,
     no_longer_remembered,
+    spelled_out,
     traces_of,
 )
 from memory.errors import ExtractionFailed
@@ -442,7 +443,7 @@ class Learner:
             # Or what a remembered item said before a later message changed it.
             now = await self.repository.load(user_key)
             earlier = earlier_candidates(now)
-            for name in named_by(asking, earlier, spoken_for=texts):
+            for name in spelled_out(asking, earlier):
                 words = earlier[name]
                 found = await traces_of(self.repository, user_key, set(), words)
                 await forget_traces(self.repository, user_key, found)

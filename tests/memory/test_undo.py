@@ -655,3 +655,19 @@ async def test_asking_to_forget_an_earlier_value_of_a_fact_forgets_it(
         assert places(storage, request, tmp_path, "Zibbees") == []
     finally:
         await engine.scheduler.close()
+
+
+async def test_asking_to_forget_something_never_said_leaves_earlier_values_alone(
+    engine: MemoryEngine,
+) -> None:
+    # "keep" is shared, "Zibbees" is not: the live fact's earlier value is not what was named.
+    await tell(engine, "Remember that I keep Hoxcats.")
+    await tell(engine, "It is not Hoxcats but Hoxdogs.")
+    await tell(engine, "Please forget that I keep Zibbees.")
+
+    memory = await engine.repository.load(ALICE.key)
+    [fact] = memory.facts.values()
+    assert fact.text() == "I keep Hoxdogs"
+    assert [e.text for e in fact.previous] == ["I keep Hoxcats"]
+    history = (await engine.run_command(ALICE, MemoryCommand("history"))).as_text()
+    assert "Hoxcats" in history
