@@ -16,6 +16,19 @@ from memory.schemas import Kind, StoredItem, profile_text
 INVALID_STATE = "kept as stored: it no longer fits its schema"
 
 
+def _learned_where(item: StoredItem) -> dict[str, Any]:
+    """Where and when `item` was learned, as ItemView's fields."""
+    where = item.provenance
+    return {
+        "audience": where.audience,
+        "platform": where.platform,
+        "conversation": where.conversation,
+        "learned_at": where.learned_at,
+        "permalink": where.permalink,
+        "conversation_name": where.conversation_name,
+    }
+
+
 @dataclass(frozen=True)
 class ItemView:
     """One remembered item as a person sees it."""
@@ -35,40 +48,22 @@ class ItemView:
     @classmethod
     def of(cls, key: str, item: StoredItem, state: str = "") -> ItemView:
         """A collection item; its lifecycle `state` ("done", "expired") is shown apart."""
-        where = item.provenance
         kind = item.described()
         # An item that no longer fits its schema is shown as stored, every field of it.
         text = kind.line(item.data) if kind is not None and item.fit != "invalid" else ""
         text = text or profile_text(item.data)
         if item.fit == "invalid":
             state = state or INVALID_STATE
-        return cls(
-            id=key,
-            kind=item.kind,
-            text=text,
-            state=state,
-            audience=where.audience,
-            platform=where.platform,
-            conversation=where.conversation,
-            learned_at=where.learned_at,
-            permalink=where.permalink,
-            conversation_name=where.conversation_name,
-        )
+        return cls(id=key, kind=item.kind, text=text, state=state, **_learned_where(item))
 
     @classmethod
     def of_field(cls, name: str, profile: StoredItem) -> ItemView:
         """One profile field as its own item, with the id a person types to forget it."""
-        where = profile.provenance
         return cls(
             id=field_id(name),
             kind=profile.kind,
             text=profile_text({name: profile.data.get(name)}),
-            audience=where.audience,
-            platform=where.platform,
-            conversation=where.conversation,
-            learned_at=where.learned_at,
-            permalink=where.permalink,
-            conversation_name=where.conversation_name,
+            **_learned_where(profile),
         )
 
     def source(self) -> str:
