@@ -16,7 +16,7 @@ from typing import Any
 from memory.agent.relevance import word_set
 from memory.commands.history import NOT_A_MESSAGE, HistoryEntry
 from memory.erasure.repeats import repeats_of
-from memory.ids import field_name
+from memory.ids import field_id, field_name
 from memory.learning.changesets import ChangeSet, ItemChange
 from memory.learning.rules import asks_to_forget
 from memory.schemas import SourceRef, StoredItem, merge_sources
@@ -175,6 +175,27 @@ def earlier_candidates(memory: UserMemory) -> dict[str, tuple[str, ...]]:
         for key, item in memory.of(kind.name).items():
             for n, earlier in enumerate(item.previous):
                 found[f"earlier:{key}:{n}"] = (earlier.text,)
+    return found
+
+
+def earlier_field_values(
+    memory: UserMemory, history: Iterable[HistoryEntry]
+) -> dict[str, tuple[str, ...]]:
+    """Values a profile field held before its current one, which only history keeps (a city
+    the person lived in before), as request candidates (`field:<id>:<value>` -> that value).
+    The current values of the field, in any audience's document, are never candidates."""
+    current: dict[str, set[str]] = {}
+    for kind in memory.kinds.profiles:
+        for document in memory.of(kind.name).values():
+            for name, value in document.data.items():
+                current.setdefault(field_id(name), set()).update(_values(value))
+    found: dict[str, tuple[str, ...]] = {}
+    for entry in history:
+        if entry.item_id not in current:
+            continue
+        for value in entry_words(entry):
+            if value not in current[entry.item_id]:
+                found[f"field:{entry.item_id}:{value}"] = (value,)
     return found
 
 

@@ -18,6 +18,7 @@ from memory.erasure.log import ErasureEvent
 from memory.erasure.redaction import Redactor, voids
 from memory.erasure.traces import (
     earlier_candidates,
+    earlier_field_values,
     forget_traces,
     named_by,
     no_longer_remembered,
@@ -442,7 +443,8 @@ class Learner:
                 texts.extend(old.texts)
             # Or what a remembered item said before a later message changed it.
             now = await self.repository.load(user_key)
-            earlier = earlier_candidates(now)
+            history = (await self.repository.history(user_key)).values()
+            earlier = {**earlier_candidates(now), **earlier_field_values(now, history)}
             for name in spelled_out(asking, earlier):
                 words = earlier[name]
                 found = await traces_of(self.repository, user_key, set(), words)

@@ -671,3 +671,29 @@ async def test_asking_to_forget_something_never_said_leaves_earlier_values_alone
     assert [e.text for e in fact.previous] == ["I keep Hoxcats"]
     history = (await engine.run_command(ALICE, MemoryCommand("history"))).as_text()
     assert "Hoxcats" in history
+
+
+async def test_asking_to_forget_a_city_lived_in_before_forgets_only_that_one(
+    storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    engine = engine_on(storage)
+    notices: list[MemoryChanged] = []
+
+    async def seen(changed: MemoryChanged) -> None:
+        notices.append(changed)
+
+    engine.on_changed(seen)
+    try:
+        await tell(engine, "Btw i live in Aarbergx.")
+        await tell(engine, "Btw i moved to Bexhillx.")
+        await tell(engine, "Btw i moved to Cardiffx.")
+        await tell(engine, "Please forget that I lived in Aarbergx.")
+
+        memory = await engine.repository.load(ALICE.key)
+        assert memory.merged_profile()["location"] == "Cardiffx"
+        assert notices[-1].forgotten == 1
+        history = (await engine.run_command(ALICE, MemoryCommand("history"))).as_text()
+        assert "Aarbergx" not in history and "Cardiffx" in history
+        assert places(storage, request, tmp_path, "Aarbergx") == []
+    finally:
+        await engine.scheduler.close()
