@@ -48,18 +48,24 @@ async def undo(
     return result
 
 
-async def facts(engine: MemoryEngine) -> list[str]:
-    memory = await engine.repository.load(ALICE.key)
-    return sorted(str(f.data["content"]) for f in memory.facts.values())
-
-
-async def test_undo_reverts_an_insert_a_patch_and_a_profile_value(engine: MemoryEngine) -> None:
+def watch(engine: MemoryEngine) -> list[MemoryChanged]:
+    """The "memory updated" notices `engine` sends from now on, in order."""
     notices: list[MemoryChanged] = []
 
     async def seen(changed: MemoryChanged) -> None:
         notices.append(changed)
 
     engine.on_changed(seen)
+    return notices
+
+
+async def facts(engine: MemoryEngine) -> list[str]:
+    memory = await engine.repository.load(ALICE.key)
+    return sorted(str(f.data["content"]) for f in memory.facts.values())
+
+
+async def test_undo_reverts_an_insert_a_patch_and_a_profile_value(engine: MemoryEngine) -> None:
+    notices = watch(engine)
     await tell(engine, "Remember that I keep bees.")
     await tell(engine, "Btw i live in Porto.")
     await tell(engine, "Btw i moved to Lisbon.")
@@ -244,12 +250,7 @@ async def test_cap_and_consolidation_removals_are_named_and_undone(storage: Stor
         quiet_seconds=3600, every_messages=10_000, policy=MemoryPolicy(max_facts=2)
     )
     engine = engine_on(storage, ScriptedChatModel(script=consolidating), config=config)
-    notices: list[MemoryChanged] = []
-
-    async def seen(changed: MemoryChanged) -> None:
-        notices.append(changed)
-
-    engine.on_changed(seen)
+    notices = watch(engine)
     for text in ("I keep bees", "I ski"):
         await tell(engine, f"Remember that {text}")
     # Over the cap: the model merges the duplicate away, the oldest item makes room.
@@ -639,12 +640,7 @@ async def test_asking_to_forget_an_earlier_value_of_a_fact_forgets_it(
     storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     engine = engine_on(storage)
-    notices: list[MemoryChanged] = []
-
-    async def seen(changed: MemoryChanged) -> None:
-        notices.append(changed)
-
-    engine.on_changed(seen)
+    notices = watch(engine)
     try:
         await tell(engine, "Remember that I keep Zibbees.")
         await tell(engine, "It is not Zibbees but Wuppwasps.")
@@ -677,12 +673,7 @@ async def test_asking_to_forget_a_city_lived_in_before_forgets_only_that_one(
     storage: Storage, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     engine = engine_on(storage)
-    notices: list[MemoryChanged] = []
-
-    async def seen(changed: MemoryChanged) -> None:
-        notices.append(changed)
-
-    engine.on_changed(seen)
+    notices = watch(engine)
     try:
         await tell(engine, "Btw i live in Aarbergx.")
         await tell(engine, "Btw i moved to Bexhillx.")
